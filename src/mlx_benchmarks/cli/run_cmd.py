@@ -1,0 +1,128 @@
+"""``mlx-bench run SUITE``: measure a target and store the envelope.
+
+Parsing is two-stage: the suite named on the command line adds its own flags, so
+``mlx-bench run throughput --help`` shows exactly the flags that suite takes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.table import Table
+
+from mlx_benchmarks.cli.common import add_store_option, console, store_location
+from mlx_benchmarks.errors import UsageError
+from mlx_benchmarks.paths import is_remote
+from mlx_benchmarks.suites.registry import available, get_suite
+
+COMMON_KEYS = {
+    "suite", "target", "model", "serve", "server_pid", "store", "seed", "skip_unavailable", "trigger",
+    "pr_number", "git_sha", "resume", "json", "request_timeout", "help",
+}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run a benchmark suite against a target", add_help=False,
+        description="mlx-bench run SUITE [flags]; `mlx-bench run SUITE --help` lists a suite's flags",
+    )
+    parser.add_argument("argv", nargs=argparse.REMAINDER)
+    parser.set_defaults(func=run)
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    """Flags every target-using command shares."""
+    parser.add_argument("--target", action="append", metavar="URL|mlx:PATH|py:MOD:FACTORY", default=None,
+                        help="where requests go (default: the embedded SmolLM2-135M-Instruct); "
+                             "repeat it to compare several targets")
+    parser.add_argument("--model", default=None, help="model name (default: discovered from the target)")
+    parser.add_argument("--serve", choices=("mlx", "llamacpp"), default=None,
+                        help="start this server on 127.0.0.1 for the model, stop it afterwards")
+    parser.add_argument("--server-pid", type=int, default=None, help="sample this PID's memory (an external server)")
+    parser.add_argument("--request-timeout", type=float, default=600.0, help="seconds per request (default 600)")
+
+
+def run_parser(suite: str | None) -> argparse.ArgumentParser:
+    from mlx_benchmarks.cli.main import _Parser
+
+    parser = _Parser(prog="mlx-bench run", description="Run a benchmark suite against a target.")
+    parser.add_argument("suite", nargs="?", metavar="SUITE", help=f"one of: {', '.join(available())}")
+    add_target_options(parser)
+    add_store_option(parser)
+    parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--skip-unavailable", action="store_true",
+                        help="store a skipped envelope (exit 0) when the target cannot be reached")
+    parser.add_argument("--trigger", choices=("schedule", "pr", "workflow_dispatch", "local"), default=None)
+    parser.add_argument("--pr-number", type=int, default=None)
+    parser.add_argument("--git-sha", default=None, help="override the detected commit")
+    parser.add_argument("--resume", metavar="KEY", default=None, help="resume an interrupted run by its run key")
+    parser.add_argument("--json", action="store_true", help="print the stored envelope as JSON")
+    if suite:
+        get_suite(suite).add_arguments(parser)
+    return parser
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    first, _ = run_parser(None).parse_known_args([a for a in argv if a not in ("-h", "--help")])
+    if first.suite is None and ("-h" in argv or "--help" in argv):
+        run_parser(None).parse_args(["--help"])
+    if first.suite is not None and first.suite not in available():
+        get_suite(first.suite)  # raises the one-line unknown-suite error
+    return run_parser(first.suite).parse_args(argv)
+
+
+def build_request(args: argparse.Namespace, target: str | None) -> Any:
+    from mlx_benchmarks.runner.execute import RunRequest
+    from mlx_benchmarks.targets.registry import TargetSpec
+
+    spec = TargetSpec(target=target, model=args.model, serve=args.serve, server_pid=args.server_pid,
+                      timeout_s=args.request_timeout)
+    options = {k: v for k, v in vars(args).items() if k not in COMMON_KEYS}
+    return RunRequest(suite=args.suite, spec=spec, options=options, seed=args.seed,
+                      skip_unavailable=args.skip_unavailable, trigger=args.trigger, pr_number=args.pr_number,
+                      git_sha=args.git_sha)
+
+
+def print_envelope(envelope: dict[str, Any], run_id: str, created: bool) -> None:
+    out = console()
+    table = Table(title=f"{envelope['suite']} · {envelope['model']}")
+    for column in ("name", "metric", "value", "unit"):
+        table.add_column(column)
+    for result in envelope["results"]:
+        table.add_row(result["name"], result["metric"], f"{result['value']:.4g}", result["unit"])
+    out.print(table)
+    for error in envelope.get("errors", []):
+        out.print(f"error: {error}", markup=False)
+    out.print(f"{'stored' if created else 'already stored'}: {run_id}", markup=False)
+
+
+def run(ns: argparse.Namespace) -> int:
+    from mlx_benchmarks.runner.execute import Runner, load_resume, run_sync
+    from mlx_benchmarks.store import Store
+
+    args = parse(ns.argv)
+    location = store_location(args)
+    if is_remote(location):
+        raise UsageError("runs are stored locally; publish them to a lake with `mlx-bench publish`")
+    store = Store(location)
+    targets = args.target or [None]
+    if args.resume:
+        requests = [load_resume(store, args.resume)]
+    elif not args.suite:
+        raise UsageError("name a suite to run (one of: " + ", ".join(available()) + "), or --resume KEY")
+    else:
+        requests = [build_request(args, target) for target in targets]
+        get_suite(args.suite).validate_options(requests[0].options)
+    if len(requests) > 1:
+        from mlx_benchmarks.runner.multi import run_many
+
+        return run_many(store, requests, console(), as_json=args.json)
+    report = run_sync(Runner(store, console()), requests[0], args.resume)
+    if args.json:
+        sys.stdout.write(json.dumps(report.envelope, indent=2) + "\n")
+    else:
+        print_envelope(report.envelope, report.stored.run_id, report.stored.created)
+    return 0

@@ -1,0 +1,50 @@
+"""``mlx-bench validate FILE...``: check envelopes against the v1 schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlx_benchmarks.cli.common import print_json
+from mlx_benchmarks.envelope import validation_errors
+from mlx_benchmarks.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("validate", help="validate envelope files against the v1 schema")
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    parser.set_defaults(func=run)
+
+
+def check_file(path: Path) -> dict[str, Any]:
+    """{file, status: valid|invalid|unreadable, errors: [...]}"""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return {"file": str(path), "status": "unreadable", "errors": [f"cannot read: {exc.strerror or exc}"]}
+    except UnicodeDecodeError:
+        return {"file": str(path), "status": "unreadable", "errors": ["not UTF-8 text"]}
+    except json.JSONDecodeError as exc:
+        return {"file": str(path), "status": "unreadable", "errors": [f"not JSON: {exc.msg} at line {exc.lineno}"]}
+    errors = validation_errors(document)
+    return {"file": str(path), "status": "invalid" if errors else "valid", "errors": errors}
+
+
+def run(args: argparse.Namespace) -> int:
+    outcomes = [check_file(Path(name)) for name in args.files]
+    if args.json:
+        print_json(outcomes)
+    else:
+        for outcome in outcomes:
+            if outcome["status"] == "valid":
+                sys.stdout.write(f"{outcome['file']}: valid\n")
+            for error in outcome["errors"]:
+                sys.stderr.write(f"{outcome['file']}: {error}\n")
+    statuses = {o["status"] for o in outcomes}
+    if "unreadable" in statuses:
+        return EXIT_USAGE
+    return EXIT_INVALID if "invalid" in statuses else EXIT_OK

@@ -1,0 +1,1 @@
+"""Measurement: timing of streamed completions, memory sampling, load patterns, calibration."""

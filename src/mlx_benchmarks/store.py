@@ -1,0 +1,271 @@
+"""The append-only results store: one immutable shard per run, queried with DuckDB.
+
+Layout under the store root::
+
+    runs/<shard-id>/envelope.json    the validated envelope, byte for byte
+    runs/<shard-id>/run.parquet      one row describing the run
+    runs/<shard-id>/results.parquet  one row per result, envelope fields repeated, tags as columns
+    runs/<shard-id>/samples.parquet  per-sample records, for suites that have them
+
+A shard is written into ``.tmp/`` first, every file fsynced, then renamed into ``runs/`` in one step, so a
+process killed mid-write leaves no partial shard behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from mlx_benchmarks.envelope import JSON, validation_errors
+from mlx_benchmarks.errors import EnvelopeInvalid, StoreError
+
+RUNS_DIR = "runs"
+TMP_DIR = ".tmp"
+TIMING_FIELDS = (
+    "duration_seconds",
+    "prompt_tokens_per_second",
+    "decode_tokens_per_second",
+    "total_tokens_per_second",
+    "first_token_latency_ms",
+    "peak_rss_mb",
+)
+RUN_FIELDS = ("git_sha", "trigger", "suite", "model", "model_revision", "quantization")
+
+
+def canonical_json(document: Any) -> bytes:
+    """Stable bytes for hashing: sorted keys, no whitespace."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def model_slug(model: str) -> str:
+    """A filesystem-safe short form of a model name."""
+    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
+    return (slug or "model")[:60]
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse the envelope's RFC 3339 timestamp."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def shard_id(envelope: JSON) -> str:
+    """``run-<timestamp>-<git_sha>-<suite>-<model_slug>-<hash8>``; identical envelopes share one id."""
+    stamp = parse_timestamp(envelope["timestamp"]).strftime("%Y%m%dT%H%M%S")
+    digest = hashlib.sha256(canonical_json(envelope)).hexdigest()[:8]
+    sha = str(envelope["git_sha"])[:12].lower()
+    return f"run-{stamp}-{sha}-{envelope['suite']}-{model_slug(envelope['model'])}-{digest}"
+
+
+def _tag_column(key: str) -> str:
+    return "tag_" + re.sub(r"[^A-Za-z0-9_]", "_", key)
+
+
+def run_row(run_id: str, envelope: JSON) -> dict[str, Any]:
+    """The one-row summary of a run that ``runs`` lists."""
+    system = envelope.get("system", {})
+    return {
+        "run_id": run_id,
+        "timestamp": parse_timestamp(envelope["timestamp"]),
+        **{key: envelope.get(key) for key in RUN_FIELDS},
+        "pr_number": envelope.get("pr_number"),
+        "skipped": bool(envelope.get("skipped", False)),
+        "seed": envelope.get("seed"),
+        "n_results": len(envelope.get("results", [])),
+        "n_errors": len(envelope.get("errors", [])),
+        "system_os": system.get("os"),
+        "system_chip": system.get("chip"),
+        "system_memory_gb": system.get("memory_gb"),
+        "system_json": json.dumps(system, sort_keys=True),
+        "gen_kwargs_json": json.dumps(envelope.get("gen_kwargs", {}), sort_keys=True),
+    }
+
+
+def result_rows(run_id: str, envelope: JSON) -> list[dict[str, Any]]:
+    """One flat row per result: envelope fields repeated, timing fields, tags as ``tag_*`` columns."""
+    base = run_row(run_id, envelope)
+    rows = []
+    for index, result in enumerate(envelope.get("results", [])):
+        row: dict[str, Any] = dict(base)
+        row.update(
+            result_index=index,
+            name=result["name"],
+            metric=result["metric"],
+            value=float(result["value"]),
+            unit=result["unit"],
+            **{key: result.get(key) for key in TIMING_FIELDS},
+            tags_json=json.dumps(result.get("tags", {}), sort_keys=True),
+            raw_json=json.dumps(result["raw"]) if "raw" in result else None,
+        )
+        for key, value in result.get("tags", {}).items():
+            row[_tag_column(key)] = str(value)
+        rows.append(row)
+    return rows
+
+
+def _table(rows: list[dict[str, Any]], float_columns: Sequence[str] = ()) -> pa.Table:
+    columns: dict[str, list[Any]] = {}
+    for row in rows:
+        for key in row:
+            columns.setdefault(key, [])
+    for key in columns:
+        columns[key] = [row.get(key) for row in rows]
+    arrays = {}
+    for key, values in columns.items():
+        if key in float_columns or key == "value":
+            arrays[key] = pa.array([None if v is None else float(v) for v in values], type=pa.float64())
+        elif key.startswith("tag_"):
+            arrays[key] = pa.array(values, type=pa.string())
+        else:
+            arrays[key] = pa.array(values)
+    return pa.table(arrays)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_parquet(path: Path, table: pa.Table) -> None:
+    pq.write_table(table, path)
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What ``Store.put`` did: the shard id and whether it was new."""
+
+    run_id: str
+    path: Path
+    created: bool
+
+
+class Store:
+    """A local, append-only store of run shards."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser()
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / RUNS_DIR
+
+    def _ensure_writable(self) -> None:
+        try:
+            (self.root / TMP_DIR).mkdir(parents=True, exist_ok=True)
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.root / TMP_DIR, delete=True)
+            probe.close()
+        except OSError as exc:
+            raise StoreError(f"store {self.root} is not writable: {exc.strerror or exc}") from None
+
+    def put(self, envelope: JSON, samples: Sequence[dict[str, Any]] | None = None) -> StoredRun:
+        """Validate and store one envelope (and its samples) as a new shard; a repeat is a no-op."""
+        errors = validation_errors(envelope)
+        if errors:
+            raise EnvelopeInvalid(f"envelope is invalid ({len(errors)} errors): " + "; ".join(errors), errors)
+        if not envelope["results"] and not envelope.get("skipped"):
+            raise EnvelopeInvalid("envelope has an empty results list but is not marked skipped: true")
+        run_id = shard_id(envelope)
+        final = self.runs_dir / run_id
+        if final.exists():
+            return StoredRun(run_id, final, created=False)
+        self._ensure_writable()
+        staging = Path(tempfile.mkdtemp(prefix=run_id + ".", dir=self.root / TMP_DIR))
+        try:
+            _write_file(staging / "envelope.json", json.dumps(envelope, indent=2).encode())
+            _write_parquet(staging / "run.parquet", _table([run_row(run_id, envelope)]))
+            rows = result_rows(run_id, envelope)
+            if rows:
+                _write_parquet(staging / "results.parquet", _table(rows, TIMING_FIELDS))
+            if samples:
+                _write_parquet(staging / "samples.parquet", samples_table(run_id, samples))
+            _fsync_dir(staging)
+            try:
+                os.rename(staging, final)
+            except OSError:
+                if final.exists():  # another writer stored the same envelope first
+                    return StoredRun(run_id, final, created=False)
+                raise
+            _fsync_dir(self.runs_dir)
+        except OSError as exc:
+            raise StoreError(f"could not write shard {run_id} in {self.root}: {exc}") from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return StoredRun(run_id, final, created=True)
+
+    def run_ids(self) -> list[str]:
+        """Every complete shard id, oldest name first."""
+        if not self.runs_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.runs_dir.iterdir() if (p / "envelope.json").is_file())
+
+    def resolve(self, prefix: str) -> str:
+        """The one run id starting with ``prefix``; StoreError when none or several match."""
+        matches = [rid for rid in self.run_ids() if rid.startswith(prefix)]
+        if prefix in matches:
+            return prefix
+        if not matches:
+            raise StoreError(f"no stored run matches {prefix!r} in {self.root}")
+        if len(matches) > 1:
+            raise StoreError(f"{prefix!r} matches {len(matches)} runs; give a longer prefix")
+        return matches[0]
+
+    def envelope(self, run_id: str) -> JSON:
+        """The stored envelope of one run (exact id or unique prefix)."""
+        path = self.runs_dir / self.resolve(run_id) / "envelope.json"
+        loaded: JSON = json.loads(path.read_text(encoding="utf-8"))
+        return loaded
+
+    def samples(self, run_id: str) -> list[dict[str, Any]]:
+        """The per-sample records of one run (empty when the suite has none)."""
+        path = self.runs_dir / self.resolve(run_id) / "samples.parquet"
+        if not path.is_file():
+            return []
+        rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+        return rows
+
+    def glob(self, table: str) -> str:
+        """A DuckDB glob over one table of every shard (``run``, ``results`` or ``samples``)."""
+        return str(self.runs_dir / "*" / f"{table}.parquet")
+
+    def has_table(self, table: str) -> bool:
+        return self.runs_dir.is_dir() and any(self.runs_dir.glob(f"*/{table}.parquet"))
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection for queries over this store's shards."""
+        return duckdb.connect()
+
+
+def samples_table(run_id: str, samples: Sequence[dict[str, Any]]) -> pa.Table:
+    """Per-sample records as a table; nested values are kept as JSON text."""
+    rows = []
+    for sample in samples:
+        row: dict[str, Any] = {"run_id": run_id}
+        for key, value in sample.items():
+            row[key] = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
+        rows.append(row)
+    return _table(rows)

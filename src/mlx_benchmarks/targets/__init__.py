@@ -1,0 +1,1 @@
+"""Targets: where requests go. See ``base.Target`` and ``registry.open_target``."""

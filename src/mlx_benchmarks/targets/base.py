@@ -1,0 +1,102 @@
+"""The target seam: where requests go. One module per kind of target, one registry line each.
+
+A target streams ``Chunk``s, each stamped with ``time.perf_counter_ns()`` the moment it arrived, before
+any parsing, so every latency the harness reports comes from one monotonic clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+ChunkKind = Literal["role", "content", "reasoning", "tool_call", "usage", "error"]
+
+
+def now_ns() -> int:
+    """The harness clock: monotonic, high resolution."""
+    return time.perf_counter_ns()
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat-completion request, independent of the target's wire format."""
+
+    messages: list[dict[str, Any]]
+    max_tokens: int = 256
+    temperature: float = 0.0
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    stop: list[str] | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    ignore_eos: bool = False
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts as the target reports them."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    # server-side timings where the server reports them (llama.cpp ``timings``, mlx-lm stats)
+    server_prompt_tps: float | None = None
+    server_generation_tps: float | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One streamed event, stamped on receipt.
+
+    ``kind`` says what it carries. A role-only or empty chunk is ``role`` and never counts as a token.
+    ``tool_call`` carries an OpenAI-style delta: ``{"index", "id", "function": {"name", "arguments"}}``.
+    """
+
+    t_ns: int
+    kind: ChunkKind
+    text: str = ""
+    tool_call: dict[str, Any] | None = None
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    first_byte_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """What the target knows about itself, for the envelope."""
+
+    kind: str  # "openai-http", "mlx", "embedded", "managed-mlx", ...
+    model: str
+    quantization: str | None = None
+    model_revision: str | None = None
+    pid: int | None = None  # process whose memory the sampler watches
+    local: bool = True  # one local model loaded at a time
+    supports_ignore_eos: bool = False
+    supports_tools: bool = True
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Target(Protocol):
+    """Anything that turns a ChatRequest into a stream of stamped chunks."""
+
+    info: TargetInfo
+
+    async def start(self) -> None:
+        """Connect, load or launch; raise TargetUnavailable when that cannot be done."""
+
+    async def stop(self) -> None:
+        """Release everything start() acquired. Safe to call twice."""
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Stream the answer. Per-request failures raise TargetError subclasses or yield an error chunk."""
+        ...
+
+    def count_tokens(self, text: str) -> int | None:
+        """Token count by the model's own tokenizer, or None where the target has none."""
+
+    def make_prompt(self, n_tokens: int, salt: str) -> str | None:
+        """A text of exactly ``n_tokens`` tokens, unique per ``salt``, or None without a tokenizer."""

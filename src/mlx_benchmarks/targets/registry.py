@@ -1,0 +1,85 @@
+"""Target specs -> targets, through lazy factories so ``import mlx`` happens only when MLX is used.
+
+Specs:
+- no ``--target``: the embedded default model (SmolLM2-135M-Instruct, converted once from its GGUF)
+- ``http://HOST:PORT/v1``: any OpenAI-compatible server
+- ``mlx:PATH``: an mlx-lm model folder, in process
+- ``--serve mlx|llamacpp``: a server we start on loopback, stop afterwards
+- ``py:MODULE:FACTORY``: a target from user (or test) code; FACTORY(model=..., **options) -> Target
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from mlx_benchmarks.errors import UsageError
+from mlx_benchmarks.targets.base import Target
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What the user asked for, before anything is opened."""
+
+    target: str | None = None  # URL, mlx:PATH, py:MODULE:FACTORY, or None for the embedded default
+    model: str | None = None
+    serve: str | None = None  # "mlx" | "llamacpp"
+    server_pid: int | None = None
+    timeout_s: float = 600.0
+
+    @property
+    def label(self) -> str:
+        if self.serve:
+            return f"serve:{self.serve}:{self.target or self.model or 'embedded'}"
+        return self.target or "embedded"
+
+
+def api_key(env: dict[str, str] | None = None) -> str | None:
+    """``MLX_BENCH_API_KEY``, else ``OPENAI_API_KEY``."""
+    env = dict(os.environ) if env is None else env
+    return env.get("MLX_BENCH_API_KEY") or env.get("OPENAI_API_KEY") or None
+
+
+def _load(path: str) -> Any:
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import target module {module_name!r}: {exc}") from None
+    if not hasattr(module, attr):
+        raise UsageError(f"target module {module_name!r} has no {attr!r}")
+    return getattr(module, attr)
+
+
+def make_target(spec: TargetSpec) -> Target:
+    """Build (not start) the target the spec names."""
+    target: Target
+    if spec.serve:
+        from mlx_benchmarks.targets.managed import managed_target
+
+        target = managed_target(spec.serve, spec.target, model=spec.model, timeout_s=spec.timeout_s)
+    elif spec.target is None or spec.target == "embedded":
+        from mlx_benchmarks.targets.embedded import embedded_target
+
+        target = embedded_target()
+    elif spec.target.startswith(("http://", "https://")):
+        from mlx_benchmarks.targets.openai_http import OpenAITarget
+
+        target = OpenAITarget(
+            spec.target, model=spec.model, api_key=api_key(), server_pid=spec.server_pid, timeout_s=spec.timeout_s
+        )
+    elif spec.target.startswith("mlx:"):
+        from mlx_benchmarks.targets.mlx_inproc import MLXTarget
+
+        target = MLXTarget(spec.target[4:], model_name=spec.model)
+    elif spec.target.startswith("py:"):
+        factory = _load(spec.target[3:])
+        target = factory(model=spec.model)
+    else:
+        raise UsageError(
+            f"unknown target {spec.target!r}: use http(s)://HOST:PORT/v1, mlx:PATH, py:MODULE:FACTORY, "
+            "or leave --target out for the embedded default"
+        )
+    return target
