@@ -40,7 +40,8 @@ def list_runs(
     """Stored runs, newest first, as dicts with ``id``, ``timestamp``, ``suite``, ``model`` and more."""
     if not store.has_table("run"):
         return []
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if suite:
         where.append("suite = ?")
         params.append(suite)

@@ -119,7 +119,8 @@ def run(ns: argparse.Namespace) -> int:
     if len(requests) > 1:
         from mlx_benchmarks.runner.multi import run_many
 
-        return run_many(store, requests, console(), as_json=args.json)
+        code: int = run_many(store, requests, console(), as_json=args.json)
+        return code
     report = run_sync(Runner(store, console()), requests[0], args.resume)
     if args.json:
         sys.stdout.write(json.dumps(report.envelope, indent=2) + "\n")

@@ -1,0 +1,1 @@
+"""Benchmark suites; ``registry.SUITES`` maps each name to its module."""

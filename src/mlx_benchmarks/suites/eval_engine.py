@@ -1,0 +1,265 @@
+"""The sample-based evaluation engine shared by the quality and tool-use suites.
+
+An ``EvalTask`` is data (records) + a solver (``build_request``) + a scorer (``score``). The engine runs
+every (record, sample index) once, with bounded concurrency, journals each finished sample (so
+``--resume`` redoes nothing), strips ``<think>`` blocks before scoring, and never drops a sample: a
+request that fails is recorded with its error and counted, not scored as wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from mlx_benchmarks.datasets.base import Record
+from mlx_benchmarks.envelope import Result
+from mlx_benchmarks.errors import TargetError
+from mlx_benchmarks.measure.timing import Completion, collect
+from mlx_benchmarks.suites.base import RunContext
+from mlx_benchmarks.targets.base import ChatRequest, now_ns
+
+THINK_RE = re.compile(r"<think>.*?(</think>|$)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """The answer as the scorer sees it: reasoning removed, tool calls parsed."""
+
+    text: str  # content with <think> blocks stripped
+    raw_text: str
+    reasoning: str  # reasoning field + stripped think blocks
+    tool_calls: list[dict[str, Any]]
+    completion: Completion
+
+
+Scores = dict[str, float]
+# a scorer returns metric -> value (0..1) plus free-form detail (extracted answer, failure category ...)
+ScoreFn = Callable[[Record, ModelOutput], tuple[Scores, dict[str, Any]]]
+
+
+@dataclass
+class EvalTask:
+    """One task of a suite: records, how to ask, how to score."""
+
+    name: str
+    records: Sequence[Record]
+    build_request: Callable[[Record], ChatRequest]
+    score: ScoreFn
+    metrics: Sequence[str]  # metric names the scorer returns; the first is the headline
+    samples_per_record: int = 1
+
+
+@dataclass
+class SampleRecord:
+    """One finished sample, as journaled and stored in samples.parquet."""
+
+    key: str
+    task: str
+    id: str
+    sample_index: int
+    prompt_hash: str
+    prompt: str
+    response: str
+    reasoning_chars: int
+    think_stripped: bool
+    extracted: str | None
+    score: float | None
+    scores: dict[str, float]
+    detail: dict[str, Any]
+    error: str | None
+    latency_ms: float | None
+    ttft_ms: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    token_source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class EvalOutcome:
+    """Every sample of every task, plus the wall time each task took in this process."""
+
+    samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    wall_seconds: dict[str, float] = field(default_factory=dict)
+    aborted: str | None = None
+
+
+def split_reasoning(text: str) -> tuple[str, str]:
+    """(answer without <think> blocks, the removed reasoning); an unclosed <think> eats the rest."""
+    removed = "".join(m.group(0) for m in THINK_RE.finditer(text))
+    answer = THINK_RE.sub("", text)
+    # a lone </think> (template opened the block in the prompt): keep what follows it
+    if "</think>" in answer:
+        head, _, answer = answer.rpartition("</think>")
+        removed += head
+    return answer.strip(), removed
+
+
+def prompt_text(request: ChatRequest) -> str:
+    return "\n\n".join(f"[{m.get('role')}] {m.get('content') or ''}" for m in request.messages)
+
+
+def prompt_hash(request: ChatRequest) -> str:
+    payload = json.dumps({"messages": request.messages, "tools": request.tools}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _token_counts(ctx: RunContext, completion: Completion, prompt: str) -> tuple[int | None, int | None, str]:
+    usage = completion.usage
+    if usage and usage.completion_tokens is not None:
+        return usage.prompt_tokens, usage.completion_tokens, "usage"
+    counted = ctx.target.count_tokens(completion.text + completion.reasoning)
+    if counted is not None:
+        return ctx.target.count_tokens(prompt), counted, "tokenizer"
+    return None, completion.streamed_events, "stream-events"
+
+
+async def _one(ctx: RunContext, task: EvalTask, record: Record, index: int, timeout_s: float) -> SampleRecord:
+    request = task.build_request(record)
+    text = prompt_text(request)
+    sample = SampleRecord(
+        key=f"{task.name}/{record.id}/{index}", task=task.name, id=record.id, sample_index=index,
+        prompt_hash=prompt_hash(request), prompt=text, response="", reasoning_chars=0, think_stripped=False,
+        extracted=None, score=None, scores={}, detail={}, error=None, latency_ms=None, ttft_ms=None,
+        prompt_tokens=None, completion_tokens=None, token_source="none",
+    )
+    start = now_ns()
+    try:
+        completion = await asyncio.wait_for(collect(ctx.target.stream(request), start), timeout_s)
+    except (TargetError, OSError, TimeoutError) as exc:
+        message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        sample.error = message[:500]
+        sample.latency_ms = (now_ns() - start) / 1e6
+        return sample
+    answer, thought = split_reasoning(completion.text)
+    output = ModelOutput(text=answer, raw_text=completion.text, reasoning=completion.reasoning + thought,
+                         tool_calls=completion.tool_calls, completion=completion)
+    sample.prompt_tokens, sample.completion_tokens, sample.token_source = _token_counts(ctx, completion, text)
+    sample.response = completion.text
+    if completion.tool_calls:
+        sample.response += json.dumps(completion.tool_calls)
+    sample.reasoning_chars = len(output.reasoning)
+    sample.think_stripped = bool(thought)
+    sample.error = completion.error
+    sample.latency_ms = completion.duration_s * 1000
+    sample.ttft_ms = completion.ttft_ms
+    if not completion.error:
+        scores, detail = await asyncio.to_thread(task.score, record, output)
+        extracted = detail.pop("extracted", None)
+        sample.extracted = None if extracted is None else str(extracted)
+        sample.scores, sample.detail = scores, detail
+        sample.score = scores.get(task.metrics[0])
+    return sample
+
+
+async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: int = 4,
+                    timeout_s: float = 600.0) -> EvalOutcome:
+    """Run every task's samples, skipping those the journal already holds (``--resume``)."""
+    done: dict[str, dict[str, Any]] = ctx.journal.done() if ctx.journal is not None else {}
+    outcome = EvalOutcome()
+    gate = asyncio.Semaphore(max(1, concurrency))
+    consecutive_failures = 0
+    abort_after = max(8, 2 * concurrency)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=ctx.console, transient=False) as progress:
+        for task in tasks:
+            jobs = [(r, i) for r in task.records for i in range(task.samples_per_record)]
+            bar = progress.add_task(task.name, total=len(jobs))
+            results: list[dict[str, Any]] = []
+            todo = []
+            for record, index in jobs:
+                key = f"{task.name}/{record.id}/{index}"
+                if key in done:
+                    results.append(done[key])
+                    progress.advance(bar)
+                else:
+                    todo.append((record, index))
+
+            async def worker(record: Record, index: int, task: EvalTask = task, bar: Any = bar) -> None:
+                nonlocal consecutive_failures
+                async with gate:
+                    if outcome.aborted:
+                        return
+                    sample = await _one(ctx, task, record, index, timeout_s)
+                consecutive_failures = consecutive_failures + 1 if sample.error else 0
+                if consecutive_failures >= abort_after and not outcome.aborted:
+                    # a dead target fails every request: stop early; the journal keeps what finished
+                    outcome.aborted = f"stopped after {consecutive_failures} consecutive failed requests: {sample.error}"
+                record_json = sample.to_json()
+                if ctx.journal is not None:
+                    ctx.journal.append(record_json)
+                results.append(record_json)
+                progress.advance(bar)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(r, i) for r, i in todo))
+            outcome.wall_seconds[task.name] = time.perf_counter() - started
+            order = {f"{task.name}/{r.id}/{i}": n for n, (r, i) in enumerate(jobs)}
+            outcome.samples[task.name] = sorted(results, key=lambda s: order.get(str(s["key"]), 0))
+            if outcome.aborted:
+                break
+    return outcome
+
+
+def stderr_of(values: Sequence[float]) -> float:
+    """Standard error of the mean (sample standard deviation / sqrt(n)), as lm-eval reports it."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mean = sum(values) / n
+    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return math.sqrt(variance / n)
+
+
+def timing_fields(samples: Sequence[dict[str, Any]], wall_seconds: float | None) -> dict[str, float]:
+    """Throughput fields for a result, from its samples' timings."""
+    ok = [s for s in samples if not s.get("error")]
+    latencies = [float(s["latency_ms"]) for s in ok if s.get("latency_ms") is not None]
+    duration = wall_seconds if wall_seconds and wall_seconds > 0 else sum(latencies) / 1000
+    out: dict[str, float] = {"duration_seconds": round(duration, 4)}
+    prompt = sum(int(s["prompt_tokens"]) for s in ok if s.get("prompt_tokens") is not None)
+    completion = sum(int(s["completion_tokens"]) for s in ok if s.get("completion_tokens") is not None)
+    if duration > 0:
+        out["prompt_tokens_per_second"] = prompt / duration
+        out["decode_tokens_per_second"] = completion / duration
+        out["total_tokens_per_second"] = (prompt + completion) / duration
+    ttfts = sorted(float(s["ttft_ms"]) for s in ok if s.get("ttft_ms") is not None)
+    if ttfts:
+        out["first_token_latency_ms"] = ttfts[len(ttfts) // 2]
+    return out
+
+
+def mean_result(task: str, metric: str, samples: Sequence[dict[str, Any]], *, wall_seconds: float | None = None,
+                limit: int | None = None, **tags: object) -> Result:
+    """The mean of one metric over a task's samples; errored samples are counted, not scored."""
+    scored = [float(s["scores"][metric]) for s in samples if not s.get("error") and metric in (s.get("scores") or {})]
+    errors = sum(1 for s in samples if s.get("error"))
+    value = sum(scored) / len(scored) if scored else 0.0
+    result = Result(name=task, metric=metric, value=value, unit="ratio")
+    for key, number in timing_fields(samples, wall_seconds).items():
+        setattr(result, key, number)
+    result.tag(stderr=stderr_of(scored), n_samples=len(scored), n_errors=errors, n_limit=limit if limit else "all",
+               higher_is_better=True, **tags)
+    return result
+
+
+def error_lines(samples_by_task: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """One summary line per task with failed samples: count and the commonest reason."""
+    lines = []
+    for task, samples in samples_by_task.items():
+        failed = [str(s["error"]) for s in samples if s.get("error")]
+        if failed:
+            common = max(set(failed), key=failed.count)
+            lines.append(f"{task}: {len(failed)} of {len(samples)} samples failed (e.g. {common[:200]})")
+    return lines
