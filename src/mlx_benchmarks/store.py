@@ -177,8 +177,8 @@ class Store:
         try:
             (self.root / TMP_DIR).mkdir(parents=True, exist_ok=True)
             self.runs_dir.mkdir(parents=True, exist_ok=True)
-            probe = tempfile.NamedTemporaryFile(dir=self.root / TMP_DIR, delete=True)
-            probe.close()
+            with tempfile.NamedTemporaryFile(dir=self.root / TMP_DIR):
+                pass
         except OSError as exc:
             raise StoreError(f"store {self.root} is not writable: {exc.strerror or exc}") from None
 

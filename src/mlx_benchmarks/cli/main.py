@@ -21,6 +21,9 @@ COMMAND_MODULES = (
     "mlx_benchmarks.cli.validate_cmd",
     "mlx_benchmarks.cli.system_cmd",
     "mlx_benchmarks.cli.runs_cmd",
+    "mlx_benchmarks.cli.import_cmd",
+    "mlx_benchmarks.cli.compare_cmd",
+    "mlx_benchmarks.cli.trend_cmd",
 )
 
 

@@ -186,7 +186,8 @@ async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: 
                 else:
                     todo.append((record, index))
 
-            async def worker(record: Record, index: int, task: EvalTask = task, bar: Any = bar) -> None:
+            async def worker(record: Record, index: int, task: EvalTask = task, bar: Any = bar,
+                             results: list[dict[str, Any]] = results) -> None:
                 nonlocal consecutive_failures
                 async with gate:
                     if outcome.aborted:

