@@ -1,0 +1,145 @@
+"""``mlx-bench compare``: two runs side by side with error bars, and a regression gate for CI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from mlx_benchmarks.cli.common import add_store_option, console, open_store, print_json
+from mlx_benchmarks.errors import RegressionFound, UsageError
+
+# --markdown given without FILE: $GITHUB_STEP_SUMMARY inside GitHub Actions, else stdout
+MARKDOWN_AUTO = ""
+VERDICT_STYLES = {"regressed": "bold red", "improved": "green", "changed": "yellow", "no change": "dim", "no error bars": "dim"}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare two runs metric by metric, with confidence intervals",
+        description="Compare baseline run A with candidate run B (ids or unique prefixes), or pick them with "
+        "--model/--suite/--latest. A change is only called a regression when it is significant and at "
+        "least --threshold in size.",
+    )
+    add_store_option(parser)
+    parser.add_argument("run_a", nargs="?", metavar="A", help="baseline run id or unique prefix")
+    parser.add_argument("run_b", nargs="?", metavar="B", help="candidate run id or unique prefix")
+    parser.add_argument("--model", help="select runs of this model (exact or case-insensitive substring)")
+    parser.add_argument("--suite", help="select runs of this suite")
+    parser.add_argument("--latest", type=int, metavar="N", default=None,
+                        help="compare the N-th newest matching run (baseline) with the newest (default 2)")
+    parser.add_argument("--threshold", type=parse_threshold, default=0.05, metavar="PCT",
+                        help="smallest relative change that counts, e.g. 5%% or 0.05 (default 5%%)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap resampling (default 0)")
+    parser.add_argument("--fail-on-regression", action="store_true",
+                        help="exit 5 when a significant regression beyond the threshold exists")
+    parser.add_argument("--markdown", nargs="?", const=MARKDOWN_AUTO, default=None, metavar="FILE",
+                        help="write a Markdown table to FILE ('-' for stdout); without FILE, append to "
+                        "$GITHUB_STEP_SUMMARY when set, else print it")
+    parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    parser.set_defaults(func=run_compare)
+
+
+def parse_threshold(text: str) -> float:
+    """``5%`` or ``0.05`` -> 0.05."""
+    value_text = text.strip()
+    percent = value_text.endswith("%")
+    try:
+        value = float(value_text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a threshold such as 5% or 0.05") from None
+    if percent:
+        value /= 100.0
+    elif value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is ambiguous; write {value:g}% or {value / 100:g}")
+    if value < 0:
+        raise argparse.ArgumentTypeError("the threshold must not be negative")
+    return value
+
+
+def pick_runs(args: argparse.Namespace, store: Any) -> tuple[str, str]:
+    """The (baseline, candidate) ids from positional ids or selectors."""
+    from mlx_benchmarks.compare.select import latest_pair
+
+    if args.run_a and args.run_b:
+        if args.latest or args.model or args.suite:
+            raise UsageError("give two run ids, or --model/--suite/--latest, not both")
+        return str(args.run_a), str(args.run_b)
+    if args.run_a:
+        raise UsageError("give a second run id (B), or select runs with --model/--suite/--latest")
+    return latest_pair(store, model=args.model, suite=args.suite, latest=args.latest or 2)
+
+
+def markdown_destination(option: str, env: dict[str, str] | None = None) -> str | None:
+    """Where ``--markdown`` writes: a file path, or None for stdout."""
+    env = dict(os.environ) if env is None else env
+    if option == "-":
+        return None
+    if option == MARKDOWN_AUTO:
+        return env.get("GITHUB_STEP_SUMMARY") or None
+    return option
+
+
+def write_markdown(text: str, destination: str | None, *, append: bool) -> None:
+    if destination is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(Path(destination), "a" if append else "w", encoding="utf-8") as handle:
+            handle.write(text + ("\n" if append else ""))
+    except OSError as exc:
+        raise UsageError(f"cannot write Markdown to {destination}: {exc.strerror or exc}") from None
+
+
+def print_table(comparison: Any) -> None:
+    from mlx_benchmarks.compare.markdown import (
+        format_change,
+        format_interval,
+        format_p,
+        format_value,
+        summary_line,
+    )
+
+    level = round(comparison.confidence * 100)
+    table = Table(title=f"{comparison.run_a} → {comparison.run_b}", title_justify="left")
+    for column in ("result", "metric", "A", "B", "change", f"{level}% CI", "p", "verdict"):
+        table.add_column(column, overflow="fold", justify="right" if column in ("A", "B", "change", "p") else "left")
+    for row in comparison.rows:
+        table.add_row(
+            row.name, row.metric, format_value(row.a, row.unit), format_value(row.b, row.unit), format_change(row),
+            format_interval(row), format_p(row.p_value), f"[{VERDICT_STYLES[row.verdict]}]{row.verdict}[/]",
+        )
+    out = console()
+    out.print(table)
+    out.print(summary_line(comparison), markup=False)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from mlx_benchmarks.compare.diff import compare_runs
+
+    store = open_store(args)
+    run_a, run_b = pick_runs(args, store)
+    comparison = compare_runs(store, run_a, run_b, threshold=args.threshold, seed=args.seed)
+    destination = markdown_destination(args.markdown) if args.markdown is not None else None
+    markdown_to_stdout = args.markdown is not None and destination is None
+    if args.json and markdown_to_stdout:
+        raise UsageError("--json and --markdown both want stdout; give --markdown a FILE")
+    if args.markdown is not None:
+        # the step summary collects every step's output, so it is appended to, never replaced
+        write_markdown(comparison.to_markdown(), destination, append=args.markdown == MARKDOWN_AUTO)
+    if args.json:
+        print_json(comparison.to_json())
+    elif not markdown_to_stdout:
+        print_table(comparison)
+    if args.fail_on_regression and comparison.regressions:
+        worst = ", ".join(f"{r.name}/{r.metric} {r.rel_change * 100:+.1f}%" if r.rel_change is not None
+                          else f"{r.name}/{r.metric}" for r in comparison.regressions)
+        count = len(comparison.regressions)
+        raise RegressionFound(f"{count} significant regression{'s' if count != 1 else ''} beyond "
+                              f"{args.threshold * 100:g}%: {worst}")
+    return 0

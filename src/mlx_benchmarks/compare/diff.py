@@ -1,0 +1,339 @@
+"""Compare two stored runs metric by metric, with error bars and a noise-aware verdict.
+
+Public API (the report and dashboard call these)::
+
+    comparison = compare_runs(store, "run-2026...", "run-2026...", threshold=0.05, seed=0)
+    for row in comparison.rows: ...          # ComparisonRow
+    comparison.regressions                   # rows whose verdict is "regressed"
+    comparison.to_json(); comparison.to_markdown()
+
+``store`` is anything with ``resolve``, ``envelope`` and ``samples`` (a local ``Store`` or a
+``RemoteStore``). Run A is the baseline, run B the candidate. See docs/compare.md for the statistics.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Protocol
+
+from mlx_benchmarks.compare.direction import higher_is_better
+from mlx_benchmarks.compare.stats import (
+    DEFAULT_CONFIDENCE,
+    MIN_TRIALS,
+    Interval,
+    bootstrap_median_ratio,
+    mann_whitney_u,
+    mcnemar_exact,
+    paired_bootstrap_diff,
+)
+from mlx_benchmarks.envelope import JSON
+
+Verdict = Literal["improved", "regressed", "no change", "changed", "no error bars"]
+Method = Literal["bootstrap-median", "mcnemar-exact", "paired-bootstrap", "none"]
+# per-sample scores back a result only when it is a score-like number of the same task
+QUALITY_UNITS = frozenset({"ratio", "score"})
+
+
+class RunSource(Protocol):
+    """What comparing needs from a store: a local ``Store`` and a ``RemoteStore`` both fit."""
+
+    def resolve(self, prefix: str) -> str: ...
+
+    def envelope(self, run_id: str) -> JSON: ...
+
+    def samples(self, run_id: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One metric present in both runs.
+
+    ``rel_change`` is ``b / a - 1``; ``ci_low``/``ci_high`` bound that same relative change (None where
+    there are no error bars or ``a`` is zero). ``n`` counts trials per side (speed) or paired samples
+    (quality).
+    """
+
+    name: str
+    metric: str
+    unit: str
+    a: float
+    b: float
+    abs_change: float
+    rel_change: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    method: Method
+    verdict: Verdict
+    higher_is_better: bool | None
+    n: int = 0
+
+    def to_json(self) -> JSON:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Every shared metric of baseline run A and candidate run B."""
+
+    run_a: str
+    run_b: str
+    model_a: str
+    model_b: str
+    suite_a: str
+    suite_b: str
+    threshold: float
+    seed: int
+    confidence: float
+    rows: list[ComparisonRow]
+    only_a: list[str] = field(default_factory=list)
+    only_b: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[ComparisonRow]:
+        """Rows with a significant change for the worse beyond the threshold."""
+        return [row for row in self.rows if row.verdict == "regressed"]
+
+    @property
+    def improvements(self) -> list[ComparisonRow]:
+        return [row for row in self.rows if row.verdict == "improved"]
+
+    def to_json(self) -> JSON:
+        out = {k: v for k, v in asdict(self).items() if k != "rows"}
+        out["rows"] = [row.to_json() for row in self.rows]
+        out["regressions"] = len(self.regressions)
+        out["improvements"] = len(self.improvements)
+        return out
+
+    def to_markdown(self) -> str:
+        from mlx_benchmarks.compare.markdown import comparison_markdown
+
+        return comparison_markdown(self)
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """The error bars behind one row, before the verdict."""
+
+    interval: Interval | None  # on the relative change
+    abs_interval: Interval | None  # on the absolute change, where it is the natural scale
+    p_value: float | None
+    method: Method
+    n: int
+
+
+def result_key(result: Mapping[str, Any], seen: dict[tuple[str, str], int]) -> str:
+    """``name/metric``, with ``#2``, ``#3`` for repeats so every result has its own key."""
+    base = (str(result["name"]), str(result["metric"]))
+    seen[base] = seen.get(base, 0) + 1
+    suffix = f"#{seen[base]}" if seen[base] > 1 else ""
+    return f"{base[0]}/{base[1]}{suffix}"
+
+
+def _keyed(results: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    seen: dict[tuple[str, str], int] = {}
+    return {result_key(r, seen): r for r in results}
+
+
+def trials(result: Mapping[str, Any]) -> list[float]:
+    """The per-trial values in ``raw.trials`` (empty when absent or malformed)."""
+    raw = result.get("raw")
+    values = raw.get("trials") if isinstance(raw, Mapping) else None
+    if not isinstance(values, list):
+        return []
+    return [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+
+
+def samples_by_task(samples: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Per-sample records grouped by their ``task`` (the result name they belong to)."""
+    out: dict[str, list[Mapping[str, Any]]] = {}
+    for sample in samples:
+        if sample.get("task") is not None:
+            out.setdefault(str(sample["task"]), []).append(sample)
+    return out
+
+
+def sample_scores(samples: Sequence[Mapping[str, Any]], metric: str) -> dict[str, float]:
+    """Sample id (with its repeat index) -> score for ``metric``.
+
+    The score is ``scores[metric]`` where the record has a per-metric dict (stored as JSON text), else
+    the headline ``score``. Errored or unscored samples are left out, as the suites leave them out of
+    the mean they report, so the paired test measures the same thing as the value.
+    """
+    out: dict[str, float] = {}
+    for sample in samples:
+        if sample.get("error") or sample.get("id") is None:
+            continue
+        scores = sample.get("scores")
+        if isinstance(scores, str):
+            try:
+                scores = json.loads(scores)
+            except json.JSONDecodeError:
+                scores = None
+        score = scores.get(metric) if isinstance(scores, Mapping) and metric in scores else sample.get("score")
+        if isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score):
+            out.setdefault(f"{sample['id']}#{sample.get('sample_index') or 0}", float(score))
+    return out
+
+
+def _speed_evidence(ta: list[float], tb: list[float], seed: int, confidence: float) -> _Evidence | None:
+    if len(ta) < MIN_TRIALS or len(tb) < MIN_TRIALS:
+        return None
+    try:
+        interval = bootstrap_median_ratio(ta, tb, seed=seed, confidence=confidence)
+    except ValueError:
+        return None
+    return _Evidence(interval, None, mann_whitney_u(ta, tb), "bootstrap-median", min(len(ta), len(tb)))
+
+
+def _quality_evidence(
+    sa: Mapping[str, float], sb: Mapping[str, float], seed: int, confidence: float
+) -> _Evidence | None:
+    shared = sorted(set(sa) & set(sb))
+    if not shared:
+        return None
+    a = [sa[i] for i in shared]
+    b = [sb[i] for i in shared]
+    diff = paired_bootstrap_diff(a, b, seed=seed, confidence=confidence)
+    base = sum(a) / len(a)
+    relative = Interval(diff.estimate / base, diff.low / base, diff.high / base) if base > 0 else None
+    if all(v in (0.0, 1.0) for v in (*a, *b)):
+        worse = sum(1 for x, y in zip(a, b, strict=True) if x > y)
+        better = sum(1 for x, y in zip(a, b, strict=True) if y > x)
+        return _Evidence(relative, diff, mcnemar_exact(worse, better), "mcnemar-exact", len(shared))
+    return _Evidence(relative, diff, None, "paired-bootstrap", len(shared))
+
+
+def decide(
+    change: float, evidence: _Evidence | None, direction: bool | None, *, threshold: float, alpha: float
+) -> Verdict:
+    """The verdict for one row; ``change`` is the relative change (absolute where the baseline is 0).
+
+    Significant means the interval excludes zero and, where a test gives a p-value, p < alpha. Only a
+    significant change at least ``threshold`` in size is called improved/regressed.
+    """
+    if evidence is None:
+        return "no error bars"
+    interval = evidence.interval or evidence.abs_interval
+    significant = interval is not None and interval.excludes(0.0)
+    if evidence.p_value is not None:
+        significant = significant and evidence.p_value < alpha
+    if not significant or abs(change) < threshold:
+        return "no change"
+    if direction is None:
+        return "changed"
+    return "improved" if (change > 0) == direction else "regressed"
+
+
+def compare_results(
+    ra: Mapping[str, Any],
+    rb: Mapping[str, Any],
+    *,
+    scores_a: Mapping[str, float] | None = None,
+    scores_b: Mapping[str, float] | None = None,
+    threshold: float = 0.05,
+    seed: int = 0,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> ComparisonRow:
+    """Compare one result of run A with the same result of run B."""
+    a, b = float(ra["value"]), float(rb["value"])
+    unit = str(rb.get("unit", ra.get("unit", "")))
+    direction = higher_is_better(unit, rb.get("tags") or ra.get("tags"))
+    evidence = _speed_evidence(trials(ra), trials(rb), seed, confidence)
+    if evidence is None and scores_a and scores_b and unit.lower() in QUALITY_UNITS:
+        evidence = _quality_evidence(scores_a, scores_b, seed, confidence)
+    rel = (b - a) / abs(a) if a != 0 else None
+    change = rel if rel is not None else b - a
+    verdict = decide(change, evidence, direction, threshold=threshold, alpha=1.0 - confidence)
+    interval = evidence.interval if evidence else None
+    return ComparisonRow(
+        name=str(ra["name"]),
+        metric=str(ra["metric"]),
+        unit=unit,
+        a=a,
+        b=b,
+        abs_change=b - a,
+        rel_change=rel,
+        ci_low=interval.low if interval else None,
+        ci_high=interval.high if interval else None,
+        p_value=evidence.p_value if evidence else None,
+        method=evidence.method if evidence else "none",
+        verdict=verdict,
+        higher_is_better=direction,
+        n=evidence.n if evidence else 0,
+    )
+
+
+def compare_envelopes(
+    envelope_a: JSON,
+    envelope_b: JSON,
+    *,
+    samples_a: Sequence[Mapping[str, Any]] = (),
+    samples_b: Sequence[Mapping[str, Any]] = (),
+    run_a: str = "A",
+    run_b: str = "B",
+    threshold: float = 0.05,
+    seed: int = 0,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> Comparison:
+    """Compare two envelopes (and their per-sample records) without a store."""
+    results_a = _keyed(envelope_a.get("results", []))
+    results_b = _keyed(envelope_b.get("results", []))
+    tasks_a, tasks_b = samples_by_task(samples_a), samples_by_task(samples_b)
+    rows = [
+        compare_results(
+            results_a[key],
+            results_b[key],
+            scores_a=sample_scores(tasks_a.get(str(results_a[key]["name"]), []), str(results_a[key]["metric"])),
+            scores_b=sample_scores(tasks_b.get(str(results_b[key]["name"]), []), str(results_b[key]["metric"])),
+            threshold=threshold,
+            seed=seed,
+            confidence=confidence,
+        )
+        for key in results_a
+        if key in results_b
+    ]
+    return Comparison(
+        run_a=run_a,
+        run_b=run_b,
+        model_a=str(envelope_a.get("model", "")),
+        model_b=str(envelope_b.get("model", "")),
+        suite_a=str(envelope_a.get("suite", "")),
+        suite_b=str(envelope_b.get("suite", "")),
+        threshold=threshold,
+        seed=seed,
+        confidence=confidence,
+        rows=rows,
+        only_a=[key for key in results_a if key not in results_b],
+        only_b=[key for key in results_b if key not in results_a],
+    )
+
+
+def compare_runs(
+    store: RunSource,
+    run_a: str,
+    run_b: str,
+    *,
+    threshold: float = 0.05,
+    seed: int = 0,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> Comparison:
+    """Compare baseline ``run_a`` with candidate ``run_b`` (ids or unique prefixes) in ``store``.
+
+    Raises StoreError (or PublishError for a remote lake) when a run id is unknown or ambiguous.
+    """
+    id_a, id_b = store.resolve(run_a), store.resolve(run_b)
+    return compare_envelopes(
+        store.envelope(id_a),
+        store.envelope(id_b),
+        samples_a=store.samples(id_a),
+        samples_b=store.samples(id_b),
+        run_a=id_a,
+        run_b=id_b,
+        threshold=threshold,
+        seed=seed,
+        confidence=confidence,
+    )
