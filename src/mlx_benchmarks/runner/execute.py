@@ -120,8 +120,8 @@ class Runner:
         envelope.model_revision = target.info.model_revision
         envelope.quantization = target.info.quantization
         envelope.gen_kwargs = outcome.gen_kwargs
-        envelope.results = outcome.results
-        envelope.errors = outcome.errors
+        envelope.results, unmeasured = drop_unmeasured(outcome.results)
+        envelope.errors = [*outcome.errors, *unmeasured]
         snapshots = outcome.memory_snapshots or [before, loaded]
         if peak is not None and not any(s.phase == "peak" for s in snapshots):
             snapshots.append(sampler.snapshot("peak", peak))
@@ -169,6 +169,17 @@ class Runner:
             # the target died under the suite: keep what the journal holds
             outcome = SuiteOutcome(errors=[f"run aborted: {exc}"], partial=True)
         return outcome
+
+
+def drop_unmeasured(results: list[Result]) -> tuple[list[Result], list[str]]:
+    """A mean over zero scored samples is not a measurement: drop it, say why."""
+    kept, notes = [], []
+    for result in results:
+        if result.tags.get("n_samples") == "0":
+            notes.append(f"{result.name}/{result.metric}: no sample could be scored; result omitted")
+        else:
+            kept.append(result)
+    return kept, notes
 
 
 def load_resume(store: Store, run_key: str) -> RunRequest:
