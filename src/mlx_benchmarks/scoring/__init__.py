@@ -1,0 +1,1 @@
+"""Scoring: the code sandbox and the scorers built on it."""
