@@ -1,0 +1,122 @@
+"""``mlx-bench report --html``: one self-contained HTML file with every view, charts included, no network.
+
+The data is embedded as JSON and drawn by the same JavaScript the dashboard uses; plotly.js is inlined from the
+installed ``plotly`` package. A script nonce in the page's Content-Security-Policy means that even a string
+that slipped into markup could neither run script nor fetch anything.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mlx_benchmarks.errors import StoreError, UsageError
+from mlx_benchmarks.report.assets import inline_json, inline_script, plotly_js, static_text
+from mlx_benchmarks.store import Store
+from mlx_benchmarks.views import NO_FILTERS, Filters, ViewSource, catalog, leaderboard, pivot, run_list, trend
+
+JSON = dict[str, Any]
+MAX_TRENDS_PER_SUITE = 6
+MAX_RUNS = 200
+MAX_ERRORS_PER_RUN = 5
+_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+
+def _memory(store: Any, boards: list[JSON]) -> list[JSON]:
+    """Memory snapshots of each model's latest run per suite, from the envelopes."""
+    out = []
+    for board in boards:
+        for row in board["rows"]:
+            snapshots = store.envelope(row["run_id"]).get("memory_snapshots", [])
+            peak = max((float(s["rss_gb"]) for s in snapshots), default=None)
+            out.append({"model": row["model"], "suite": board["suite"], "run_id": row["run_id"], "snapshots": snapshots, "peak_gb": peak})
+    return out
+
+
+def report_data(store: Any, location: str, filters: Filters = NO_FILTERS) -> JSON:
+    """Everything the report shows, as JSON-ready data; UsageError when no stored run matches."""
+    source = ViewSource(store)
+    cat = catalog(source, filters)
+    if not cat["n_runs"]:
+        scope = " and ".join(f"--{k} {v}" for k, v in (("suite", filters.suite), ("model", filters.model)) if v)
+        raise UsageError(f"no stored runs in {location}" + (f" match {scope}" if scope else ""))
+    boards = leaderboard(source, filters)
+    trends, pivots = [], []
+    for suite in cat["suites"]:
+        for key in suite["metrics"][:MAX_TRENDS_PER_SUITE]:
+            trends.append(trend(source, suite["suite"], key["name"], key["metric"], filters))
+        table = pivot(source, suite["suite"], filters=filters)
+        if table["rows"]:
+            pivots.append(table)
+    runs = run_list(source, filters, limit=MAX_RUNS)
+    errors = [
+        {"run_id": r["run_id"], "errors": store.envelope(r["run_id"]).get("errors", [])[:MAX_ERRORS_PER_RUN]}
+        for r in runs["runs"]
+        if r["n_errors"]
+    ]
+    return {
+        "generated": datetime.now(UTC).isoformat(),
+        "store": location,
+        "filters": {"suite": filters.suite, "model": filters.model},
+        "catalog": cat,
+        "leaderboards": boards,
+        "trends": trends,
+        "pivots": pivots,
+        "memory": _memory(store, boards),
+        "runs": runs["runs"],
+        "runs_total": runs["total"],
+        "runs_errors": errors,
+    }
+
+
+def render_report(data: JSON, title: str = "mlx-bench report") -> str:
+    """The whole HTML document for ``data``."""
+    parts = {
+        "TITLE": html.escape(title),
+        "NONCE": secrets.token_urlsafe(16),
+        "STYLE": static_text("style.css"),
+        "DATA": inline_json(json.dumps(data, default=str, allow_nan=False)),
+        "PLOTLY": inline_script(plotly_js()),
+        "RENDER_JS": inline_script(static_text("render.js")),
+        "REPORT_JS": inline_script(static_text("report.js")),
+    }
+    # one pass over the template: text pasted in (plotly.js, the data) is never scanned for placeholders
+    return _PLACEHOLDER.sub(lambda m: parts[m.group(1)], static_text("report.html"))
+
+
+def write_report(store: Any, location: str, output: Path, filters: Filters = NO_FILTERS, title: str | None = None) -> JSON:
+    """Build and atomically write the report; a failure leaves no file (and no old file half-replaced)."""
+    if isinstance(store, Store) and not store.runs_dir.is_dir():
+        raise StoreError(f"no results store at {location} (no runs/ folder)")
+    output = Path(output)
+    if output.is_dir():
+        raise UsageError(f"--html {output} is a directory; give a file name")
+    if not output.parent.is_dir():
+        raise UsageError(f"--html {output}: folder {output.parent} does not exist")
+    data = report_data(store, location, filters)
+    document = render_report(data, title or "mlx-bench report")
+    try:
+        _replace_file(output, document.encode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
+    return data
+
+
+def _replace_file(path: Path, data: bytes) -> None:
+    """Write beside ``path`` and rename over it; unlike mkstemp's 0600 the file gets the usual umask mode."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)

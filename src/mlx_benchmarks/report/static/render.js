@@ -1,0 +1,240 @@
+/* Shared rendering for the HTML report and the dashboard: DOM building and plotly charts.
+ *
+ * Every string from a store (model names, tags, errors, prompts, model outputs) is untrusted. It reaches the
+ * page only through textContent or setAttribute on a fixed list of attributes, never innerHTML; strings handed
+ * to plotly (which renders a subset of HTML in labels) are entity-escaped first with ptext().
+ */
+"use strict";
+
+const MB = (() => {
+  const SAFE_ATTRS = new Set(["class", "id", "title", "type", "value", "name", "placeholder", "colspan", "min", "max", "step", "for"]);
+
+  /* el("td", {class: "x", dataset: {model: m}}, "text", childNode, ...) */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "dataset") {
+        for (const [k, v] of Object.entries(value)) node.dataset[k] = String(v);
+      } else if (key === "href") {
+        node.setAttribute("href", safeHref(String(value)));
+      } else if (key === "onclick" || key === "onchange" || key === "oninput" || key === "onsubmit") {
+        node.addEventListener(key.slice(2), value);
+      } else if (key === "checked" || key === "selected" || key === "disabled") {
+        node[key] = Boolean(value);
+      } else if (SAFE_ATTRS.has(key)) {
+        node.setAttribute(key, String(value));
+      } else {
+        throw new Error("attribute not allowed: " + key);
+      }
+    }
+    append(node, children);
+    return node;
+  }
+
+  function append(node, children) {
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  // only in-page links: a data value can never become a javascript: URL
+  function safeHref(href) {
+    return href.startsWith("#") ? href : "#";
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    return node;
+  }
+
+  function ptext(value) {
+    return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
+  function num(value, unit) {
+    if (value === null || value === undefined || Number.isNaN(value)) return "—";
+    if (Number.isInteger(value) && Math.abs(value) >= 1) return unit ? value + " " + unit : String(value);
+    const abs = Math.abs(value);
+    const digits = abs >= 1000 ? 0 : abs >= 100 ? 1 : abs >= 1 ? 2 : 4;
+    const text = Number(value).toFixed(digits);
+    return unit ? text + " " + unit : text;
+  }
+
+  function pct(value) {
+    if (value === null || value === undefined) return "—";
+    return (value >= 0 ? "+" : "") + (100 * value).toFixed(1) + "%";
+  }
+
+  function shortTime(iso) {
+    return iso ? String(iso).replace("T", " ").replace(/\.\d+/, "").replace("+00:00", "Z") : "—";
+  }
+
+  function table(columns, rows, attrs) {
+    const head = el("thead", {}, el("tr", {}, columns.map((c) => el("th", {}, c))));
+    const body = el("tbody", {}, rows.map((cells) => {
+      const row = cells instanceof Node ? cells : el("tr", {}, cells.map((c) => (c instanceof Node && c.tagName === "TD") ? c : el("td", {}, c)));
+      return row;
+    }));
+    return el("table", Object.assign({class: "grid"}, attrs || {}), head, body);
+  }
+
+  function keyLabel(key) {
+    return key.name === key.metric ? key.name : key.name + " · " + key.metric;
+  }
+
+  const LAYOUT = {
+    margin: {l: 60, r: 20, t: 36, b: 48},
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: {family: "system-ui, sans-serif", size: 12},
+  };
+  const CONFIG = {displaylogo: false, responsive: true, showLink: false, modeBarButtonsToRemove: ["sendDataToCloud"]};
+
+  function plot(div, traces, layout) {
+    Plotly.newPlot(div, traces, Object.assign({}, LAYOUT, layout), CONFIG);
+    return div;
+  }
+
+  /* Horizontal bars, best model on top. board: one leaderboard() entry. */
+  function leaderboardChart(board) {
+    const rows = board.rows.filter((r) => r.value !== null).slice().reverse();
+    const div = el("div", {class: "chart leaderboard-chart", dataset: {suite: board.suite}});
+    const unit = board.unit || "";
+    return plot(div, [{
+      type: "bar",
+      orientation: "h",
+      x: rows.map((r) => r.value),
+      y: rows.map((r) => ptext(r.model)),
+      text: rows.map((r) => ptext(num(r.value, unit))),
+      textposition: "auto",
+      hovertext: rows.map((r) => ptext(r.model + ": " + num(r.value, unit))),
+      hoverinfo: "text",
+      marker: {color: "#4c78a8"},
+    }], {
+      title: {text: ptext(board.suite + ": " + keyLabel(board) + (unit ? " (" + unit + ")" : ""))},
+      height: 90 + 34 * Math.max(rows.length, 1),
+      margin: {l: 260, r: 20, t: 36, b: 36},
+      yaxis: {automargin: true, type: "category"},
+    });
+  }
+
+  function leaderboardTable(board, linkRun) {
+    const columns = ["#", "model", keyLabel(board), "other results", "run", "when"];
+    const rows = board.rows.map((r, i) => el("tr", {class: "lb-row", dataset: {rank: i + 1}},
+      el("td", {}, String(i + 1)),
+      el("td", {class: "model"}, r.model),
+      el("td", {class: "value num"}, num(r.value, r.unit)),
+      el("td", {class: "others"}, r.results.filter((x) => !(x.name === board.name && x.metric === board.metric))
+        .map((x) => keyLabel(x) + " " + num(x.value, x.unit)).join("; ")),
+      el("td", {}, linkRun ? linkRun(r.run_id) : r.run_id),
+      el("td", {}, shortTime(r.timestamp)),
+    ));
+    return table(columns, rows, {class: "grid leaderboard-table"});
+  }
+
+  /* One line per model; change points drawn as larger open markers. */
+  function trendChart(trend) {
+    const traces = trend.series.map((s) => ({
+      type: "scatter",
+      mode: "lines+markers",
+      name: ptext(s.model),
+      x: s.points.map((p) => p.timestamp),
+      y: s.points.map((p) => p.value),
+      text: s.points.map((p) => ptext(s.model + " · " + p.run_id)),
+      hoverinfo: "x+y+text",
+    }));
+    const div = el("div", {class: "chart trend-chart", dataset: {suite: trend.suite, name: trend.name, metric: trend.metric}});
+    return plot(div, traces, {
+      title: {text: ptext(trend.suite + ": " + keyLabel(trend) + (trend.unit ? " (" + trend.unit + ")" : ""))},
+      height: 380,
+      xaxis: {type: "date"},
+      yaxis: {title: {text: ptext(trend.unit || "")}},
+      legend: {orientation: "h", y: -0.2},
+    });
+  }
+
+  function changePointList(trend) {
+    const items = [];
+    for (const s of trend.series) {
+      for (const c of s.change_points || []) {
+        items.push(el("li", {}, s.model + ": from " + shortTime(c.timestamp) + " " + num(c.before) + " → " + num(c.after) +
+          " (p=" + Number(c.p_value).toFixed(3) + ")"));
+      }
+    }
+    return items.length ? el("ul", {class: "change-points"}, items) : el("p", {class: "muted"}, "no change points detected");
+  }
+
+  /* The models × tasks matrix; cell shade follows the value within its column. */
+  function pivotTable(pv) {
+    const columns = ["model", ...pv.columns];
+    const ranges = pv.columns.map((_, j) => {
+      const vals = pv.rows.map((r) => r.values[j]).filter((v) => v !== null);
+      return [Math.min(...vals), Math.max(...vals)];
+    });
+    const rows = pv.rows.map((r) => el("tr", {class: "pivot-row"},
+      el("td", {class: "model"}, r.model),
+      r.values.map((v, j) => {
+        const [lo, hi] = ranges[j];
+        const share = v === null || hi === lo ? 0.5 : (v - lo) / (hi - lo);
+        const cell = el("td", {class: "num pivot-cell", dataset: {task: pv.columns[j], value: v === null ? "" : v}}, num(v));
+        cell.style.backgroundColor = v === null ? "" : "rgba(76,120,168," + (0.12 + 0.5 * share).toFixed(2) + ")";
+        return cell;
+      }),
+    ));
+    return table(columns, rows, {class: "grid pivot-table"});
+  }
+
+  /* Memory snapshots in run order (before → loaded → peak → after). */
+  function memoryChart(snapshots, title) {
+    const phases = snapshots.map((s, i) => ptext((i + 1) + ". " + s.phase));
+    const traces = [["rss_gb", "RSS"], ["free_gb", "free"], ["wired_gb", "wired"]]
+      .filter(([key]) => snapshots.some((s) => s[key] !== undefined))
+      .map(([key, label]) => ({
+        type: "scatter", mode: "lines+markers", name: label, x: phases,
+        y: snapshots.map((s) => (s[key] === undefined ? null : s[key])),
+      }));
+    const div = el("div", {class: "chart memory-chart"});
+    return plot(div, traces, {title: {text: ptext(title || "memory (GB)")}, height: 300, xaxis: {type: "category"}, yaxis: {title: {text: "GB"}}});
+  }
+
+  /* Peak RSS of each latest run, one bar group per suite. */
+  function peakMemoryChart(items) {
+    const suites = [...new Set(items.map((m) => m.suite))];
+    const traces = suites.map((suite) => {
+      const mine = items.filter((m) => m.suite === suite);
+      return {type: "bar", name: ptext(suite), x: mine.map((m) => ptext(m.model)), y: mine.map((m) => m.peak_gb)};
+    });
+    const div = el("div", {class: "chart peak-memory-chart"});
+    return plot(div, traces, {title: {text: "peak RSS of the latest run (GB)"}, height: 360, barmode: "group",
+      xaxis: {type: "category", automargin: true}, yaxis: {title: {text: "GB"}}});
+  }
+
+  function memoryTable(snapshots) {
+    const rows = snapshots.map((s) => [s.phase, num(s.rss_gb), num(s.free_gb), num(s.wired_gb), num(s.swap_mb)]);
+    return table(["phase", "rss GB", "free GB", "wired GB", "swap MB"], rows, {class: "grid memory-table"});
+  }
+
+  function runsTable(runs, linkRun) {
+    const rows = runs.map((r) => el("tr", {class: "run-row", dataset: {run: r.run_id}},
+      el("td", {}, linkRun ? linkRun(r.run_id) : r.run_id),
+      el("td", {}, shortTime(r.timestamp)),
+      el("td", {}, r.suite),
+      el("td", {class: "model"}, r.model),
+      el("td", {class: "num"}, r.skipped ? "skipped" : String(r.n_results)),
+      el("td", {class: "num"}, String(r.n_errors)),
+      el("td", {}, r.chip || ""),
+    ));
+    return table(["run", "when", "suite", "model", "results", "errors", "chip"], rows, {class: "grid runs-table"});
+  }
+
+  function keyValueTable(object, cls) {
+    const rows = Object.entries(object || {}).map(([k, v]) => [k, typeof v === "object" && v !== null ? JSON.stringify(v) : String(v)]);
+    return table(["field", "value"], rows, {class: "grid " + (cls || "kv-table")});
+  }
+
+  return {el, append, clear, ptext, num, pct, shortTime, table, keyLabel, leaderboardChart, leaderboardTable, trendChart,
+    changePointList, pivotTable, memoryChart, peakMemoryChart, memoryTable, runsTable, keyValueTable};
+})();

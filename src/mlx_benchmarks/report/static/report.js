@@ -1,0 +1,71 @@
+/* The static HTML report: renders the JSON embedded in the page with the shared MB helpers. No network. */
+"use strict";
+
+(() => {
+  const {el, num, shortTime} = MB;
+  const data = JSON.parse(document.getElementById("report-data").textContent);
+  const main = document.getElementById("report");
+
+  function section(id, title, ...body) {
+    return el("section", {id: id, class: "card"}, el("h2", {}, title), ...body);
+  }
+
+  function summary() {
+    const f = data.filters;
+    const scope = [f.suite ? "suite " + f.suite : "all suites", f.model ? "model matching " + f.model : "all models"].join(", ");
+    return el("p", {class: "summary"},
+      data.catalog.n_runs + " runs (" + scope + "), " + data.catalog.models.length + " models; newest run " +
+      shortTime(data.catalog.newest) + "; generated " + shortTime(data.generated) + " from " + data.store + ".");
+  }
+
+  function leaderboards() {
+    if (!data.leaderboards.length) return section("leaderboard", "Leaderboard", el("p", {class: "muted"}, "no runs with results"));
+    return section("leaderboard", "Leaderboard: latest run per model",
+      data.leaderboards.map((board) => el("div", {class: "board", dataset: {suite: board.suite}},
+        el("h3", {}, board.suite),
+        MB.leaderboardChart(board),
+        MB.leaderboardTable(board, null),
+      )));
+  }
+
+  function trends() {
+    return section("trends", "Trends over time",
+      data.trends.map((t) => el("div", {class: "trend"}, MB.trendChart(t), MB.changePointList(t))));
+  }
+
+  function pivots() {
+    return section("pivot", "Models × tasks (latest run)",
+      data.pivots.map((p) => el("div", {class: "pivot", dataset: {suite: p.suite}},
+        el("h3", {}, p.suite + ": " + p.metric + (p.unit ? " (" + p.unit + ")" : "")), MB.pivotTable(p))));
+  }
+
+  function memory() {
+    const latest = data.memory.filter((m) => m.peak_gb !== null);
+    const summaryChart = latest.length ? MB.peakMemoryChart(latest) : el("p", {class: "muted"}, "no memory snapshots");
+    // one timeline per run, drawn when first opened: a large store has many
+    const details = data.memory.map((m) => {
+      const box = el("details", {class: "memory"}, el("summary", {}, m.model + " · " + m.suite + " · peak " + num(m.peak_gb, "GB")));
+      box.addEventListener("toggle", () => {
+        if (box.open && !box.dataset.drawn) {
+          box.dataset.drawn = "true";
+          box.appendChild(MB.memoryChart(m.snapshots, m.model + " · " + m.suite));
+          box.appendChild(MB.memoryTable(m.snapshots));
+        }
+      });
+      return box;
+    });
+    return section("memory", "Memory of the latest runs", summaryChart, details);
+  }
+
+  function runs() {
+    const body = [MB.runsTable(data.runs, null)];
+    if (data.runs_total > data.runs.length) body.push(el("p", {class: "muted"}, "showing the newest " + data.runs.length + " of " + data.runs_total + " runs"));
+    const errors = data.runs_errors.map((r) => el("li", {}, el("code", {}, r.run_id), ": ", r.errors.join(" | ")));
+    if (errors.length) body.push(el("h3", {}, "Errors in these runs"), el("ul", {class: "errors"}, errors));
+    return section("runs", "Runs", body);
+  }
+
+  main.appendChild(summary());
+  for (const make of [leaderboards, trends, pivots, memory, runs]) main.appendChild(make());
+  document.body.dataset.rendered = "true";
+})();

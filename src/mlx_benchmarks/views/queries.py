@@ -1,0 +1,210 @@
+"""Read-side views over every stored run: catalog, leaderboard, trend series, pivot and run list.
+
+Each returns plain JSON-ready data (ISO timestamps, floats, strings), shared by the HTML report and the dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mlx_benchmarks.compare.direction import higher_is_better
+from mlx_benchmarks.compare.trend import detect_change_points
+from mlx_benchmarks.query import fetch
+from mlx_benchmarks.views.source import ViewSource
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which runs a view covers: a suite name and a model (exact, or a case-insensitive substring)."""
+
+    suite: str | None = None
+    model: str | None = None
+
+    def sql(self, prefix: str = "") -> tuple[str, list[Any]]:
+        where, params = [], []
+        if self.suite:
+            where.append(f"{prefix}suite = ?")
+            params.append(self.suite)
+        if self.model:
+            where.append(f"({prefix}model = ? OR {prefix}model ILIKE ?)")
+            params += [self.model, f"%{self.model}%"]  # same matching as ``mlx-bench runs --model``
+        return (" AND ".join(where) or "true"), params
+
+
+def iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+NO_FILTERS = Filters()
+
+
+def _latest_cte(filters: Filters) -> tuple[str, list[Any]]:
+    """Latest run with results per (model, suite): a skipped run has nothing to rank."""
+    where, params = filters.sql()
+    return (
+        "latest AS (SELECT run_id, model, suite, timestamp FROM ("
+        " SELECT run_id, model, suite, timestamp, row_number() OVER ("
+        "  PARTITION BY model, suite ORDER BY timestamp DESC, run_id DESC) AS rn"
+        f" FROM runs WHERE NOT coalesce(skipped, false) AND n_results > 0 AND {where}) WHERE rn = 1)"
+    ), params
+
+
+def catalog(src: ViewSource, filters: Filters = NO_FILTERS) -> JSON:
+    """Suites with their (name, metric, unit) keys, models, and run counts: what the pickers offer."""
+    con = src.connect()
+    where, params = filters.sql()
+    metrics = fetch(
+        con,
+        "SELECT suite, name, metric, any_value(unit) AS unit, count(*) AS n, avg(result_index) AS position "
+        f"FROM results WHERE {where} GROUP BY suite, name, metric ORDER BY suite, position, name, metric",
+        params,
+    )
+    models = fetch(con, f"SELECT model, count(*) AS n FROM runs WHERE {where} GROUP BY model ORDER BY model", params)
+    total = fetch(con, f"SELECT count(*) AS n, max(timestamp) AS newest FROM runs WHERE {where}", params)[0]
+    suites: dict[str, list[JSON]] = {}
+    for row in metrics:
+        suites.setdefault(row["suite"], []).append(
+            {"name": row["name"], "metric": row["metric"], "unit": row["unit"], "n": row["n"]}
+        )
+    return {
+        "suites": [{"suite": suite, "metrics": keys} for suite, keys in suites.items()],
+        "models": [row["model"] for row in models],
+        "n_runs": total["n"],
+        "newest": iso(total["newest"]) if total["newest"] is not None else None,
+    }
+
+
+def _headline(rows: list[JSON]) -> tuple[str, str]:
+    """The (name, metric) most latest runs report, earliest in their result lists on a tie."""
+    counts: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        counts.setdefault((row["name"], row["metric"]), []).append(row["result_index"])
+    return min(counts, key=lambda k: (-len(counts[k]), sum(counts[k]) / len(counts[k]), k))
+
+
+def _tags(text: Any) -> dict[str, str]:
+    loaded = json.loads(text) if isinstance(text, str) and text else {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def leaderboard(src: ViewSource, filters: Filters = NO_FILTERS, name: str | None = None, metric: str | None = None) -> list[JSON]:
+    """Per suite: the latest run of each model, its results, and models ranked by the headline result."""
+    cte, params = _latest_cte(filters)
+    rows = fetch(
+        src.connect(),
+        f"WITH {cte} SELECT l.suite, l.model, l.run_id, l.timestamp, r.result_index, r.name, r.metric, r.value, "
+        "r.unit, r.tags_json FROM latest l JOIN results r USING (run_id) ORDER BY l.suite, l.model, r.result_index",
+        params,
+    )
+    by_suite: dict[str, list[JSON]] = {}
+    for row in rows:
+        by_suite.setdefault(row["suite"], []).append(row)
+    boards = []
+    for suite, suite_rows in by_suite.items():
+        key = (name, metric) if name and metric else _headline(suite_rows)
+        models: dict[str, JSON] = {}
+        direction: bool | None = None
+        for row in suite_rows:
+            entry = models.setdefault(row["model"], {
+                "model": row["model"], "run_id": row["run_id"], "timestamp": iso(row["timestamp"]),
+                "value": None, "unit": None, "results": [],
+            })
+            entry["results"].append({k: row[k] for k in ("name", "metric", "value", "unit")})
+            if (row["name"], row["metric"]) == key and entry["value"] is None:
+                entry["value"], entry["unit"] = row["value"], row["unit"]
+                direction = higher_is_better(row["unit"], _tags(row["tags_json"]))
+        unit = next((m["unit"] for m in models.values() if m["unit"] is not None), "")
+        sign = -1.0 if direction is not False else 1.0  # best first; an unknown direction ranks high first
+        ranked = sorted(models.values(), key=lambda m: (m["value"] is None, sign * (m["value"] or 0.0), m["model"]))
+        boards.append({
+            "suite": suite, "name": key[0], "metric": key[1], "unit": unit, "higher_is_better": direction,
+            "rows": ranked,
+        })
+    return boards
+
+
+def trend(src: ViewSource, suite: str, name: str, metric: str, filters: Filters = NO_FILTERS) -> JSON:
+    """One series per model of a result (suite, name, metric) over time, one point per run, oldest first.
+
+    Each series carries the change points ``mlx_benchmarks.compare`` finds in it (index of the first run at
+    the new level, medians before and after, p-value).
+    """
+    where, params = Filters(suite=suite, model=filters.model).sql("r.")
+    rows = fetch(
+        src.connect(),
+        "SELECT r.model, r.run_id, min(r.timestamp) AS timestamp, arg_min(r.value, r.result_index) AS value, "
+        "any_value(r.unit) AS unit, any_value(r.tags_json) AS tags_json FROM results r "
+        f"WHERE {where} AND NOT coalesce(r.skipped, false) AND r.name = ? AND r.metric = ? "
+        "GROUP BY r.model, r.run_id ORDER BY r.model, timestamp, r.run_id",
+        [*params, name, metric],
+    )
+    series: dict[str, list[JSON]] = {}
+    for row in rows:
+        series.setdefault(row["model"], []).append(
+            {"timestamp": iso(row["timestamp"]), "value": row["value"], "run_id": row["run_id"]}
+        )
+    unit = rows[0]["unit"] if rows else ""
+    out = []
+    for model, points in series.items():
+        splits = detect_change_points([p["value"] for p in points])
+        changes = [
+            {"index": s.index, "run_id": points[s.index]["run_id"], "timestamp": points[s.index]["timestamp"],
+             "before": s.before, "after": s.after, "p_value": s.p_value}
+            for s in splits
+        ]
+        out.append({"model": model, "points": points, "change_points": changes})
+    return {
+        "suite": suite, "name": name, "metric": metric, "unit": unit,
+        "higher_is_better": higher_is_better(unit, _tags(rows[0]["tags_json"])) if rows else None, "series": out,
+    }
+
+
+def pivot(src: ViewSource, suite: str, metric: str | None = None, filters: Filters = NO_FILTERS) -> JSON:
+    """Models × tasks (result names) of one metric, from each model's latest run of the suite."""
+    cte, params = _latest_cte(Filters(suite=suite, model=filters.model))
+    con = src.connect()
+    rows = fetch(
+        con,
+        f"WITH {cte} SELECT l.model, l.run_id, r.result_index, r.name, r.metric, r.value, r.unit "
+        "FROM latest l JOIN results r USING (run_id) ORDER BY l.model, r.result_index",
+        params,
+    )
+    if metric is None and rows:
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row["metric"]] = counts.get(row["metric"], 0) + 1
+        metric = min(counts, key=lambda m: (-counts[m], m))
+    chosen = [row for row in rows if row["metric"] == metric]
+    columns: list[str] = []
+    for row in chosen:
+        if row["name"] not in columns:
+            columns.append(row["name"])
+    table: dict[str, JSON] = {}
+    for row in chosen:
+        entry = table.setdefault(row["model"], {"model": row["model"], "run_id": row["run_id"], "values": [None] * len(columns)})
+        slot = columns.index(row["name"])
+        if entry["values"][slot] is None:
+            entry["values"][slot] = row["value"]
+    unit = chosen[0]["unit"] if chosen else ""
+    return {"suite": suite, "metric": metric, "unit": unit, "columns": columns, "rows": list(table.values())}
+
+
+def run_list(src: ViewSource, filters: Filters = NO_FILTERS, limit: int = 100, offset: int = 0) -> JSON:
+    """Stored runs, newest first, with a total for paging."""
+    where, params = filters.sql()
+    con = src.connect()
+    total = fetch(con, f"SELECT count(*) AS n FROM runs WHERE {where}", params)[0]["n"]
+    rows = fetch(
+        con,
+        "SELECT run_id, timestamp, suite, model, quantization, git_sha, trigger, skipped, n_results, n_errors, "
+        f"system_chip AS chip FROM runs WHERE {where} ORDER BY timestamp DESC, run_id DESC LIMIT ? OFFSET ?",
+        [*params, max(0, int(limit)), max(0, int(offset))],
+    )
+    for row in rows:
+        row["timestamp"] = iso(row["timestamp"])
+    return {"total": total, "offset": offset, "runs": rows}

@@ -1,0 +1,73 @@
+"""Where the views read from: the local store's index, or DuckDB globs over a remote lake's shards."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from mlx_benchmarks.index import IndexUnavailable, ShardIndex
+from mlx_benchmarks.query import Queryable, relation
+from mlx_benchmarks.store import Store
+
+# the columns the views rely on, for a store with no results at all
+_EMPTY_RESULTS = (
+    "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS timestamp, NULL::VARCHAR AS suite, "
+    "NULL::VARCHAR AS model, NULL::BIGINT AS result_index, NULL::VARCHAR AS name, NULL::VARCHAR AS metric, "
+    "NULL::DOUBLE AS value, NULL::VARCHAR AS unit, NULL::VARCHAR AS tags_json WHERE false"
+)
+_EMPTY_RUNS = (
+    "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS timestamp, NULL::VARCHAR AS suite, "
+    "NULL::VARCHAR AS model, NULL::BOOLEAN AS skipped, NULL::BIGINT AS n_results, NULL::BIGINT AS n_errors, "
+    "NULL::VARCHAR AS quantization, NULL::VARCHAR AS git_sha, NULL::VARCHAR AS trigger, "
+    "NULL::VARCHAR AS system_chip WHERE false"
+)
+
+
+class ViewSource:
+    """Opens DuckDB connections with two views, ``runs`` and ``results``, over every stored shard.
+
+    A local store goes through ``ShardIndex`` (refreshed on every connection, so a new shard is seen at the next
+    request); a remote store, or a local one whose shards cannot be combined, is read through its globs.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._index = ShardIndex(Path(store.root)) if isinstance(store, Store) else None
+        self._lock = threading.Lock()
+
+    @property
+    def generation(self) -> int | None:
+        """Changes whenever the indexed rows change; None when there is no index to key a cache on."""
+        return self._index.generation if self._index is not None else None
+
+    def _indexed(self) -> ShardIndex | None:
+        if self._index is None:
+            return None
+        try:
+            self._index.refresh()
+        except IndexUnavailable:
+            return None
+        return self._index
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A fresh in-memory connection; each caller gets its own, so request threads never share one."""
+        with self._lock:
+            index = self._indexed()
+        if index is not None:
+            con = duckdb.connect()
+            for view, table in (("runs", "run"), ("results", "results")):
+                arrow = index.tables[table]
+                if arrow.num_rows:
+                    con.register(view, arrow)
+                else:
+                    con.execute(f"CREATE VIEW {view} AS {_EMPTY_RUNS if view == 'runs' else _EMPTY_RESULTS}")
+            return con
+        queryable: Queryable = self.store
+        con = queryable.connect()  # a remote store's connection carries its credentials
+        for view, table, empty in (("runs", "run", _EMPTY_RUNS), ("results", "results", _EMPTY_RESULTS)):
+            body = f"SELECT * FROM {relation(queryable, table)}" if queryable.has_table(table) else empty
+            con.execute(f"CREATE VIEW {view} AS {body}")
+        return con
