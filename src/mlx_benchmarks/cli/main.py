@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "mlx_benchmarks.cli.trend_cmd",
     "mlx_benchmarks.cli.report_cmd",
     "mlx_benchmarks.cli.dashboard_cmd",
+    "mlx_benchmarks.cli.datasets_cmd",
 )
 
 
