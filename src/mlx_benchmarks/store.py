@@ -154,6 +154,21 @@ def _write_parquet(path: Path, table: pa.Table) -> None:
         os.fsync(handle.fileno())
 
 
+def resolve_run_id(run_ids: Sequence[str], prefix: str, *, where: str) -> str:
+    """The one id of ``run_ids`` starting with ``prefix`` (an exact id always wins); StoreError otherwise.
+
+    Shared by the local store and the remote lake view so both resolve prefixes the same way.
+    """
+    matches = [rid for rid in run_ids if rid.startswith(prefix)]
+    if prefix in matches:
+        return prefix
+    if not matches:
+        raise StoreError(f"no stored run matches {prefix!r} in {where}")
+    if len(matches) > 1:
+        raise StoreError(f"{prefix!r} matches {len(matches)} runs; give a longer prefix")
+    return matches[0]
+
+
 @dataclass(frozen=True)
 class StoredRun:
     """What ``Store.put`` did: the shard id and whether it was new."""
@@ -225,14 +240,7 @@ class Store:
 
     def resolve(self, prefix: str) -> str:
         """The one run id starting with ``prefix``; StoreError when none or several match."""
-        matches = [rid for rid in self.run_ids() if rid.startswith(prefix)]
-        if prefix in matches:
-            return prefix
-        if not matches:
-            raise StoreError(f"no stored run matches {prefix!r} in {self.root}")
-        if len(matches) > 1:
-            raise StoreError(f"{prefix!r} matches {len(matches)} runs; give a longer prefix")
-        return matches[0]
+        return resolve_run_id(self.run_ids(), prefix, where=str(self.root))
 
     def envelope(self, run_id: str) -> JSON:
         """The stored envelope of one run (exact id or unique prefix)."""

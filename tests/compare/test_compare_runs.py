@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from fixtures.make_runs import (
+from tests.fixtures.make_runs import (
     binary_scores,
     envelope,
     flip,
@@ -16,6 +15,7 @@ from fixtures.make_runs import (
     put_speed_run,
     speed_result,
 )
+
 from mlx_benchmarks.cli.compare_cmd import markdown_destination, parse_threshold
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.compare import compare_runs, latest_pair

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.fixtures.make_runs import put_history
 
-from fixtures.make_runs import put_history
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.compare import detect_change_points, trend
 from mlx_benchmarks.store import Store
