@@ -1,0 +1,223 @@
+"""Servers we start ourselves on loopback (``--serve mlx|llamacpp``), measure over HTTP, and always stop.
+
+The server runs in its own session (a terminal's Ctrl-C reaches only us, and we stop it), asks Linux to
+send it SIGTERM if we die (PR_SET_PDEATHSIG), and is stopped by ``stop()`` (SIGTERM, then SIGKILL), by an
+atexit hook if ``stop()`` never ran, and by SIGTERM to us (turned into SystemExit so cleanup runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+
+import aiohttp
+
+from mlx_benchmarks.errors import PrerequisiteError, TargetUnavailable, UsageError
+from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo
+from mlx_benchmarks.targets.openai_http import OpenAITarget
+
+HOST = "127.0.0.1"
+LLAMACPP_HINT = (
+    "llama-cpp-python is not installed: CMAKE_ARGS=\"-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON "
+    "-DGGML_F16C=ON\" pip install 'mlx-benchmarks[llamacpp]'"
+)
+MLX_HINT = "mlx-lm is not installed: pip install 'mlx-benchmarks[mlx]'"
+# the child arms PR_SET_PDEATHSIG (Linux) before running the server module, so it dies with us
+_BOOT = (
+    "import ctypes, os, runpy, signal, sys\n"
+    "try:\n    ctypes.CDLL(None).prctl(1, signal.SIGTERM)\nexcept (AttributeError, OSError):\n    pass\n"
+    "if os.getppid() == 1:\n    sys.exit(1)\n"
+    "module = sys.argv[1]\nsys.argv = sys.argv[1:]\nrunpy.run_module(module, run_name='__main__', alter_sys=True)\n"
+)
+_LIVE: set[subprocess.Popen[bytes]] = set()
+
+
+def _stop_process(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
+    """SIGTERM, wait, then SIGKILL; always reaps."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait()
+    _LIVE.discard(process)
+
+
+def _stop_all() -> None:
+    for process in list(_LIVE):
+        _stop_process(process, grace_s=2.0)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # unwinds through finally blocks and atexit, which stop the servers
+
+
+atexit.register(_stop_all)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return " | ".join(line.strip() for line in text[-lines:])[:400]
+
+
+class ManagedServerTarget:
+    """A server process plus an OpenAITarget talking to it."""
+
+    def __init__(self, *, kind: str, command: list[str], request_model: str, display_name: str,
+                 timeout_s: float = 600.0, start_timeout_s: float = 300.0) -> None:
+        self.kind = kind
+        self.command = command
+        self.request_model = request_model
+        self.timeout_s = timeout_s
+        self.start_timeout_s = start_timeout_s
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.inner: OpenAITarget | None = None
+        self.log_path: Path | None = None
+        self.info = TargetInfo(kind=f"managed-{kind}", model=display_name, supports_ignore_eos=True)
+
+    @property
+    def stats(self) -> object:
+        return self.inner.stats if self.inner else None
+
+    async def start(self) -> None:
+        """Launch, wait until it answers, then send one 1-token request so the model is surely loaded."""
+        self.port = free_port()
+        argv = [sys.executable, "-c", _BOOT, *self.command, "--host", HOST, "--port", str(self.port)]
+        fd, log = tempfile.mkstemp(prefix=f"mlx-bench-{self.kind}-", suffix=".log")
+        self.log_path = Path(log)
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            with contextlib.suppress(ValueError):  # only the main thread may set handlers
+                signal.signal(signal.SIGTERM, _on_sigterm)
+        try:
+            self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        finally:
+            os.close(fd)
+        _LIVE.add(self.process)
+        try:
+            await self._wait_ready()
+            self.inner = OpenAITarget(f"http://{HOST}:{self.port}/v1", model=self.request_model,
+                                      display_name=self.info.model, kind=self.info.kind,
+                                      server_pid=self.process.pid, timeout_s=self.timeout_s)
+            await self.inner.start()
+            probe = ChatRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+            async for _ in self.inner.stream(probe):
+                pass
+        except BaseException:
+            await self.stop()
+            raise
+        self.info = replace(self.inner.info, pid=self.process.pid,
+                            details={**self.inner.info.details, "command": " ".join(self.command),
+                                     "ready_probe": "one 1-token request before measuring"})
+
+    async def _wait_ready(self) -> None:
+        assert self.process is not None
+        deadline = time.monotonic() + self.start_timeout_s
+        timeout = aiohttp.ClientTimeout(total=2)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while True:
+                if self.process.poll() is not None:
+                    raise TargetUnavailable(f"{self.kind} server exited with code {self.process.returncode} "
+                                            f"before it was ready: {_tail(self.log_path) if self.log_path else ''}")
+                for path in ("/health", "/v1/models"):
+                    with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                        async with session.get(f"http://{HOST}:{self.port}{path}") as response:
+                            if response.status == 200:
+                                return
+                if time.monotonic() > deadline:
+                    raise TargetUnavailable(f"{self.kind} server on {HOST}:{self.port} not ready after "
+                                            f"{self.start_timeout_s:.0f} s")
+                await asyncio.sleep(0.2)
+
+    async def stop(self) -> None:
+        """Close the client, stop the server (SIGTERM, then SIGKILL), remove its log. Safe to call twice."""
+        inner, self.inner = self.inner, None
+        if inner is not None:
+            await inner.stop()
+        process, self.process = self.process, None
+        if process is not None:
+            await asyncio.get_running_loop().run_in_executor(None, _stop_process, process)
+        if self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
+            self.log_path = None
+
+    def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        if self.inner is None:
+            raise TargetUnavailable(f"{self.kind} server not started")
+        return self.inner.stream(request)
+
+    def count_tokens(self, text: str) -> None:
+        return None
+
+    def make_prompt(self, n_tokens: int, salt: str) -> None:
+        return None
+
+
+def _model_path(target: str | None, model: str | None) -> str | None:
+    for candidate in (target, model):
+        if candidate:
+            path = candidate[4:] if candidate.startswith("mlx:") else candidate
+            if Path(path).expanduser().exists():
+                return str(Path(path).expanduser().resolve())
+    return None
+
+
+def managed_target(kind: str, target: str | None, *, model: str | None = None,
+                   timeout_s: float = 600.0) -> ManagedServerTarget:
+    """``--serve mlx`` (mlx_lm.server) or ``--serve llamacpp`` (llama-cpp-python's server) for a model."""
+    start_timeout = float(os.environ.get("MLX_BENCH_SERVE_TIMEOUT", "300"))
+    path = _model_path(target, model)
+    if (target or model) and path is None and kind == "llamacpp":
+        raise UsageError(f"--serve llamacpp needs a GGUF file; {target or model!r} does not exist")
+    if kind == "mlx":
+        if importlib.util.find_spec("mlx_lm") is None:
+            raise PrerequisiteError(MLX_HINT)
+        if path is None and not (target or model):
+            from mlx_benchmarks.targets.embedded import ensure_embedded_model
+
+            path = str(ensure_embedded_model())
+        model_arg = path or str(target or model)  # not a local folder: mlx_lm treats it as a repo id
+        name = model if model and model != model_arg else Path(model_arg).name
+        return ManagedServerTarget(kind="mlx", command=["mlx_lm.server", "--model", model_arg],
+                                   request_model=model_arg, display_name=name, timeout_s=timeout_s,
+                                   start_timeout_s=start_timeout)
+    if kind == "llamacpp":
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise PrerequisiteError(LLAMACPP_HINT)
+        if path is None:
+            from mlx_benchmarks.targets.embedded import embedded_gguf_path
+
+            path = str(embedded_gguf_path())
+        name = model if model and model != path else Path(path).stem
+        return ManagedServerTarget(kind="llamacpp",
+                                   command=["llama_cpp.server", "--model", path, "--model_alias", name],
+                                   request_model=name, display_name=name, timeout_s=timeout_s,
+                                   start_timeout_s=start_timeout)
+    raise UsageError(f"--serve {kind!r}: choose mlx or llamacpp")

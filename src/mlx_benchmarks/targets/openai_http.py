@@ -1,0 +1,236 @@
+"""Any OpenAI-compatible server over HTTP: vllm-mlx, mlx_lm.server, llama.cpp, Ollama, LM Studio, vLLM.
+
+One aiohttp ClientSession per target, with a connector sized for the concurrency the suites may use. aiohttp
+is the stack measured fastest on one core (see docs/timing.md); every network read is stamped with
+``now_ns()`` before the SSE parser sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+from mlx_benchmarks.errors import TargetProtocolError, TargetTimeout, TargetUnavailable
+from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo, now_ns
+from mlx_benchmarks.targets.sse import DONE, SSEDecoder, chunks_from_event
+
+START_TIMEOUT_S = 4.5  # start() must give up within 5 s on an unreachable target
+MAX_CONNECTIONS = 256  # the suites refuse concurrency above this
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class ClientStats:
+    """The client's own cost: time spent parsing after each network read, per event."""
+
+    reads: int = 0
+    events: int = 0
+    parse_ns: int = 0
+
+    def us_per_event(self) -> float | None:
+        return None if self.events == 0 else self.parse_ns / self.events / 1e3
+
+
+def split_base_url(url: str) -> tuple[str, str]:
+    """(API base ending in /v1, origin) from ``http://host:port``, ``.../v1`` or ``.../v1/chat/completions``."""
+    parts = urlsplit(url.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetUnavailable(f"not an http(s) URL: {url!r}")
+    path = parts.path
+    for suffix in ("/chat/completions", "/completions"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+    if not path.endswith("/v1"):
+        path = path + "/v1"
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")  # drop any user:password
+    origin = urlunsplit((parts.scheme, netloc, "", "", ""))
+    return origin + path, origin
+
+
+def summarise_http_error(status: int, body: str) -> str:
+    """One line: status and the first 200 characters of the body, whitespace collapsed."""
+    text = " ".join(body.split())
+    return f"HTTP {status}: {text[:200]}" if text else f"HTTP {status}"
+
+
+def request_body(request: ChatRequest, model: str) -> dict[str, Any]:
+    """The JSON body of a streaming chat completion."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": request.messages,
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    optional = {"top_p": request.top_p, "top_k": request.top_k, "seed": request.seed, "stop": request.stop,
+                "tools": request.tools, "tool_choice": request.tool_choice}
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if request.ignore_eos:
+        # vLLM, llama.cpp and vllm-mlx honour it; mlx_lm.server ignores unknown keys. The real output count
+        # is recorded either way.
+        body["ignore_eos"] = True
+    body.update(request.extra_body)
+    return body
+
+
+class OpenAITarget:
+    """Streaming ``/v1/chat/completions`` client with stamped chunks."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        model: str | None = None,
+        api_key: str | None = None,
+        server_pid: int | None = None,
+        timeout_s: float = 600.0,
+        max_connections: int = MAX_CONNECTIONS,
+        display_name: str | None = None,
+        kind: str = "openai-http",
+    ) -> None:
+        self.base_url, self.origin = split_base_url(url)
+        self.model = model
+        self._api_key = api_key  # sent as a header, never logged or stored
+        self.timeout_s = timeout_s
+        self.max_connections = max_connections
+        self.display_name = display_name
+        self.stats = ClientStats()
+        self._session: aiohttp.ClientSession | None = None
+        host = urlsplit(self.origin).hostname or ""
+        self.info = TargetInfo(kind=kind, model=display_name or model or "unknown", pid=server_pid,
+                               local=host in LOOPBACK, supports_ignore_eos=True,
+                               details={"url": self.base_url})
+
+    @property
+    def host_port(self) -> str:
+        return urlsplit(self.origin).netloc
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    async def start(self) -> None:
+        """Open the session, check the server answers and learn the model name; fail within 5 s."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
+                                             ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, headers=self._headers())
+        try:
+            await asyncio.wait_for(self._discover(), START_TIMEOUT_S)
+        except TimeoutError:
+            await self.stop()
+            raise TargetUnavailable(f"no answer from {self.host_port} within {START_TIMEOUT_S:.0f} s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            await self.stop()
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise TargetUnavailable(f"cannot reach {self.host_port}: {reason}") from None
+        except TargetProtocolError:
+            await self.stop()
+            raise
+
+    async def _discover(self) -> None:
+        assert self._session is not None
+        async with self._session.get(self.base_url + "/models") as response:
+            text = await response.text()
+            self.info = replace(self.info, details={**self.info.details,
+                                                   "server": response.headers.get("Server", "")})
+            if response.status in (401, 403):
+                raise TargetUnavailable(f"{self.host_port} refused the API key: "
+                                        f"{summarise_http_error(response.status, text)}")
+            if response.status >= 400:
+                if self.model:  # some servers have no /v1/models; the model name is all we needed from it
+                    return
+                raise TargetProtocolError(f"{self.base_url}/models: {summarise_http_error(response.status, text)}"
+                                          "; name the model with --model")
+        if self.model is None:
+            self.model = _first_model(text, self.base_url)
+            self.info = replace(self.info, model=self.display_name or self.model)
+
+    async def stop(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+    def count_tokens(self, text: str) -> None:
+        """No tokenizer over plain HTTP: the suites calibrate prompt length from ``usage.prompt_tokens``."""
+        return None
+
+    def make_prompt(self, n_tokens: int, salt: str) -> None:
+        return None
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
+        """Stream one chat completion; transport failures become TargetError subclasses."""
+        if self._session is None or self.model is None:
+            raise TargetUnavailable("target not started")
+        body = json.dumps(request_body(request, self.model)).encode()
+        timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=START_TIMEOUT_S)
+        try:
+            async with self._session.post(self.base_url + "/chat/completions", data=body,
+                                          timeout=timeout) as response:
+                if response.status >= 400:
+                    text = (await response.content.read(2048)).decode("utf-8", "replace")
+                    raise TargetProtocolError(summarise_http_error(response.status, text))
+                async for chunk in self._events(response):
+                    yield chunk
+        except TimeoutError:
+            raise TargetTimeout(f"no complete answer from {self.host_port} within {self.timeout_s:g} s") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise TargetUnavailable(f"cannot reach {self.host_port}: {exc.strerror or exc}") from None
+        except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            raise TargetProtocolError(f"{self.host_port} closed the stream mid-answer ({type(exc).__name__})") from None
+
+    async def _events(self, response: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
+        decoder = SSEDecoder()
+        stats = self.stats
+        first_byte: int | None = None  # stamped at the first read, reported on the first chunk
+        first_reported = False
+        finished = False
+        async for data in response.content.iter_any():
+            t_ns = now_ns()  # stamped on receipt, before any parsing
+            if first_byte is None:
+                first_byte = t_ns
+            stats.reads += 1
+            for payload in decoder.feed(data):
+                stats.events += 1
+                if payload.strip() == DONE:
+                    stats.parse_ns += now_ns() - t_ns
+                    return
+                for chunk in chunks_from_event(payload, t_ns):
+                    if not first_reported:
+                        chunk = replace(chunk, first_byte_ns=first_byte)
+                        first_reported = True
+                    finished = finished or chunk.finish_reason is not None
+                    yield chunk
+                    if chunk.kind == "error":
+                        return
+            stats.parse_ns += now_ns() - t_ns
+        for payload in decoder.flush():
+            if payload.strip() != DONE:
+                for chunk in chunks_from_event(payload, now_ns()):
+                    finished = finished or chunk.finish_reason is not None
+                    yield chunk
+            else:
+                return
+        if not finished:
+            # the body ended cleanly but without [DONE] or a finish_reason: the server stopped mid-answer
+            raise TargetProtocolError(f"{self.host_port} ended the stream before the answer finished")
+
+
+def _first_model(text: str, where: str) -> str:
+    try:
+        data = json.loads(text).get("data") or []
+        ids = [str(m["id"]) for m in data if isinstance(m, dict) and m.get("id")]
+    except (ValueError, AttributeError, TypeError):
+        raise TargetProtocolError(f"{where}/models did not return a model list; name the model with --model") from None
+    if not ids:
+        raise TargetProtocolError(f"{where}/models lists no model; name the model with --model")
+    return ids[0]
