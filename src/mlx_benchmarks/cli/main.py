@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "mlx_benchmarks.cli.compare_cmd",
     "mlx_benchmarks.cli.trend_cmd",
     "mlx_benchmarks.cli.publish_cmd",
+    "mlx_benchmarks.cli.calibrate_cmd",
     "mlx_benchmarks.cli.report_cmd",
     "mlx_benchmarks.cli.dashboard_cmd",
     "mlx_benchmarks.cli.datasets_cmd",

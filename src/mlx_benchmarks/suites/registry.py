@@ -10,6 +10,8 @@ from mlx_benchmarks.suites.base import Suite
 
 # suite name (the envelope's ``suite``) -> "module:ClassName"
 SUITES: dict[str, str] = {
+    "throughput": "mlx_benchmarks.suites.throughput:ThroughputSuite",
+    "ttft": "mlx_benchmarks.suites.ttft:TTFTSuite",
 }
 
 
