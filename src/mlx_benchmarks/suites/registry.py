@@ -10,6 +10,8 @@ from mlx_benchmarks.suites.base import Suite
 
 # suite name (the envelope's ``suite``) -> "module:ClassName"
 SUITES: dict[str, str] = {
+    "tool-calling": "mlx_benchmarks.suites.tool_calling:ToolCallingSuite",
+    "framework-eval": "mlx_benchmarks.suites.framework_eval:FrameworkEvalSuite",
     "throughput": "mlx_benchmarks.suites.throughput:ThroughputSuite",
     "ttft": "mlx_benchmarks.suites.ttft:TTFTSuite",
 }
