@@ -15,7 +15,7 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -56,6 +56,9 @@ class EvalTask:
     score: ScoreFn
     metrics: Sequence[str]  # metric names the scorer returns; the first is the headline
     samples_per_record: int = 1
+    # when set, each sample's request gets its own seed derived from this and the sample key, so
+    # n samples of one prompt differ yet a rerun (or --resume) asks for exactly the same ones
+    sample_seed: int | None = None
 
 
 @dataclass
@@ -110,6 +113,12 @@ def prompt_text(request: ChatRequest) -> str:
     return "\n\n".join(f"[{m.get('role')}] {m.get('content') or ''}" for m in request.messages)
 
 
+def sample_seed(base: int, key: str) -> int:
+    """A stable 31-bit seed for one sample key."""
+    digest = hashlib.sha256(f"{base}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
 def prompt_hash(request: ChatRequest) -> str:
     payload = json.dumps({"messages": request.messages, "tools": request.tools}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -127,6 +136,8 @@ def _token_counts(ctx: RunContext, completion: Completion, prompt: str) -> tuple
 
 async def _one(ctx: RunContext, task: EvalTask, record: Record, index: int, timeout_s: float) -> SampleRecord:
     request = task.build_request(record)
+    if task.sample_seed is not None and request.seed is None:
+        request = replace(request, seed=sample_seed(task.sample_seed, f"{task.name}/{record.id}/{index}"))
     text = prompt_text(request)
     sample = SampleRecord(
         key=f"{task.name}/{record.id}/{index}", task=task.name, id=record.id, sample_index=index,

@@ -14,6 +14,12 @@ SUITES: dict[str, str] = {
     "framework-eval": "mlx_benchmarks.suites.framework_eval:FrameworkEvalSuite",
     "throughput": "mlx_benchmarks.suites.throughput:ThroughputSuite",
     "ttft": "mlx_benchmarks.suites.ttft:TTFTSuite",
+    "reasoning": "mlx_benchmarks.suites.reasoning:ReasoningSuite",
+    "knowledge": "mlx_benchmarks.suites.knowledge:KnowledgeSuite",
+    "math-hard": "mlx_benchmarks.suites.math_hard:MathHardSuite",
+    "coding": "mlx_benchmarks.suites.coding:CodingSuite",
+    "code-accuracy": "mlx_benchmarks.suites.code_accuracy:CodeAccuracySuite",
+    "evalplus": "mlx_benchmarks.suites.evalplus:EvalPlusSuite",
 }
 
 

@@ -1,0 +1,239 @@
+"""Is a predicted math answer equivalent to the gold one? Normalisation first, then symbolic, time-bounded.
+
+Two checks, in order:
+
+1. ``normalize_answer`` (Minerva / Hendrycks style): strip ``$``, ``\\left``/``\\right``, ``\\text{}`` units,
+   degrees, ``\\dfrac``, spaces, a leading ``x =``; equal strings are equivalent. Cheap and exact.
+2. math-verify (sympy underneath) in a worker *process*: ``\\frac{1}{2}`` vs ``0.5``, ``10\\sqrt2`` vs
+   ``\\sqrt{200}``, intervals, tuples. A pathological expression can make sympy run for minutes, and
+   math-verify's own ``signal.alarm`` timeout only works on the main thread (the engine scores in worker
+   threads), so the parent waits at most ``timeout_s`` and kills and restarts the worker past that.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from mlx_benchmarks.errors import PrerequisiteError
+
+# units and words MATH answers carry that never change the value
+UNIT_WORDS = (
+    "square units", "sq units", "units", "unit", "degrees", "degree", "cm", "centimeters", "meters", "meter",
+    "inches", "inch", "feet", "foot", "miles", "mile", "hours", "hour", "minutes", "minute", "seconds",
+    "second", "dollars", "dollar", "cents", "cent", "points", "ways", "days", "people", "students",
+)
+SIMPLE_SUBSTITUTIONS = (
+    ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\left", ""), ("\\right", ""), ("\\!", ""),
+    ("\\,", ""), ("\\;", ""), ("\\:", ""), ("\\ ", ""), ("^{\\circ}", ""), ("^\\circ", ""), ("\\circ", ""),
+    ("\\%", ""), ("%", ""), ("\\$", ""), ("$", ""), ("\\displaystyle", ""), ("\\mbox", "\\text"),
+    ("\\textbf", "\\text"), ("\\mathrm", "\\text"), ("\\textrm", "\\text"), ("\\infinity", "\\infty"),
+    ("\\{", "{"), ("\\}", "}"),
+)
+
+
+def _unwrap_text(text: str) -> str:
+    """``\\text{Evelyn}`` -> ``Evelyn``; a unit word in ``\\text{ cm}`` is dropped entirely."""
+
+    def repl(match: re.Match[str]) -> str:
+        inner = match.group(1).strip()
+        return "" if inner.lower() in UNIT_WORDS else inner
+
+    previous = None
+    while previous != text:  # nested \text{\text{..}} unwrap one level per pass
+        previous = text
+        text = re.sub(r"\\text\s*\{([^{}]*)\}", repl, text)
+    return text
+
+
+def _fix_fracs(text: str) -> str:
+    """``\\frac12`` -> ``\\frac{1}{2}``, ``\\frac1{2}`` -> ``\\frac{1}{2}``, ``\\sqrt2`` -> ``\\sqrt{2}``."""
+    text = re.sub(r"\\frac\s*([^{\s\\])\s*([^{\s\\])", r"\\frac{\1}{\2}", text)
+    text = re.sub(r"\\frac\s*([^{\s\\])\s*\{", r"\\frac{\1}{", text)
+    text = re.sub(r"\\frac\s*\{([^{}]*)\}\s*([^{\s\\])", r"\\frac{\1}{\2}", text)
+    return re.sub(r"\\sqrt\s*([^{\s\\\[])", r"\\sqrt{\1}", text)
+
+
+def normalize_answer(answer: str) -> str:
+    """A canonical string for a MATH final answer (Minerva's normalisation plus Hendrycks' strip_string)."""
+    text = answer.strip()
+    inner = re.fullmatch(r"\\boxed\s*\{(.*)\}", text, re.DOTALL)
+    if inner:
+        text = inner.group(1)
+    text = text.replace("\n", " ").strip().rstrip(".").strip()
+    for old, new in SIMPLE_SUBSTITUTIONS:
+        text = text.replace(old, new)
+    text = _unwrap_text(text)
+    text = re.sub(r"\\(?:overline|mathbf|boldsymbol)\s*\{([^{}]*)\}", r"\1", text)
+    for word in UNIT_WORDS:  # a unit written without \text{}: "5 cm", "10 degrees"
+        text = re.sub(rf"(?<=[\d}}])\s*{re.escape(word)}\b", "", text)
+    # a leading single-variable assignment "x = 5" or "k=5" is just the value
+    assignment = re.fullmatch(r"\s*[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*(.+)", text)
+    if assignment and "=" not in assignment.group(1):
+        text = assignment.group(1)
+    text = _fix_fracs(text)
+    text = text.replace(" ", "")
+    if re.fullmatch(r"-?[\d,]+(\.\d+)?", text) and re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", text):
+        text = text.replace(",", "")  # 1,000 is one number; 1,2 stays a pair
+    text = re.sub(r"(?<![\d.])\.(\d)", r"0.\1", text)  # ".5" -> "0.5"
+    if re.fullmatch(r"-?\d+\.\d+", text):  # "5.00" -> "5", "0.50" -> "0.5"
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+Verdict = Literal["normalized", "symbolic", "different", "timeout", "unparsed"]
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """Whether two answers match and which check said so."""
+
+    equal: bool
+    how: Verdict
+
+
+def _verify_in_worker(gold: str, predicted: str, budget_s: int) -> bool:
+    from math_verify import parse, verify
+
+    gold_parsed = parse(f"${gold}$", parsing_timeout=budget_s)
+    pred_parsed = parse(f"${predicted}$", parsing_timeout=budget_s)
+    if not gold_parsed or not pred_parsed:
+        return False
+    return bool(verify(gold_parsed, pred_parsed, timeout_seconds=budget_s))
+
+
+def serve(stall_s: float = 0.0) -> None:
+    """Worker loop on stdin/stdout: one JSON request ``[gold, predicted, budget]`` per line, one answer.
+
+    ``stall_s`` makes every comparison sleep first: a test seam for the parent's hard time limit.
+    """
+    import math_verify  # noqa: F401  # import before "ready" so the first comparison is not charged for it
+
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    for line in sys.stdin:
+        gold, predicted, budget = json.loads(line)
+        if stall_s:
+            time.sleep(stall_s)
+        try:
+            verdict = _verify_in_worker(gold, predicted, int(budget))
+        except Exception:  # sympy raises anything from anywhere: an unparsable pair is "different"
+            verdict = False
+        sys.stdout.write(json.dumps(verdict) + "\n")
+        sys.stdout.flush()
+
+
+def require_math_verify() -> None:
+    """PrerequisiteError naming the extra when math-verify is missing."""
+    try:
+        import math_verify  # noqa: F401
+    except ImportError:
+        raise PrerequisiteError(
+            "math-hard needs math-verify and sympy: pip install 'mlx-benchmarks[quality]'"
+        ) from None
+
+
+def _readline(process: subprocess.Popen[str], timeout_s: float) -> str | None:
+    """One line from the worker, or None when none came within ``timeout_s`` (or it died)."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout_s)
+    if not ready:
+        return None
+    line = process.stdout.readline()
+    return line.strip() if line else None
+
+
+class SymbolicChecker:
+    """math-verify in one worker process, with a hard per-comparison time limit. Thread-safe.
+
+    The worker is a plain ``python -m`` subprocess rather than a multiprocessing child: spawn would
+    re-import the caller's ``__main__``, and fork would copy the asyncio and MLX threads' locks.
+    """
+
+    def __init__(self, timeout_s: float = 5.0, *, startup_timeout_s: float = 120.0, stall_s: float = 0.0) -> None:
+        self.timeout_s = timeout_s
+        self.startup_timeout_s = startup_timeout_s
+        self._stall_s = stall_s
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[str] | None = None
+        self.timeouts = 0
+
+    def __enter__(self) -> SymbolicChecker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        command = [sys.executable, "-m", "mlx_benchmarks.scoring.math_equiv", str(self._stall_s)]
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True, bufsize=1)
+        if _readline(process, self.startup_timeout_s) != "ready":
+            process.kill()
+            process.wait()
+            raise PrerequisiteError("the math-verify worker process did not start (is math-verify installed?)")
+        self._process = process
+        return process
+
+    def _kill(self) -> None:
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+
+    def equivalent(self, gold: str, predicted: str) -> bool | None:
+        """True/False from math-verify, or None when the comparison ran past ``timeout_s``."""
+        budget = max(1, int(self.timeout_s))
+        with self._lock:
+            process = self._start()
+            assert process.stdin is not None
+            try:
+                process.stdin.write(json.dumps([gold, predicted, budget]) + "\n")
+                process.stdin.flush()
+            except OSError:
+                self._kill()
+                return False
+            # math-verify's own alarm fires at ``budget`` for each of its steps; this is the backstop
+            line = _readline(process, self.timeout_s * 3 + 1.0)
+            if line in ("true", "false"):
+                return line == "true"
+            self.timeouts += 1
+            self._kill()  # a stuck sympy call never returns: the worker is replaced
+            return None
+
+    def close(self) -> None:
+        """Stop the worker (idempotent)."""
+        with self._lock:
+            self._kill()
+
+
+def math_equivalent(predicted: str | None, gold: str, checker: SymbolicChecker | None) -> Equivalence:
+    """Normalised string equality, then (with a checker) math-verify's symbolic comparison."""
+    if predicted is None or not predicted.strip():
+        return Equivalence(False, "unparsed")
+    if normalize_answer(predicted) == normalize_answer(gold):
+        return Equivalence(True, "normalized")
+    if checker is None:
+        return Equivalence(False, "different")
+    verdict = checker.equivalent(gold, predicted)
+    if verdict is None:
+        return Equivalence(False, "timeout")
+    return Equivalence(verdict, "symbolic" if verdict else "different")
+
+
+if __name__ == "__main__":
+    serve(float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)

@@ -1,0 +1,64 @@
+"""``knowledge``: MMLU as generative multiple choice, per subject and as a macro average.
+
+Results: ``mmlu_<subject>`` / ``accuracy`` for each subject, ``mmlu`` / ``accuracy_macro`` (the mean of
+the subject accuracies, each subject weighing the same) and ``mmlu`` / ``accuracy`` (over all questions,
+lm-eval's size-weighted group aggregate).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from mlx_benchmarks.datasets.base import Record
+from mlx_benchmarks.envelope import Result
+from mlx_benchmarks.suites.eval_engine import ModelOutput, Scores, timing_fields
+from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, QualitySuite, TaskRun, TaskSpec
+from mlx_benchmarks.suites.reasoning import score_multiple_choice, unparsed_count
+
+
+def subject_of(sample: dict[str, Any]) -> str:
+    """The MMLU subject a sample belongs to (kept in its detail by the scorer)."""
+    return str((sample.get("detail") or {}).get("subject") or "unknown")
+
+
+def score_mmlu(record: Record, output: ModelOutput) -> tuple[Scores, dict[str, Any]]:
+    """Letter accuracy, remembering the subject for the per-subject results."""
+    scores, detail = score_multiple_choice(record, output)
+    detail["subject"] = record.subject or "unknown"
+    return scores, detail
+
+
+def summarize_mmlu(run: TaskRun) -> list[Result]:
+    by_subject: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for sample in run.samples:
+        by_subject[subject_of(sample)].append(sample)
+    # a subject whose every sample errored has no accuracy; it is counted in n_errors, not averaged
+    per_subject = [run.mean("accuracy", name=f"mmlu_{subject}", samples=samples, tags={"subject": subject})
+                   for subject, samples in sorted(by_subject.items())]
+    scored = [r for r in per_subject if int(r.tags["n_samples"]) > 0]
+    macro = sum(r.value for r in scored) / len(scored) if scored else 0.0
+    # the macro mean's standard error: subjects are independent, so the variances add
+    macro_se = math.sqrt(sum(float(r.tags["stderr"]) ** 2 for r in scored)) / len(scored) if scored else 0.0
+    macro_result = Result(name="mmlu", metric="accuracy_macro", value=macro, unit="ratio")
+    for key, value in timing_fields(run.samples, run.wall_seconds).items():
+        setattr(macro_result, key, value)
+    n_scored = sum(int(r.tags["n_samples"]) for r in per_subject)
+    macro_result.tag(stderr=macro_se, n_samples=n_scored, n_subjects=len(scored),
+                     n_errors=sum(1 for s in run.samples if s.get("error")),
+                     n_limit=run.opts.limit if run.opts.limit else "all", higher_is_better=True, **run.tags())
+    micro = run.mean("accuracy", tags={"n_unparsed": unparsed_count(run.samples), "n_subjects": len(scored)})
+    return [macro_result, micro, *per_subject]
+
+
+class KnowledgeSuite(QualitySuite):
+    """MMLU accuracy per subject, macro-averaged."""
+
+    name = "knowledge"
+    description = "MMLU (generative multiple choice): per-subject accuracy and the macro average"
+    task_names = ("mmlu",)
+    defaults = Defaults(max_tokens=256)
+
+    def task_spec(self, name: str, opts: QualityOptions, resources: dict[str, Any]) -> TaskSpec:
+        return TaskSpec(name, ("accuracy",), score_mmlu, summarize_mmlu)

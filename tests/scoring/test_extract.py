@@ -1,0 +1,109 @@
+"""Hand-made edge cases for the answer extractors: numbers, option letters, boxed LaTeX."""
+
+from __future__ import annotations
+
+import pytest
+
+from mlx_benchmarks.scoring.extract import (
+    extract_letter,
+    extract_math_answer,
+    gsm8k_flexible,
+    gsm8k_gold,
+    gsm8k_strict,
+    last_boxed,
+    normalize_number,
+    numbers_equal,
+)
+from mlx_benchmarks.suites.eval_engine import split_reasoning
+
+
+@pytest.mark.parametrize(("text", "canonical"), [
+    ("1,234", "1234"), ("$5.00", "5"), ("-3", "-3"), ("42.", "42"), ("0.50", "0.5"), ("$ 1,000,000", "1000000"),
+    ("\u22127", "-7"), ("3.14", "3.14"), ("seven", "seven"),
+])
+def test_normalize_number(text: str, canonical: str) -> None:
+    assert normalize_number(text) == canonical
+
+
+@pytest.mark.parametrize(("reply", "strict", "flexible"), [
+    ("6 * 2 = 12 apples. The answer is 12.", "12", "12"),
+    ("Total is 1,234 dollars. The answer is 1,234.", "1,234", "1,234."),
+    ("It costs $5.00 in all. The answer is $5.00", "5.00", "$5.00"),
+    ("She owes -3 + 0 = -3. The answer is -3", "-3", "-3"),
+    ("the answer is 7 because 3 + 4 = 7, wait no, 8", "7", "8"),
+    ("No number here...", None, None),
+    ("Step 1... step 2... so 18 eggs", None, "18"),
+])
+def test_gsm8k_strict_and_flexible(reply: str, strict: str | None, flexible: str | None) -> None:
+    assert gsm8k_strict(reply) == strict
+    got = gsm8k_flexible(reply)
+    assert got is None if flexible is None else normalize_number(got) == normalize_number(flexible)
+
+
+def test_gsm8k_strict_takes_the_first_answer_and_keeps_the_last_digit() -> None:
+    # lm-eval's "(...)." wildcard would have cut a final "42" to "4"; ours keeps it
+    assert gsm8k_strict("The answer is 42") == "42"
+    assert gsm8k_strict("The answer is 5. Later: The answer is 6.") == "5"
+
+
+def test_gsm8k_gold_and_equality() -> None:
+    assert gsm8k_gold("so 3 + 4 = 7\n#### 7") == "7"
+    assert numbers_equal("1,234.", "1234")
+    assert numbers_equal("$5.00", "5")
+    assert not numbers_equal("-5", "5")
+    assert not numbers_equal(None, "5")
+
+
+def test_answer_after_think_block_is_what_gets_scored() -> None:
+    answer, thought = split_reasoning("<think>maybe 99? The answer is 99.</think>The answer is 12.")
+    assert "99" in thought
+    assert gsm8k_strict(answer) == "12"
+    assert gsm8k_flexible(answer) == "12"
+
+
+@pytest.mark.parametrize(("reply", "letter"), [
+    ("Answer: (B)", "B"),
+    ("B. Paris", "B"),
+    ("(C)", "C"),
+    ("D", "D"),
+    ("The answer is B.", "B"),
+    ("the correct answer is (d)", "D"),
+    ("**Answer:** C", "C"),
+    ("Let me think. Option A is wrong. The answer is C, not option A.", "C"),
+    ("The best answer is \\boxed{B}", "B"),
+    ("A good answer is hard to find, but the answer is D", "D"),
+    ("A bird flies south in winter.", None),  # the article "A" is not option A
+    ("The answer is a bit unclear to me.", None),  # lower-case "a" is not option a
+    ("The answer is E.", None),  # out of range for four options
+    ("Answer: Avocado", None),
+    ("I pick option C because it is correct.", "C"),
+    ("Paris", "B"),  # the reply is exactly one option's text
+])
+def test_extract_letter(reply: str, letter: str | None) -> None:
+    assert extract_letter(reply, 4, ("London", "Paris", "Rome", "Berlin")) == letter
+
+
+def test_extract_letter_respects_the_number_of_options() -> None:
+    assert extract_letter("The answer is E.", 5) == "E"
+    assert extract_letter("The answer is E.", 4) is None
+
+
+@pytest.mark.parametrize(("text", "boxed"), [
+    ("so $\\boxed{\\frac{1}{2}}$.", "\\frac{1}{2}"),
+    ("first \\boxed{1} then \\boxed{\\sqrt{\\frac{3}{4}}}", "\\sqrt{\\frac{3}{4}}"),
+    ("\\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}", "\\left( 3, \\frac{\\pi}{2} \\right)"),
+    ("\\fbox{x^{2}}", "x^{2}"),
+    ("so \\boxed 5$.", "5"),
+    ("\\boxed{\\{1, 2\\}}", "\\{1, 2\\}"),
+    ("unclosed \\boxed{\\frac{1}{2}", None),
+    ("nothing boxed", None),
+])
+def test_last_boxed(text: str, boxed: str | None) -> None:
+    assert last_boxed(text) == boxed
+
+
+def test_extract_math_answer_falls_back_to_final_answer_phrase() -> None:
+    assert extract_math_answer("Final Answer: The final answer is $\\frac{3}{4}$. I hope it is correct.") == "\\frac{3}{4}"
+    assert extract_math_answer("The final answer is 12.") == "12"
+    assert extract_math_answer("I do not know") is None
+    assert extract_math_answer("The final answer is 3, so \\boxed{4}") == "4"  # boxed wins
