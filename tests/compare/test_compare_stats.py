@@ -92,3 +92,18 @@ def test_paired_bootstrap_uses_the_pairing() -> None:
 )
 def test_direction(unit: str, tags: dict[str, str] | None, expected: bool | None) -> None:
     assert higher_is_better(unit, tags) is expected
+
+
+def test_decide_needs_interval_and_change_to_agree() -> None:
+    from mlx_benchmarks.compare.diff import _Evidence, decide
+    from mlx_benchmarks.compare.stats import Interval
+
+    below = _Evidence(Interval(-0.2, -0.25, -0.15), None, 0.001, "bootstrap-median", 10)
+    assert decide(-0.2, below, True, threshold=0.05, alpha=0.05) == "regressed"
+    assert decide(-0.2, below, False, threshold=0.05, alpha=0.05) == "improved"
+    assert decide(-0.2, below, None, threshold=0.05, alpha=0.05) == "changed"
+    assert decide(+0.2, below, True, threshold=0.05, alpha=0.05) == "no change"  # signs disagree
+    assert decide(-0.2, below, True, threshold=0.30, alpha=0.05) == "no change"  # below the threshold
+    weak = _Evidence(Interval(-0.2, -0.25, -0.15), None, 0.2, "mcnemar-exact", 10)
+    assert decide(-0.2, weak, True, threshold=0.05, alpha=0.05) == "no change"  # p too large
+    assert decide(-0.9, None, True, threshold=0.05, alpha=0.05) == "no error bars"

@@ -106,15 +106,19 @@ def print_table(comparison: Any) -> None:
     )
 
     level = round(comparison.confidence * 100)
-    table = Table(title=f"{comparison.run_a} → {comparison.run_b}", title_justify="left")
+    out = console()
+    # the ids are long: on their own lines they leave the table's width to the numbers
+    out.print(f"A (baseline)  {comparison.run_a}\nB (candidate) {comparison.run_b}", markup=False)
+    table = Table()
     for column in ("result", "metric", "A", "B", "change", f"{level}% CI", "p", "verdict"):
-        table.add_column(column, overflow="fold", justify="right" if column in ("A", "B", "change", "p") else "left")
+        numeric = column in ("A", "B", "change", "p")
+        table.add_column(column, overflow="fold", justify="right" if numeric else "left",
+                         no_wrap=column in ("change", "verdict"))
     for row in comparison.rows:
         table.add_row(
             row.name, row.metric, format_value(row.a, row.unit), format_value(row.b, row.unit), format_change(row),
             format_interval(row), format_p(row.p_value), f"[{VERDICT_STYLES[row.verdict]}]{row.verdict}[/]",
         )
-    out = console()
     out.print(table)
     out.print(summary_line(comparison), markup=False)
 

@@ -219,6 +219,9 @@ def decide(
         return "no error bars"
     interval = evidence.interval or evidence.abs_interval
     significant = interval is not None and interval.excludes(0.0)
+    if interval is not None and (interval.low > 0 > change or interval.high < 0 < change):
+        # the value (e.g. a mean) and the interval (on medians) disagree on the sign: trust neither
+        significant = False
     if evidence.p_value is not None:
         significant = significant and evidence.p_value < alpha
     if not significant or abs(change) < threshold:
