@@ -1,9 +1,10 @@
 """Test doubles for the Hugging Face hub (no machine here reaches the real one).
 
 - ``FakeHfApi``: an in-memory stand-in for ``HfApi`` with the two calls publishing makes.
-- ``FakeHubServer``: a loopback HTTP endpoint (for ``HF_ENDPOINT``) that answers the repository tree
-  listing, or, with ``reject=True``, answers 401 and echoes the Authorization header back, the way a
-  careless proxy might, so tests can check the token never reaches our output.
+- ``FakeHubServer``: a loopback HTTP endpoint (for ``HF_ENDPOINT``) serving one dataset repository from
+  a folder, enough for ``HfApi.list_repo_files`` and ``HfFileSystem`` reads; with ``reject=True`` it
+  answers 401 and echoes the Authorization header back, the way a careless proxy might, so tests can
+  check the token never reaches our output.
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
+
+COMMIT = "c0ffee" * 6 + "c0ff"  # the one revision the fake hub serves
 
 
 @dataclass
@@ -33,10 +38,15 @@ class FakeHfApi:
 
 
 class FakeHubServer:
-    """A loopback hub API: ``GET /api/datasets/ORG/NAME/tree/...`` lists ``files``."""
+    """A loopback hub API serving one dataset repository from a local folder ``root``.
 
-    def __init__(self, files: list[str], *, reject: bool = False) -> None:
-        self.files = files
+    Answers what ``HfApi.list_repo_files`` and ``HfFileSystem`` ask for here: repository info, the
+    recursive tree listing and file downloads (with byte ranges). Every request path is recorded.
+    """
+
+    def __init__(self, root: Path, *, repo: str, reject: bool = False) -> None:
+        self.root = root
+        self.repo = repo
         self.reject = reject
         self.requests: list[str] = []
         double = self
@@ -45,27 +55,59 @@ class FakeHubServer:
             def do_GET(self) -> None:
                 double.requests.append(self.path)
                 if double.reject:
-                    body = json.dumps({"error": f"Invalid credentials in Authorization header: {self.headers.get('authorization')}"})
-                    self._send(401, body)
-                elif "/tree/" in self.path:
-                    entries = [{"type": "file", "path": p, "oid": "0" * 40, "size": 1} for p in double.files]
-                    self._send(200, json.dumps(entries))
-                else:
-                    self._send(404, json.dumps({"error": "not in this test double"}))
+                    echoed = self.headers.get("authorization")
+                    self._send(401, json.dumps({"error": f"Invalid credentials in Authorization header: {echoed}"}))
+                    return
+                status, body, headers = double.answer(unquote(urlparse(self.path).path))
+                self._send(status, body, headers)
 
-            def _send(self, status: int, body: str) -> None:
-                data = body.encode()
+            def _send(self, status: int, body: str | bytes, headers: dict[str, str] | None = None) -> None:
+                data = body.encode() if isinstance(body, str) else body
+                start, stop = 0, len(data)
+                ranged = self.headers.get("range", "")
+                if status == 200 and ranged.startswith("bytes="):
+                    first, _, last = ranged[len("bytes="):].partition("-")
+                    start, stop = int(first), min(len(data), int(last) + 1 if last else len(data))
+                    status = 206
+                    headers = {**(headers or {}), "Content-Range": f"bytes {start}-{stop - 1}/{len(data)}"}
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                for key, value in {"Content-Type": "application/json", **(headers or {})}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(stop - start))
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(data[start:stop])
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, path: str) -> tuple[int, str | bytes, dict[str, str]]:
+        api = f"/api/datasets/{self.repo}"
+        missing = (404, json.dumps({"error": "not found in this test double"}), {"X-Error-Code": "EntryNotFound"})
+        if path == api or path.startswith(api + "/revision/"):
+            return 200, json.dumps({"id": self.repo, "sha": COMMIT, "private": False}), {}
+        if path.startswith(api + "/tree/"):
+            folder = self.root / path[len(api + "/tree/"):].partition("/")[2]
+            if not folder.is_dir():
+                return missing
+            entries = [
+                {"type": "directory", "path": str(p.relative_to(self.root)), "oid": COMMIT, "size": 0}
+                if p.is_dir()
+                else {"type": "file", "path": str(p.relative_to(self.root)), "oid": COMMIT, "size": p.stat().st_size}
+                for p in sorted(folder.rglob("*"))
+            ]
+            return 200, json.dumps(entries), {}
+        download = f"/datasets/{self.repo}/resolve/"
+        if path.startswith(download):
+            file = self.root / path[len(download):].partition("/")[2]
+            if not file.is_file():
+                return missing
+            headers = {"X-Repo-Commit": COMMIT, "ETag": f'"{COMMIT}"', "Accept-Ranges": "bytes",
+                       "Content-Type": "application/octet-stream"}
+            return 200, file.read_bytes(), headers
+        return missing
 
     @property
     def url(self) -> str:
@@ -80,3 +122,12 @@ class FakeHubServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+def materialize(api: FakeHfApi, root: Path) -> None:
+    """Write the files of every commit made through ``api`` under ``root`` (what the hub would hold)."""
+    for commit in api.commits:
+        for op in commit["operations"]:
+            target = root / op.path_in_repo
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(Path(op.path_or_fileobj).read_bytes())

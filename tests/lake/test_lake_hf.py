@@ -6,10 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from fsspec.implementations.dirfs import DirFileSystem
-from fsspec.implementations.local import LocalFileSystem
 from tests.fixtures.make_runs import noisy_trials, put_speed_run
-from tests.lake.fake_hub import FakeHfApi, FakeHubServer
+from tests.lake.fake_hub import FakeHfApi, FakeHubServer, materialize
 
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.errors import PublishError
@@ -20,7 +18,8 @@ from mlx_benchmarks.lake.remote import RemoteStore
 from mlx_benchmarks.store import Store
 
 TOKEN = "hf_TestTokenThatMustNeverBePrinted0123"
-URL = "hf://datasets/acme/bench-lake/results"
+REPO = "acme/bench-lake"
+URL = f"hf://datasets/{REPO}/results"
 
 
 @pytest.fixture
@@ -71,45 +70,56 @@ def test_publishing_without_a_token_is_a_publish_error(store: Store) -> None:
 
 
 def test_cli_dry_run_lists_the_repo_over_http(
-    store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     first = store.run_ids()[0]
-    with FakeHubServer([f"results/runs/{first}/run.parquet", f"results/runs/{first}/envelope.json"]) as hub:
+    shard = tmp_path / "hub" / "results" / "runs" / first
+    shard.mkdir(parents=True)
+    (shard / "envelope.json").write_text("{}")
+    with FakeHubServer(tmp_path / "hub", repo=REPO) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         monkeypatch.setenv("HF_TOKEN", TOKEN)
         assert main(["publish", "--to", URL, "--dry-run", "--json", "--store", str(store.root)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["present"] == [first] and report["new"] == [store.run_ids()[1]]
-    assert any("/api/datasets/acme/bench-lake/tree/" in path for path in hub.requests)
+    assert any(f"/api/datasets/{REPO}/tree/" in path for path in hub.requests)
 
 
-def test_token_never_appears_in_errors(store: Store, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    with FakeHubServer([], reject=True) as hub:
+def test_token_never_appears_in_errors(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with FakeHubServer(tmp_path, repo=REPO, reject=True) as hub:
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         monkeypatch.setenv("HF_TOKEN", TOKEN)
         code = main(["publish", "--to", URL, "--store", str(store.root)])
+        read_code = main(["runs", "--store", URL])
     err = capsys.readouterr().err
-    assert code == 4
-    assert err.startswith(f"mlx-bench: error: publish to {URL} failed:") and err.count("\n") == 1
+    assert (code, read_code) == (4, 4)
+    publish_line, read_line = err.splitlines()
+    assert publish_line.startswith(f"mlx-bench: error: publish to {URL} failed:")
+    assert read_line.startswith(f"mlx-bench: error: reading {URL} failed:")
     assert hub.requests, "the fake hub was not called"
     assert TOKEN not in err and "TestTokenThatMustNeverBePrinted" not in err
-    assert "***" in err  # the echoed header was there, and was redacted
+    assert err.count("***") == 2  # the echoed header was there, and was redacted
 
 
-def test_remote_store_reads_an_hf_layout(store: Store, tmp_path: Path) -> None:
-    # the same tree HfFileSystem would show, served from disk: datasets/ORG/NAME/<prefix>/runs/...
-    lake_root = tmp_path / "hub"
+def test_runs_and_compare_read_the_dataset_over_http(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     api = FakeHfApi()
     publish(store, URL, writer=writer(api))
-    for op in api.commits[0]["operations"]:
-        target = lake_root / "datasets/acme/bench-lake" / op.path_in_repo
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(Path(op.path_or_fileobj).read_bytes())
-    remote = RemoteStore(URL, fs=DirFileSystem(path=str(lake_root), fs=LocalFileSystem()))
-    assert remote.run_ids() == store.run_ids()
-    first = store.run_ids()[0]
-    assert remote.envelope(first[:25]) == store.envelope(first)
-    assert remote.samples(first) == []
-    from mlx_benchmarks.query import list_runs
-
-    assert [r["id"] for r in list_runs(remote)] == [r["id"] for r in list_runs(store)]
+    materialize(api, tmp_path / "hub")
+    first, second = store.run_ids()
+    with FakeHubServer(tmp_path / "hub", repo=REPO) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.delenv("HF_TOKEN", raising=False)  # a public dataset reads without a token
+        remote = RemoteStore(URL)
+        assert remote.run_ids() == [first, second]
+        assert remote.envelope(first[:25]) == store.envelope(first)
+        assert remote.samples(first) == []
+        assert main(["runs", "--store", URL, "--json"]) == 0
+        assert [r["id"] for r in json.loads(capsys.readouterr().out)] == [second, first]
+        assert main(["compare", first, second, "--store", URL, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["rows"][0]["method"] == "bootstrap-median"
+    assert any("/resolve/" in path and path.endswith("run.parquet") for path in hub.requests)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -26,6 +27,7 @@ from mlx_benchmarks.lake.shards import ENVELOPE, complete_ids, lake_files
 from mlx_benchmarks.store import resolve_run_id
 
 PROTOCOL = "mlxlake"
+IMMUTABLE_MTIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class CompleteShardsView(DirFileSystem):  # type: ignore[misc]  # fsspec is untyped
@@ -41,6 +43,11 @@ class CompleteShardsView(DirFileSystem):  # type: ignore[misc]  # fsspec is unty
         super().__init__(path=root, fs=fs, skip_instance_cache=True)
         complete = complete_ids(files)
         self.files = sorted(f for f in files if f.split("/")[1] in complete)
+
+    def modified(self, path: str) -> datetime:
+        # shards are immutable (content-addressed ids), so a fixed time is true enough for DuckDB's
+        # cache checks and saves one metadata request per file (HfFileSystem asks for the last commit)
+        return IMMUTABLE_MTIME
 
     def glob(self, path: str, **kwargs: Any) -> Any:
         pattern = self._strip_protocol(path).strip("/")
