@@ -22,6 +22,7 @@ from mlx_benchmarks.agents.tools import Toolbox
 from mlx_benchmarks.errors import TargetError
 from mlx_benchmarks.measure.timing import collect
 from mlx_benchmarks.scoring.tool_parsers import ParsedCall, extract_calls
+from mlx_benchmarks.scoring.tool_schema import renders_tools
 from mlx_benchmarks.targets.base import ChatRequest, Target, now_ns
 
 THINK_RE = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)  # reasoning is not the answer
@@ -80,7 +81,7 @@ async def run_baseline(target: Target, task: AgentTask, *, max_steps: int = 8, m
                        seed: int | None = None) -> AgentRun:
     """Run one task to its end (answer, step cap, or target failure)."""
     run = AgentRun(framework="baseline", task=task.id)
-    native = target.info.supports_tools
+    native = renders_tools(target)
     started = now_ns()
     with tempfile.TemporaryDirectory(prefix="mlx-bench-agent-") as tmp:
         folder = Path(tmp)

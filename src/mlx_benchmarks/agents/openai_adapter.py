@@ -17,6 +17,7 @@ from aiohttp import web
 from mlx_benchmarks.errors import TargetError
 from mlx_benchmarks.measure.timing import Completion, collect
 from mlx_benchmarks.scoring.tool_parsers import ParsedCall, extract_calls
+from mlx_benchmarks.scoring.tool_schema import renders_tools
 from mlx_benchmarks.targets.base import ChatRequest, Target
 
 TEXT_TOOLS_PROMPT = (
@@ -88,6 +89,7 @@ class TargetAdapterServer:
         self.stats = AdapterStats()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.native_tools = renders_tools(target)
 
     async def start(self) -> str:
         app = web.Application()
@@ -111,7 +113,7 @@ class TargetAdapterServer:
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        chat = to_chat_request(body, native_tools=self.target.info.supports_tools,
+        chat = to_chat_request(body, native_tools=self.native_tools,
                                default_max_tokens=self.max_tokens, seed=self.seed)
         self.stats.requests += 1
         try:

@@ -168,3 +168,26 @@ def select(records: Sequence[Record], limit: int | None, seed: int, category: st
 def bfcl(category: str = "simple") -> list[Record]:
     """Dataset-registry entry point: the records of one category."""
     return load(category)[0]
+
+
+class BFCLLoader:
+    """The dataset-registry view of BFCL: every category's records in one list (``Record.task`` = category).
+
+    The tool-calling suite reads the per-category caches above instead, so ``--tasks`` extracts only what
+    it needs.
+    """
+
+    name = "bfcl"
+    license = LICENSE
+    attribution = ATTRIBUTION
+    needs_data = False
+
+    def source(self, data: Path | None) -> str:
+        return f"PyPI bfcl-eval {package_version()}: bfcl_eval/data/BFCL_v4_*.json (+ possible_answer/)"
+
+    def extract(self, data: Path | None) -> list[Record]:
+        folder = data_dir()
+        return [to_record(item) for category in CATEGORIES for item in normalise(category, folder)]
+
+
+LOADER = BFCLLoader()

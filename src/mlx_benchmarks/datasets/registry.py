@@ -20,6 +20,7 @@ DATASETS: dict[str, str] = {
     "humaneval_plus": "mlx_benchmarks.datasets.evalplus:HUMANEVAL_PLUS",
     "mbpp_plus": "mlx_benchmarks.datasets.evalplus:MBPP_PLUS",
     "jsonl": "mlx_benchmarks.datasets.jsonl:LOADER",
+    "bfcl": "mlx_benchmarks.datasets.bfcl:LOADER",
 }
 
 

@@ -89,3 +89,26 @@ def schema_errors(arguments: Any, parameters: dict[str, Any]) -> list[str]:
         path = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
         out.append(f"${path}: {error.message}"[:300])
     return out
+
+
+PROBE_TOOL = {"type": "function", "function": {"name": "probe_tool_rendering", "description": "probe",
+                                               "parameters": {"type": "object", "properties": {}}}}
+
+
+def renders_tools(target: Any) -> bool:
+    """Whether the target shows ``tools`` to the model: False when it says it cannot, or when its chat
+    template (checked through ``prompt_ids`` where the target has one) drops them silently."""
+    if not getattr(getattr(target, "info", None), "supports_tools", True):
+        return False
+    prompt_ids = getattr(target, "prompt_ids", None)
+    if not callable(prompt_ids):
+        return True  # an HTTP server renders tools itself; trust it
+    from mlx_benchmarks.targets.base import ChatRequest
+
+    messages = [{"role": "user", "content": "hi"}]
+    try:
+        plain = prompt_ids(ChatRequest(messages=messages))
+        with_tools = prompt_ids(ChatRequest(messages=messages, tools=[PROBE_TOOL]))
+    except Exception:  # a template that raises on tools cannot render them either
+        return False
+    return len(with_tools) > len(plain)

@@ -6,8 +6,9 @@ delta, a failure taxonomy and the path each call came through (native ``tool_cal
 tags. A request the target refuses (HTTP 400 for a schema) or a truncated stream is a scored failure with its
 reason, never a crash.
 
-A target whose chat template cannot render tools (``TargetInfo.supports_tools`` false) gets the tools in a
-Hermes-style system prompt instead, and its calls are read from the text.
+A target whose chat template cannot render tools (``TargetInfo.supports_tools`` false, or an in-process
+template that drops them, as SmolLM2's does) gets the tools in a Hermes-style system prompt instead, and its
+calls are read from the text.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.measure.stats import median
 from mlx_benchmarks.scoring.tool_ast import check_sample
 from mlx_benchmarks.scoring.tool_parsers import ParsedCall, extract_calls, path_counts
-from mlx_benchmarks.scoring.tool_schema import schema_errors, to_openai_tools
+from mlx_benchmarks.scoring.tool_schema import renders_tools, schema_errors, to_openai_tools
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import (
     EvalTask,
@@ -109,7 +110,7 @@ class ToolCallingSuite:
                             help=f"BFCL categories (default all): {', '.join(bfcl.CATEGORIES)}")
         parser.add_argument("--limit", type=int, default=None, help="questions per category (seeded sample)")
         parser.add_argument("--concurrency", type=int, default=4, help="requests in flight (default 4)")
-        parser.add_argument("--max-tokens", type=int, default=512, help="generation cap per answer (default 512)")
+        parser.add_argument("--max-tokens", type=int, default=256, help="generation cap per answer (default 256)")
         parser.add_argument("--no-text-calls", dest="text_calls", action="store_false", default=True,
                             help="score only native tool_calls; calls written in the text count as no call")
 
@@ -120,11 +121,11 @@ class ToolCallingSuite:
             raise UsageError("--limit must be at least 1")
         if int(options.get("concurrency") or 4) < 1:
             raise UsageError("--concurrency must be at least 1")
-        if int(options.get("max_tokens") or 512) < 1:
+        if int(options.get("max_tokens") or 256) < 1:
             raise UsageError("--max-tokens must be at least 1")
 
     def _task(self, ctx: RunContext, category: str, records: Sequence[Record], native: bool) -> EvalTask:
-        max_tokens = int(ctx.option("max_tokens", 512))
+        max_tokens = int(ctx.option("max_tokens", 256))
         parse_text = bool(ctx.option("text_calls", True))
 
         def build_request(record: Record) -> ChatRequest:
@@ -155,7 +156,7 @@ class ToolCallingSuite:
     async def run(self, ctx: RunContext) -> SuiteOutcome:
         categories = parse_tasks(ctx.option("tasks"))
         limit = ctx.option("limit")
-        native = ctx.target.info.supports_tools
+        native = renders_tools(ctx.target)
         tasks, infos = [], {}
         for category in categories:
             records, info = bfcl.load(category)
@@ -163,7 +164,7 @@ class ToolCallingSuite:
             tasks.append(self._task(ctx, category, bfcl.select(records, limit, ctx.seed, category), native))
         evaluated = await run_tasks(ctx, tasks, concurrency=int(ctx.option("concurrency", 4)),
                                     timeout_s=float(getattr(ctx.target, "timeout_s", 600.0)))
-        outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=int(ctx.option("max_tokens", 512)), temperature=0.0))
+        outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=int(ctx.option("max_tokens", 256)), temperature=0.0))
         outcome.errors.extend(error_lines(evaluated.samples))
         if evaluated.aborted:
             outcome.errors.append(evaluated.aborted)
