@@ -168,6 +168,12 @@ def test_latest_selects_the_two_newest_matching_runs(store: Store, capsys: pytes
     put_speed_run(store, model="other-model", hour=4, trials={"decode": noisy_trials(10, seed=4)})
     assert latest_pair(store, model=MODEL, suite="throughput") == (mid, new)
     assert latest_pair(store, model=MODEL, latest=3) == (old, new)
+    # a substring matching two models: the baseline is of the newest run's own model, never another
+    put_speed_run(store, model=MODEL + "-v2", hour=5, trials={"decode": noisy_trials(100, seed=5)})
+    put_speed_run(store, model=MODEL + "-v2", hour=6, trials={"decode": noisy_trials(100, seed=6)})
+    v2_old, v2_new = latest_pair(store, model="qwen3-4b")
+    assert store.envelope(v2_old)["model"] == store.envelope(v2_new)["model"] == MODEL + "-v2"
+    assert latest_pair(store, model=MODEL) == (mid, new)  # the exact name wins over the substring
     code = main(["compare", "--model", MODEL, "--suite", "throughput", "--latest", "2", "--json",
                  "--store", str(store.root), "--fail-on-regression"])
     out = capsys.readouterr()
