@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,13 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+def _secure(headers: MutableMapping[str, str]) -> None:
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+
+
 def make_app(store: Any, *, loopback_only: bool = True) -> web.Application:
     """The app for one store; ``loopback_only`` rejects requests addressed to any non-loopback Host."""
 
@@ -57,16 +64,14 @@ def make_app(store: Any, *, loopback_only: bool = True) -> web.Application:
             return web.Response(status=421, text="this dashboard answers only on a loopback address\n")
         try:
             response = await handler(request)
-        except web.HTTPException as exc:
-            response = exc
+        except web.HTTPException as exc:  # 404s and the like: aiohttp wants these raised, not returned
+            _secure(exc.headers)
+            raise
         except StoreError as exc:
             response = json_response({"error": str(exc)}, status=404)
         except BenchError as exc:
             response = json_response({"error": str(exc)}, status=400)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Frame-Options"] = "DENY"
+        _secure(response.headers)
         return response
 
     app = web.Application(middlewares=[guard])

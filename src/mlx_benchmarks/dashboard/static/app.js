@@ -216,6 +216,7 @@
     // charts drawn while detached take plotly's default size; fit them to the page now
     for (const chart of box.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(chart);
     document.body.dataset.ready = "true";
+    document.body.dataset.renders = String(generation); // lets tests wait for this navigation's page
   }
 
   window.addEventListener("hashchange", render);
