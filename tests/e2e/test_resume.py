@@ -1,0 +1,86 @@
+"""kill -9 in the middle of a quality run, then ``mlx-bench run --resume KEY``: nothing finished is redone.
+
+The slow gold-answer double writes one line per request into a log, so the test can count how often
+each prompt was asked; the resumed run must store the same results as a run that was never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlx_benchmarks.cli.main import main
+from mlx_benchmarks.envelope import validate
+from mlx_benchmarks.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET = "py:tests.doubles.gold_target:slow_gold_target"
+LIMIT = 6  # per task; reasoning has two tasks
+FLAGS = ["--target", TARGET, "--limit", str(LIMIT), "--concurrency", "1", "--git-sha", "abcdef0"]
+
+
+def comparable(envelope: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Each result without its timings: name, metric, value and the counting tags."""
+    return [(r["name"], r["metric"], r["value"], r["tags"]["n_samples"], r["tags"]["n_errors"], r["tags"]["stderr"])
+            for r in envelope["results"]]
+
+
+def wait_for_journal(store: Path, process: subprocess.Popen[bytes], at_least: int) -> Path:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        for journal in (store / "inprogress").glob("*/samples.jsonl"):
+            if len(journal.read_text(encoding="utf-8").splitlines()) >= at_least:
+                return journal
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        time.sleep(0.05)
+    raise AssertionError("no journaled samples appeared in time")
+
+
+def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, log = tmp_path / "store", tmp_path / "requests.log"
+    env = {**os.environ, "GOLD_TARGET_LOG": str(log), "GOLD_TARGET_DELAY_S": "0.4",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "mlx_benchmarks.cli.main", "run", "reasoning", "--store", str(store), *FLAGS]
+    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    journal = wait_for_journal(store, process, at_least=4)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.stderr is not None
+    process.stderr.close()
+    finished = [json.loads(line)["id"] for line in journal.read_text(encoding="utf-8").splitlines()
+                if line.endswith("}")]
+    assert 4 <= len(finished) < 2 * LIMIT
+    assert Store(store).run_ids() == []  # nothing stored by the killed run
+    asked_before = Counter(log.read_text(encoding="utf-8").split())
+
+    # "run SUITE --resume KEY": argparse REMAINDER in cli/run_cmd refuses a bare "run --resume KEY" today
+    resumed = subprocess.run([sys.executable, "-m", "mlx_benchmarks.cli.main", "run", "reasoning", "--resume", journal.parent.name,
+                              "--store", str(store)], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    asked = Counter(log.read_text(encoding="utf-8").split())
+    assert all(asked[sample_id] == 1 for sample_id in finished), "a finished sample was requested again"
+    assert len(asked) == 2 * LIMIT and sum(asked.values()) <= 2 * LIMIT + 1  # at most the one in flight, twice
+    assert sum(asked.values()) - sum(asked_before.values()) == 2 * LIMIT - len(finished)
+
+    (run_id,) = Store(store).run_ids()
+    envelope = Store(store).envelope(run_id)
+    validate(envelope)
+    assert len(Store(store).samples(run_id)) == 2 * LIMIT
+    assert not journal.parent.exists()  # the journal is gone once the run is stored
+
+    monkeypatch.setenv("GOLD_TARGET_DELAY_S", "0")
+    monkeypatch.delenv("GOLD_TARGET_LOG", raising=False)
+    reference = tmp_path / "reference"
+    assert main(["run", "reasoning", "--store", str(reference), *FLAGS]) == 0
+    (reference_id,) = Store(reference).run_ids()
+    assert comparable(envelope) == comparable(Store(reference).envelope(reference_id))
+    assert envelope["gen_kwargs"] == Store(reference).envelope(reference_id)["gen_kwargs"]
