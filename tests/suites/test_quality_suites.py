@@ -33,7 +33,7 @@ def test_tasks_default_to_all_and_unknown_task_is_a_usage_error() -> None:
     suite = ReasoningSuite()
     assert suite.options(parsed(suite, [])).tasks == ("gsm8k", "arc_challenge")
     assert suite.options(parsed(suite, ["--tasks", "arc_challenge"])).tasks == ("arc_challenge",)
-    with pytest.raises(UsageError, match="unknown task 'hellaswag'.*gsm8k, arc_challenge"):
+    with pytest.raises(UsageError, match=r"unknown task 'hellaswag'.*gsm8k, arc_challenge"):
         suite.validate_options(parsed(suite, ["--tasks", "gsm8k,hellaswag"]))
 
 
