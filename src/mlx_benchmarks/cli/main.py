@@ -18,6 +18,7 @@ from mlx_benchmarks.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, Be
 # one module per subcommand; each exposes register(subparsers)
 COMMAND_MODULES = (
     "mlx_benchmarks.cli.run_cmd",
+    "mlx_benchmarks.cli.sweep_cmd",
     "mlx_benchmarks.cli.validate_cmd",
     "mlx_benchmarks.cli.system_cmd",
     "mlx_benchmarks.cli.runs_cmd",

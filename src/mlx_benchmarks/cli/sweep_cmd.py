@@ -1,0 +1,96 @@
+"""``mlx-bench sweep FILE.toml``: targets × suites × parameters from one file, compared side by side.
+
+The whole file is validated first (every key, every suite flag, through the same parsers as ``mlx-bench
+run``), so a typo fails in a second with its key path instead of after an hour of runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from typing import Any
+
+from mlx_benchmarks.cli.common import add_store_option, console, store_location
+from mlx_benchmarks.cli.run_cmd import COMMON_KEYS, run_parser
+from mlx_benchmarks.errors import UsageError
+from mlx_benchmarks.paths import is_remote
+from mlx_benchmarks.suites.registry import get_suite
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("sweep", help="run suites on several targets from a TOML sweep file",
+                                   description="Run every [[suites]] entry (and matrix combination) on every "
+                                               "[[targets]] entry; print one comparison table per run.")
+    parser.add_argument("file", metavar="FILE.toml")
+    add_store_option(parser)
+    parser.add_argument("--dry-run", action="store_true", help="validate the file and print the plan only")
+    parser.add_argument("--json", action="store_true", help="print the stored envelopes as JSON")
+    parser.add_argument("--git-sha", default=None, help="override the detected commit")
+    parser.set_defaults(func=sweep)
+
+
+def _coerce(action: argparse.Action, value: Any, where: str) -> Any:
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if not isinstance(value, bool):
+            raise UsageError(f"{where}: expected true or false, got {value!r}")
+        return value
+    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    try:
+        converted = action.type(text) if callable(action.type) else text
+    except (ValueError, TypeError, argparse.ArgumentTypeError):
+        raise UsageError(f"{where}: invalid value {value!r}") from None
+    if action.choices is not None and converted not in action.choices:
+        raise UsageError(f"{where}: {value!r} is not one of {', '.join(map(str, action.choices))}")
+    return converted
+
+
+def validate_suite_options(suite: str, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """The suite's options as ``mlx-bench run SUITE`` would parse them, or UsageError with the key path."""
+    try:
+        get_suite(suite)
+    except UsageError as exc:
+        raise UsageError(f"{where}.name: {exc}") from None
+    parser = run_parser(suite)
+    actions = {a.dest: a for a in parser._actions if a.dest not in COMMON_KEYS}
+    options = {dest: action.default for dest, action in actions.items()}
+    for key, value in raw.items():
+        dest = key.replace("-", "_")
+        if dest not in actions:
+            known = ", ".join(sorted(actions)) or "none"
+            raise UsageError(f"{where}.options.{key}: {suite} has no such option; options: {known}")
+        options[dest] = _coerce(actions[dest], value, f"{where}.options.{key}")
+    try:
+        get_suite(suite).validate_options(options)
+    except UsageError as exc:
+        raise UsageError(f"{where}.options: {exc}") from None
+    return options
+
+
+def sweep(args: argparse.Namespace) -> int:
+    from mlx_benchmarks.runner.execute import RunRequest
+    from mlx_benchmarks.runner.multi import run_many
+    from mlx_benchmarks.store import Store
+    from mlx_benchmarks.sweep import load_sweep
+    from mlx_benchmarks.targets.registry import TargetSpec
+
+    plan = load_sweep(args.file, validate_suite_options)
+    location = store_location(args)
+    if is_remote(location):
+        raise UsageError("runs are stored locally; publish them to a lake with `mlx-bench publish`")
+    out = console()
+    out.print(f"sweep {plan.name}: {len(plan.runs)} run(s) × {len(plan.targets)} target(s)", markup=False)
+    for run in plan.runs:
+        shown = {k: v for k, v in run.options.items() if v is not None}
+        out.print(f"  {run.suite} {shown} on {', '.join(t.label for t in plan.targets)}", markup=False)
+    if args.dry_run:
+        return 0
+    store = Store(location)
+    code = 0
+    for run in plan.runs:
+        requests = [RunRequest(suite=run.suite, options=dict(run.options), seed=plan.seed,
+                               skip_unavailable=plan.skip_unavailable, git_sha=args.git_sha,
+                               spec=TargetSpec(target=t.target, model=t.model, serve=t.serve, timeout_s=t.timeout_s))
+                    for t in plan.targets]
+        result = run_many(store, requests, out, as_json=args.json, labels=[t.label for t in plan.targets])
+        code = code or result
+    return code
