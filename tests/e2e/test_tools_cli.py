@@ -131,3 +131,14 @@ def test_embedded_default_runs_both_suites(tmp_path: Path) -> None:
     calling = envelopes["tool-calling"]
     assert calling["results"][0]["tags"]["tool_prompt"] == "hermes-system-prompt"  # SmolLM2's template drops tools
     assert envelopes["framework-eval"]["results"][0]["name"] == "baseline"
+
+
+@pytest.mark.llamacpp
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="the [llamacpp] extra is not installed")
+def test_llamacpp_server_tool_path(tmp_path: Path) -> None:
+    """The real tool-call path through llama-cpp-python's server (its function-calling chat format)."""
+    assert main(["run", "tool-calling", "--serve", "llamacpp", "--tasks", "simple,irrelevance", "--limit", "1",
+                 "--max-tokens", "48", "--store", str(tmp_path), *SHA]) == 0
+    (envelope,) = stored(tmp_path)
+    validate(envelope)
+    assert {r["name"] for r in envelope["results"]} >= {"simple", "irrelevance", "overall"}
