@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,27 @@ def test_an_unwritable_index_still_serves(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(index_module, "_atomic_parquet", refuse)
     assert run_list(ViewSource(Store(tmp_path)))["total"] == len(built.runs)
     assert not (tmp_path / INDEX_DIR / "v1" / "manifest.json").exists()
+
+
+class GlobOnlyStore:
+    """A store seen only through DuckDB globs, the way a remote lake is read (no index)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def glob(self, table: str) -> str:
+        return self._store.glob(table)
+
+    def has_table(self, table: str) -> bool:
+        return self._store.has_table(table)
+
+    def connect(self) -> Any:
+        return self._store.connect()
+
+
+def test_the_glob_path_and_the_index_agree(tmp_path: Path) -> None:
+    build_store(tmp_path, days=3)
+    indexed, globbed = ViewSource(Store(tmp_path)), ViewSource(GlobOnlyStore(Store(tmp_path)))
+    assert leaderboard(globbed) == leaderboard(indexed)
+    assert run_list(globbed, limit=1000) == run_list(indexed, limit=1000)
+    assert globbed.generation is None and indexed.generation == 1  # only the local store was indexed, once

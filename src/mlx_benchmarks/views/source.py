@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from mlx_benchmarks.index import IndexUnavailable, ShardIndex
 from mlx_benchmarks.query import Queryable, relation
 from mlx_benchmarks.store import Store
 
+REMOTE_RELIST_SECONDS = 10.0
 # the columns the views rely on, for a store with no results at all
 _EMPTY_RESULTS = (
     "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS timestamp, NULL::VARCHAR AS suite, "
@@ -37,6 +39,7 @@ class ViewSource:
         self.store = store
         self._index = ShardIndex(Path(store.root)) if isinstance(store, Store) else None
         self._lock = threading.Lock()
+        self._remote_listed = time.monotonic()  # a new RemoteStore has just listed (or will on first use)
 
     @property
     def generation(self) -> int | None:
@@ -52,6 +55,14 @@ class ViewSource:
             return None
         return self._index
 
+    def _refresh_remote(self) -> None:
+        """A remote store lists its lake once per snapshot; take a new snapshot now and then, not per request."""
+        refresh = getattr(self.store, "refresh", None)
+        now = time.monotonic()
+        if callable(refresh) and now - self._remote_listed >= REMOTE_RELIST_SECONDS:
+            refresh()
+            self._remote_listed = now
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A fresh in-memory connection; each caller gets its own, so request threads never share one."""
         with self._lock:
@@ -66,6 +77,7 @@ class ViewSource:
                     con.execute(f"CREATE VIEW {view} AS {_EMPTY_RUNS if view == 'runs' else _EMPTY_RESULTS}")
             return con
         queryable: Queryable = self.store
+        self._refresh_remote()
         con = queryable.connect()  # a remote store's connection carries its credentials
         for view, table, empty in (("runs", "run", _EMPTY_RUNS), ("results", "results", _EMPTY_RESULTS)):
             body = f"SELECT * FROM {relation(queryable, table)}" if queryable.has_table(table) else empty
