@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from mlx_benchmarks.envelope import Envelope, Trigger, tag_value
 from mlx_benchmarks.errors import UsageError
@@ -40,7 +40,7 @@ def shape_error(kind: str, source: str, why: str) -> UsageError:
     return UsageError(f"{source}: not a {kind} results file ({why})")
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(float(value))
 
 

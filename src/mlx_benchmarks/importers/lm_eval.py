@@ -59,7 +59,8 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
         raise shape_error(KIND, context.source, "no 'results' object of tasks")
     if not all(isinstance(v, dict) for v in results.values()):
         raise shape_error(KIND, context.source, "'results' entries are not task objects")
-    config = document.get("config") if isinstance(document.get("config"), dict) else {}
+    found_config = document.get("config")
+    config: dict[str, Any] = found_config if isinstance(found_config, dict) else {}
     model_args = _model_args(config)
     model = str(document.get("model_name") or model_args.get("pretrained") or model_args.get("model") or "unknown")
     timestamp = iso_from_epoch(document.get("date")) or iso_from_epoch(document.get("start_time"))

@@ -32,7 +32,8 @@ def _wired_bytes_macos() -> int | None:
         out = subprocess.run(["vm_stat"], capture_output=True, text=True, timeout=2, check=False).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    page = 16384 if "16384" in out.splitlines()[0] else 4096 if out else 4096
+    # the header says "page size of 16384 bytes" on Apple Silicon, 4096 on Intel Macs
+    page = 16384 if out and "16384" in out.splitlines()[0] else 4096
     for line in out.splitlines():
         if line.startswith("Pages wired down"):
             return int(line.split(":")[1].strip().rstrip(".")) * page

@@ -11,6 +11,7 @@ Definitions (recorded in every speed envelope's tags):
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,7 +71,7 @@ class Completion:
     def itl_ms(self) -> list[float]:
         """Inter-token latencies between consecutive token-bearing events."""
         times = self.token_times_ns
-        return [(b - a) / 1e6 for a, b in zip(times, times[1:], strict=False)]
+        return [(b - a) / 1e6 for a, b in pairwise(times)]
 
 
 def decode_tps(output_tokens: int, first_ns: int | None, last_ns: int | None) -> float | None:
