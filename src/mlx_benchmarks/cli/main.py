@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(message: str) -> str:
+    """Errors are one line: fold whatever a dependency put on several."""
+    return " ".join(message.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch, and turn every error into one line and an exit code."""
     parser = build_parser()
@@ -57,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except BenchError as exc:
-        sys.stderr.write(f"mlx-bench: error: {exc}\n")
+        sys.stderr.write(f"mlx-bench: error: {one_line(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("mlx-bench: interrupted\n")
@@ -65,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one line for users; MLX_BENCH_DEBUG=1 shows the traceback
         if os.environ.get("MLX_BENCH_DEBUG"):
             raise
-        sys.stderr.write(f"mlx-bench: internal error: {type(exc).__name__}: {exc}\n")
+        sys.stderr.write(f"mlx-bench: internal error: {type(exc).__name__}: {one_line(str(exc))}\n")
         return EXIT_FAILURE
 
 
