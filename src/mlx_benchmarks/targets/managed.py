@@ -199,12 +199,13 @@ def managed_target(kind: str, target: str | None, *, model: str | None = None,
     if kind == "mlx":
         if importlib.util.find_spec("mlx_lm") is None:
             raise PrerequisiteError(MLX_HINT)
+        name = ""
         if path is None and not (target or model):
-            from mlx_benchmarks.targets.embedded import ensure_embedded_model
+            from mlx_benchmarks.targets.embedded import EMBEDDED_MODEL_NAME, ensure_embedded_model
 
-            path = str(ensure_embedded_model())
+            path, name = str(ensure_embedded_model()), EMBEDDED_MODEL_NAME
         model_arg = path or str(target or model)  # not a local folder: mlx_lm treats it as a repo id
-        name = model if model and model != model_arg else Path(model_arg).name
+        name = name or (model if model and model != model_arg else Path(model_arg).name)
         return ManagedServerTarget(kind="mlx", command=["mlx_lm.server", "--model", model_arg],
                                    request_model=model_arg, display_name=name, timeout_s=timeout_s,
                                    start_timeout_s=start_timeout)
