@@ -16,12 +16,13 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Literal
 
@@ -152,12 +153,19 @@ class UidPool:
     """One uid per concurrent sandbox, so per-uid limits and kills never touch a neighbour.
 
     The range is derived from the pid, so two harness processes on one machine rarely share uids.
+    A uid left with unreaped zombies (a container whose init does not reap) is retired: zombies
+    still count against RLIMIT_NPROC.
     """
 
     def __init__(self, slots: int = UID_SLOTS) -> None:
-        self.base = 100_000 + (os.getpid() % 50_000) * slots
+        self.base = 100_000 + (os.getpid() % 20_000) * slots * 16
+        self.end = self.base + slots * 16  # room to retire uids
+        self._next = self.base + slots
         self._free = list(range(self.base, self.base + slots))
         self._cond = threading.Condition()
+
+    def owns(self, uid: int) -> bool:
+        return self.base <= uid < self.end
 
     @contextmanager
     def lease(self) -> Iterator[int]:
@@ -167,6 +175,8 @@ class UidPool:
         try:
             yield uid
         finally:
+            if uid_has_processes(uid) and self._next < self.end:
+                uid, self._next = self._next, self._next + 1
             with self._cond:
                 self._free.append(uid)
                 self._cond.notify()
@@ -178,17 +188,44 @@ def uid_pool() -> UidPool:
 
 
 def kill_uid(uid: int) -> None:
-    """SIGKILL every process of ``uid`` (the sender runs as that uid; Linux spares the sender)."""
-    subprocess.run(
-        ["/bin/sh", "-c", "kill -9 -1 2>/dev/null; exit 0"],
-        user=uid,
-        group=uid,
-        extra_groups=[],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
+    """SIGKILL every process of ``uid``: a helper switches to that uid and calls ``kill(-1)``.
+
+    The kill happens before ``exec`` because a uid at its RLIMIT_NPROC cannot exec a new program
+    (EAGAIN). Linux spares the sender; a few rounds catch processes forked during a round.
+    """
+
+    def kill_all_as_uid() -> None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        with suppress(OSError):
+            os.kill(-1, signal.SIGKILL)
+
+    for _ in range(3):
+        with suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                ["/bin/true"],
+                preexec_fn=kill_all_as_uid,  # only plain syscalls run between fork and exec
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+
+
+def uid_processes(uid: int) -> list[int]:
+    """Pids (zombies included) whose owner is ``uid``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+    return found
+
+
+def uid_has_processes(uid: int) -> bool:
+    return bool(uid_processes(uid))
 
 
 def count_own_processes() -> int:

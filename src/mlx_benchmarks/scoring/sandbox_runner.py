@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import json
 import os
 import resource
@@ -92,7 +93,8 @@ def main() -> int:
         with contextlib.suppress(BaseException):  # printing may itself fail under a memory limit
             traceback.print_exc()
         kind = "assertion" if isinstance(exc, AssertionError) else "exception"
-        if isinstance(exc, RESOURCE_ERRORS):
+        # Python ignores SIGXFSZ, so the file size limit shows up as EFBIG
+        if isinstance(exc, RESOURCE_ERRORS) or (isinstance(exc, OSError) and exc.errno == errno.EFBIG):
             kind = "resource"
         _flush()
         send(kind, error=type(exc).__name__, message=str(exc)[:500])
