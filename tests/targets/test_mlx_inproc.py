@@ -163,6 +163,22 @@ def test_concurrent_requests_queue_one_at_a_time(mlx_target: Any) -> None:
 
 @needs_mlx
 @pytest.mark.mlx
+def test_request_failures_are_error_chunks(mlx_target: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(mlx_target, ChatRequest(messages=QUESTION, max_tokens=0)).error == (
+        "max_tokens must be at least 1 for the mlx target"
+    )
+
+    def failing_sampler(logprobs: Any) -> Any:
+        raise RuntimeError("sampler exploded")
+
+    monkeypatch.setattr(mlx_target, "_generate_kwargs", lambda request: {"sampler": failing_sampler})
+    completion = run(mlx_target, ChatRequest(messages=QUESTION, max_tokens=4))
+    assert completion.error == "mlx generation failed: sampler exploded"
+    assert completion.text == ""
+
+
+@needs_mlx
+@pytest.mark.mlx
 def test_bad_paths_raise_target_unavailable(tmp_path: Path) -> None:
     from mlx_benchmarks.targets.registry import TargetSpec, make_target
 

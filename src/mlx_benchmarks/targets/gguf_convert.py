@@ -249,6 +249,8 @@ def convert_gguf(
     file_type = GGUF_FILE_TYPES.get(int(_scalar(metadata, "general.file_type", -1)), "unknown")
     progress("converting tensors", 1, steps)
     weights, quantization = convert_tensors(tensors, config, layout)
+    # quantized scales and biases stay float16; dequantized weights are the layout's dtype
+    config["torch_dtype"] = "float16" if layout == "quantized" else layout
     if quantization is not None:
         config["quantization"] = quantization
         config["quantization_config"] = quantization

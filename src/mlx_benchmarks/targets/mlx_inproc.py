@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from mlx_benchmarks.errors import PrerequisiteError, TargetError, TargetUnavailable
+from mlx_benchmarks.errors import PrerequisiteError, TargetUnavailable
 from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo, Usage, now_ns
 from mlx_benchmarks.targets.mlx_blas import blas_description, preload_fast_blas
 from mlx_benchmarks.targets.mlx_prompt import exact_prompt, held_back_suffix
@@ -140,6 +140,13 @@ class MLXTarget:
             if self._mx is not None:
                 self._mx.clear_cache()
 
+    @property
+    def loaded(self) -> tuple[Any, Any]:
+        """The mlx-lm model and tokenizer wrapper (for side-by-side checks against mlx-lm itself)."""
+        if self._model is None:
+            raise TargetUnavailable(f"mlx:{self.path} is not started: call start() first")
+        return self._model, self._tokenizer
+
     # ----- tokenizer ---------------------------------------------------------------------------------
     def _require_tokenizer(self) -> Any:
         if self._tokenizer is None:
@@ -258,7 +265,7 @@ class MLXTarget:
                 server_generation_tps=None if last is None else float(last.generation_tps),
             )
             emit(Chunk(t_ns=now_ns(), kind="usage", usage=usage, finish_reason=finish or "length"))
-        except Exception as exc:  # surfaced on the event loop as a TargetError
+        except Exception as exc:  # becomes an error chunk on the event loop
             emit(exc)
         finally:
             if generator is not None:
@@ -270,7 +277,8 @@ class MLXTarget:
         if self._model is None:
             raise TargetUnavailable(f"mlx:{self.path} is not started: call start() first")
         if request.max_tokens < 1:
-            raise TargetError("max_tokens must be at least 1 for the mlx target")
+            yield Chunk(t_ns=now_ns(), kind="error", text="max_tokens must be at least 1 for the mlx target")
+            return
         loop = asyncio.get_running_loop()
         async with self._lock:
             prompt = self.prompt_ids(request)
@@ -287,7 +295,9 @@ class MLXTarget:
             try:
                 while (item := await queue.get()) is not _DONE:
                     if isinstance(item, Exception):
-                        raise TargetError(f"mlx generation failed: {item}") from item
+                        # one request failed (a prompt longer than the context, say): data, not a crash
+                        yield Chunk(t_ns=now_ns(), kind="error", text=f"mlx generation failed: {item}")
+                        continue
                     assert isinstance(item, Chunk)
                     yield item
             finally:
