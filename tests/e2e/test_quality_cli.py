@@ -127,7 +127,8 @@ def test_unknown_task_fails_before_any_work(tmp_path: Path) -> None:
 
 
 def test_evalplus_without_data_is_one_line_exit_2_and_nothing_stored(tmp_path: Path) -> None:
-    done = cli("run", "evalplus", "--target", DOUBLES + "gold_target", "--store", str(tmp_path), *QUICK)
+    done = cli("run", "evalplus", "--target", DOUBLES + "gold_target", "--store", str(tmp_path), *QUICK,
+               env={"MLX_BENCH_CACHE": str(tmp_path / "empty-cache")})
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith("mlx-bench: error: evalplus needs") and "HumanEvalPlus.jsonl.gz" in line
@@ -151,3 +152,8 @@ def test_evalplus_with_data_scores_base_and_plus(tmp_path: Path) -> None:
                                     for metric in ("pass_at_1_base", "pass_at_1_plus")}
         assert len(samples) == 3
         assert all("evalplus release file" in r["tags"]["dataset_source"] for r in envelope["results"])
+    # once cached, the files are found without --data
+    again = cli("run", "evalplus", "--tasks", "mbpp_plus", "--target", DOUBLES + "gold_target",
+                "--store", str(tmp_path / "cached"), *QUICK, env=env)
+    assert again.returncode == 0, again.stderr
+    assert set(scored(only_run(tmp_path / "cached")[0]).values()) == {1.0}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,7 +56,9 @@ def test_code_accuracy_defaults_sample_and_pick_k_that_fit() -> None:
         suite.validate_options(parsed(suite, ["--samples", "2", "--k", "1,5"]))
 
 
-def test_evalplus_without_data_explains_where_the_files_come_from() -> None:
+def test_evalplus_without_data_explains_where_the_files_come_from(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLX_BENCH_CACHE", str(tmp_path))  # nothing prepared
     suite = EvalPlusSuite()
     with pytest.raises(DatasetError, match=r"HumanEvalPlus\.jsonl\.gz.*MbppPlus\.jsonl\.gz.*--data PATH") as caught:
         suite.validate_options(parsed(suite, []))

@@ -1,7 +1,7 @@
 """``evalplus``: HumanEval+ and MBPP+ pass@1, base tests and base + extra tests, from the user's files.
 
-The evalplus test files are large and are not shipped: ``--data PATH`` points at them (see
-docs/quality.md). Results per task: ``pass_at_1_base`` (the original tests) and ``pass_at_1_plus`` (the
+No package registry carries the evalplus release files: ``--data PATH`` points at them, or they are
+cached once with ``mlx-bench datasets prepare`` (see docs/quality.md). Results per task: ``pass_at_1_base`` (the original tests) and ``pass_at_1_plus`` (the
 original and evalplus's extra tests, evalplus's "plus" column).
 """
 
@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from mlx_benchmarks.datasets.api import cached_info
 from mlx_benchmarks.datasets.evalplus import HUMANEVAL_PLUS, MBPP_PLUS
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.errors import DatasetError
@@ -23,7 +24,8 @@ def how_to_get() -> str:
     return (
         "evalplus needs evalplus's release files, which no package registry carries: download "
         f"{HUMANEVAL_PLUS.url} and {MBPP_PLUS.url} on a machine with internet, then pass --data PATH "
-        "(a folder holding both, or one file with --tasks humaneval_plus or --tasks mbpp_plus)"
+        "(a folder holding both, or one file with --tasks humaneval_plus or --tasks mbpp_plus), or cache them once "
+        "with `mlx-bench datasets prepare humaneval_plus mbpp_plus --data PATH`"
     )
 
 
@@ -43,7 +45,8 @@ class EvalPlusSuite(CodeSuite):
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
         super().validate_options(options)
-        if not options.get("data"):
+        # without --data, files cached earlier (``mlx-bench datasets prepare ... --data``) are used
+        if not options.get("data") and any(cached_info(task) is None for task in self.options(options).tasks):
             raise DatasetError(how_to_get())
 
     def task_spec(self, name: str, opts: QualityOptions, resources: dict[str, Any]) -> TaskSpec:
