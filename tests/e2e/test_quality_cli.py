@@ -73,6 +73,7 @@ def test_gold_target_scores_one_through_the_cli(tmp_path: Path, suite: str, flag
         else:
             assert "stderr" in result["tags"] and int(result["tags"]["n_samples"]) > 0
             assert result["decode_tokens_per_second"] > 0 and result["first_token_latency_ms"] > 0
+        assert result["tags"]["n_with_reasoning"] == "0"
         if suite in ("coding", "code-accuracy"):
             assert result["tags"]["sandbox"] == sandbox_kind()
     assert len(samples) == n_samples
@@ -99,6 +100,7 @@ def test_think_blocks_are_stripped_and_counted(tmp_path: Path) -> None:
     assert [r["name"] for r in envelope["results"]] == ["gsm8k", "gsm8k"]  # --tasks picked one task
     assert scored(envelope)[("gsm8k", "exact_match_strict")] == 1.0
     assert all(row["think_stripped"] and row["reasoning_chars"] > 0 for row in samples)
+    assert {r["tags"]["n_with_reasoning"] for r in envelope["results"]} == {"3"}
 
 
 def test_code_accuracy_reports_the_failure_taxonomy(tmp_path: Path) -> None:

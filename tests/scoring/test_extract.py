@@ -33,6 +33,9 @@ def test_normalize_number(text: str, canonical: str) -> None:
     ("the answer is 7 because 3 + 4 = 7, wait no, 8", "7", "8"),
     ("No number here...", None, None),
     ("Step 1... step 2... so 18 eggs", None, "18"),
+    ("From 2019-2020 it fell by 10 - 4", None, "4"),  # a hyphen between numbers is not a sign
+    ("She is left with -3 dollars", None, "-3"),
+    ("Costs: $ 12.50 total", None, "12.5"),
 ])
 def test_gsm8k_strict_and_flexible(reply: str, strict: str | None, flexible: str | None) -> None:
     assert gsm8k_strict(reply) == strict

@@ -16,8 +16,8 @@ LETTERS = "ABCDEFGHIJ"
 # wildcard (lm-eval's wildcard cuts "The answer is 42" at the end of a reply down to "4").
 STRICT_ANSWER_RE = re.compile(r"the answer is\s*\$?\s*(-?[0-9](?:[0-9.,]*[0-9])?)", re.IGNORECASE)
 # "flexible-extract" takes the last number; lm-eval's r"(-?[$0-9.,]{2,})|(-?[0-9]+)" also matches "..."
-# (an ellipsis), so a digit is required here.
-NUMBER_RE = re.compile(r"-?\$?\s?[0-9][0-9,]*(?:\.[0-9]+)?")
+# (an ellipsis) and reads "10-5" as "-5", so a digit is required and a minus sign must start a word.
+NUMBER_RE = re.compile(r"(?<![\w.])-?(?:\$\s?)?[0-9][0-9,]*(?:\.[0-9]+)?")
 MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\uff0d": "-"})
 
 

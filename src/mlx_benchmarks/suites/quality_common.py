@@ -134,7 +134,7 @@ def add_quality_arguments(parser: argparse.ArgumentParser, tasks: Sequence[str],
         parser.add_argument("--samples", type=int, default=defaults.samples, metavar="N",
                             help=f"samples per problem (default {defaults.samples})")
         parser.add_argument("--k", default=defaults.k, metavar="K,K,...",
-                            help=f"report pass@k for these k (default {defaults.k})")
+                            help=f"report pass@k for these k (default {defaults.k or 'those of 1,5,10 that fit --samples'})")
 
 
 def _int_list(value: Any, flag: str) -> tuple[int, ...]:
@@ -228,7 +228,9 @@ class TaskRun:
     extra_tags: dict[str, object] = field(default_factory=dict)
 
     def tags(self) -> dict[str, object]:
-        return {**dataset_tags(self.info), **self.extra_tags}
+        # answers that came with reasoning (a <think> block or a reasoning field), removed before scoring
+        with_reasoning = sum(1 for s in self.samples if s.get("reasoning_chars"))
+        return {**dataset_tags(self.info), "n_with_reasoning": with_reasoning, **self.extra_tags}
 
     def mean(self, metric: str, *, name: str | None = None, samples: Sequence[dict[str, Any]] | None = None,
              tags: Mapping[str, object] | None = None) -> Result:
