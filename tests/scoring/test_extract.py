@@ -80,6 +80,8 @@ def test_answer_after_think_block_is_what_gets_scored() -> None:
     ("The answer is E.", None),  # out of range for four options
     ("Answer: Avocado", None),
     ("I pick option C because it is correct.", "C"),
+    ("Answer: the correct option is D", "D"),
+    ("(A) and (B) are wrong, so the answer is (C)", "C"),
     ("Paris", "B"),  # the reply is exactly one option's text
 ])
 def test_extract_letter(reply: str, letter: str | None) -> None:

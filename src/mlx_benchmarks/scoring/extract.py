@@ -85,7 +85,7 @@ def extract_letter(text: str, n_choices: int, choices: tuple[str, ...] = ()) -> 
     letter = rf"(?:[\(\[]\s*([{letters}{letters.lower()}])\s*[\)\]]|\b([{letters}])\b(?![\'\-]\w))"
     tiers = (
         rf"(?i:answer)\s*(?i:is|would be|should be|will be|:)?\s*(?i:option|choice|letter)?\s*:?\s*{letter}",
-        rf"(?i:option|choice)\s*{letter}",
+        rf"(?i:option|choice)\s*(?i:is\s*)?:?\s*{letter}",
     )
     for tier in tiers:
         found = [m.group(1) or m.group(2) for m in re.finditer(tier, body)]
