@@ -20,6 +20,7 @@ from mlx_benchmarks.errors import StoreError, UsageError
 from mlx_benchmarks.report.assets import inline_json, inline_script, plotly_js, static_text
 from mlx_benchmarks.store import Store
 from mlx_benchmarks.views import NO_FILTERS, Filters, ViewSource, catalog, leaderboard, pivot, run_list, trend
+from mlx_benchmarks.views.detail import read_envelope
 
 JSON = dict[str, Any]
 MAX_TRENDS_PER_SUITE = 6
@@ -33,7 +34,7 @@ def _memory(store: Any, boards: list[JSON]) -> list[JSON]:
     out = []
     for board in boards:
         for row in board["rows"]:
-            snapshots = store.envelope(row["run_id"]).get("memory_snapshots", [])
+            snapshots = read_envelope(store, row["run_id"]).get("memory_snapshots", [])
             peak = max((float(s["rss_gb"]) for s in snapshots), default=None)
             out.append({"model": row["model"], "suite": board["suite"], "run_id": row["run_id"], "snapshots": snapshots, "peak_gb": peak})
     return out
@@ -56,7 +57,7 @@ def report_data(store: Any, location: str, filters: Filters = NO_FILTERS) -> JSO
             pivots.append(table)
     runs = run_list(source, filters, limit=MAX_RUNS)
     errors = [
-        {"run_id": r["run_id"], "errors": store.envelope(r["run_id"]).get("errors", [])[:MAX_ERRORS_PER_RUN]}
+        {"run_id": r["run_id"], "errors": read_envelope(store, r["run_id"]).get("errors", [])[:MAX_ERRORS_PER_RUN]}
         for r in runs["runs"]
         if r["n_errors"]
     ]

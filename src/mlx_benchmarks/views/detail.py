@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 from mlx_benchmarks.compare import compare_runs
+from mlx_benchmarks.store import Store
 from mlx_benchmarks.views.queries import JSON
 
 SAMPLE_STATUSES = ("all", "error", "incorrect", "correct")
@@ -19,6 +21,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
+
+
+def read_envelope(store: Any, run_id: str) -> JSON:
+    """One envelope; an exact local id is read directly (``Store.envelope`` lists every shard to resolve a prefix)."""
+    if isinstance(store, Store):
+        path = store.runs_dir / run_id / "envelope.json"
+        if "/" not in run_id and not run_id.startswith(".") and path.is_file():
+            loaded: JSON = json.loads(path.read_text(encoding="utf-8"))
+            return loaded
+    envelope: JSON = store.envelope(run_id)
+    return envelope
 
 
 def run_detail(store: Any, run_id: str) -> JSON:
