@@ -18,6 +18,7 @@ from mlx_benchmarks.suites.throughput import ThroughputSuite
 from mlx_benchmarks.targets.base import Target
 from mlx_benchmarks.targets.openai_http import OpenAITarget
 from tests.doubles.scripted_openai_server import Answer, HTTPFail, ScriptedOpenAIServer
+from tests.measure.test_calibration_server import slack_ms
 
 SYSTEM = {"os": "Linux", "chip": "test", "memory_gb": 1}
 
@@ -56,15 +57,16 @@ def valid(outcome: SuiteOutcome) -> dict[str, Any]:
 
 
 def test_grid_results_have_decode_rate_trials_timing_fields_and_tags() -> None:
-    outcome, _server = asyncio.run(against_calibration(20, 4, prompt_lengths="16,64", gen_tokens="9", trials=3,
+    outcome, server = asyncio.run(against_calibration(20, 4, prompt_lengths="16,64", gen_tokens="9", trials=3,
                                                       warmup=1))
+    slack = slack_ms(server)
     valid(outcome)
     assert [r.name for r in outcome.results] == ["tok_per_sec_16", "tok_per_sec_64"]
     assert not outcome.errors and not outcome.partial
     for result in outcome.results:
-        assert result.unit == "tok/s" and result.value == pytest.approx(250, rel=0.2), "8 gaps of 4 ms"
+        assert result.unit == "tok/s" and 1000 / (4 + slack) <= result.value <= 275, "8 gaps of 4 ms: 250 tok/s, less when the machine is busy"
         assert len(result.raw["trials"]) == 3 and result.decode_tokens_per_second == result.value
-        assert result.first_token_latency_ms is not None and 20 <= result.first_token_latency_ms < 35
+        assert result.first_token_latency_ms is not None and 20 <= result.first_token_latency_ms < 20 + slack
         assert result.peak_rss_mb is not None and result.peak_rss_mb > 0
         assert result.duration_seconds is not None and result.prompt_tokens_per_second is not None
         assert result.total_tokens_per_second is not None
@@ -99,8 +101,8 @@ def test_every_trial_prompt_is_unique() -> None:
 
 
 def test_concurrency_sweep_results() -> None:
-    outcome, _ = asyncio.run(against_calibration(10, 2, prompt_lengths="8", gen_tokens="6", trials=2, warmup=0,
-                                                 concurrency="1,4"))
+    outcome, server = asyncio.run(against_calibration(10, 2, prompt_lengths="8", gen_tokens="6", trials=2,
+                                                      warmup=0, concurrency="1,4"))
     valid(outcome)
     names = {r.name: r for r in outcome.results}
     for level in (1, 4):
@@ -110,10 +112,10 @@ def test_concurrency_sweep_results() -> None:
         for latency in ("ttft", "itl", "tpot", "e2e"):
             p50, p99 = names[f"concurrency_{level}_{latency}_p50_ms"], names[f"concurrency_{level}_{latency}_p99_ms"]
             assert p50.unit == "ms" and p50.value <= names[f"concurrency_{level}_{latency}_p90_ms"].value <= p99.value
-        assert 10 <= names[f"concurrency_{level}_ttft_p50_ms"].value < 25
+        assert 10 <= names[f"concurrency_{level}_ttft_p50_ms"].value < 10 + slack_ms(server)
     rate1 = names["concurrency_1_output_tok_per_sec"].value
     rate4 = names["concurrency_4_output_tok_per_sec"].value
-    assert rate4 > 2.5 * rate1, "four in flight against a server that overlaps them"
+    assert rate4 > 1.5 * rate1, "four in flight against a server that overlaps them"
 
 
 def test_failed_requests_are_counted_and_the_run_is_partial() -> None:

@@ -13,6 +13,7 @@ from mlx_benchmarks.suites.base import SuiteOutcome
 from mlx_benchmarks.suites.ttft import TTFTSuite
 from mlx_benchmarks.targets.openai_http import OpenAITarget
 from tests.doubles.scripted_openai_server import Answer, DieMidStream, ScriptedOpenAIServer
+from tests.measure.test_calibration_server import slack_ms
 from tests.suites.test_throughput import context, valid
 
 
@@ -28,8 +29,9 @@ async def run_ttft(url: str, **options: Any) -> SuiteOutcome:
 
 
 def test_cold_then_warm_percentiles_match_the_set_ttft() -> None:
+    server = CalibrationServer(ttft_ms=40, itl_ms=2)
+
     async def go() -> SuiteOutcome:
-        server = CalibrationServer(ttft_ms=40, itl_ms=2)
         await server.start()
         try:
             return await run_ttft(server.url, prompt_lengths="16,32", trials=4, warmup=1)
@@ -37,20 +39,20 @@ def test_cold_then_warm_percentiles_match_the_set_ttft() -> None:
             await server.close()
 
     outcome = asyncio.run(go())
+    slack = slack_ms(server)
     valid(outcome)
     names = [r.name for r in outcome.results]
     assert names == ["ttft_ms_16_cold", "ttft_ms_16_p50", "ttft_ms_16_p90", "ttft_ms_16_p99",
                      "ttft_ms_32_p50", "ttft_ms_32_p90", "ttft_ms_32_p99"]
     by_name = {r.name: r for r in outcome.results}
     cold = by_name["ttft_ms_16_cold"]
-    assert cold.tags["cold"] == "true" and cold.raw["trials"] == [cold.value] and 40 <= cold.value < 80
+    assert cold.tags["cold"] == "true" and cold.raw["trials"] == [cold.value] and 40 <= cold.value < 40 + slack + 50
     for name in names[1:]:
         result = by_name[name]
-        # p50 stays close to the set 40 ms; p90/p99 of 4 trials may catch a busy machine's hiccup
-        assert result.unit == "ms" and 40 <= result.value < (50 if name.endswith("p50") else 80)
+        assert result.unit == "ms" and 40 <= result.value < 40 + slack
         assert result.tags["cold"] == "false"
         assert len(result.raw["trials"]) == 4 and result.first_token_latency_ms == result.value
-        assert float(result.tags["first_byte_ms_p50"]) < 20, "the role chunk comes at once"
+        assert float(result.tags["first_byte_ms_p50"]) < slack, "the role chunk comes at once"
         assert result.tags["first_reasoning_ms_p50"] == "not seen"
         assert result.tags["first_tool_call_ms_p50"] == "not seen"
         assert float(result.tags["first_content_ms_p50"]) == pytest.approx(by_name[name[:-3] + "p50"].value, abs=0.5)

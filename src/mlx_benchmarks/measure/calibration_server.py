@@ -125,6 +125,15 @@ class CalibrationServer:
         return [ROLE, *tokens, _chunk({}, "length"), usage, b"data: [DONE]\n\n"]
 
 
+async def _sleep_until(due_ns: int) -> None:
+    """Sleep, then yield until the due time: event-loop timers may fire up to a millisecond early."""
+    delay = (due_ns - time.perf_counter_ns()) / 1e9
+    if delay > 0.002:
+        await asyncio.sleep(delay - 0.001)
+    while time.perf_counter_ns() < due_ns:
+        await asyncio.sleep(0)
+
+
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; requests on it are answered in order."""
 
@@ -197,20 +206,22 @@ class _Connection(asyncio.Protocol):
         if previous is not None:
             await previous
         server = self.server
-        loop = asyncio.get_running_loop()
+        last_sent = 0
         parts = server.answer_parts(max_tokens, prompt_tokens)
         self._write(STREAM_HEAD + _http_chunk(parts[0]))
-        # token k is due at arrival + ttft + k * itl: absolute due times, so lateness never accumulates
-        base = loop.time() - (time.perf_counter_ns() - arrived) / 1e9
-        last_sent: int | None = None
+        # the first token is due ttft after arrival; token k after the first is due k * itl after the first was
+        # really sent. Absolute due times: lateness never accumulates, and a late first token does not make
+        # the later gaps shorter (which would inflate a measured decode rate).
+        due_ns = arrived + int(ttft_ms * 1e6)
+        first_sent = 0
         for k, part in enumerate(parts[1:1 + max_tokens]):
-            due = base + (ttft_ms + k * itl_ms) / 1e3
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            if k:
+                due_ns = first_sent + int(k * itl_ms * 1e6)
+            await _sleep_until(due_ns)
             sent = time.perf_counter_ns()
             self._write(_http_chunk(part))
-            if last_sent is None:
+            if k == 0:
+                first_sent = sent
                 server.first_token_lateness_ns.append(sent - arrived - int(ttft_ms * 1e6))
             else:
                 server.itl_actual_ns.append(sent - last_sent)

@@ -182,11 +182,14 @@ class PromptMaker:
         slope = self.fit[1] if self.fit else 1.0
         self.words_for[n_tokens] = max(1, words + round((n_tokens - actual) / slope))
 
-    async def calibrate(self, probe: ChatRequest | None = None) -> list[str]:
-        """Two short probes fit tokens per word (usage path) or the template overhead (tokenizer path)."""
+    async def calibrate(self, longest: int = 256) -> list[str]:
+        """Two short probes fit tokens per word (usage path) or the template overhead (tokenizer path).
+
+        The longer probe is no longer than the longest prompt asked for: prefill is what costs on a slow target.
+        """
         points: list[tuple[int, int]] = []
         errors: list[str] = []
-        sizes = (8,) if self.source == "tokenizer" else (32, 256)
+        sizes = (8,) if self.source == "tokenizer" else (16, max(32, min(256, longest)))
         for words in sizes:
             salt = salt_for(self.ctx, "calibration", words)
             content = (self.ctx.target.make_prompt(words, salt) if self.source == "tokenizer" else None) \

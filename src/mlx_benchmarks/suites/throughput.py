@@ -56,7 +56,7 @@ class ThroughputSuite(SpeedSuiteBase):
         check, notes = await measure_client(ctx, opts)
         outcome.errors.extend(notes)
         prompts = PromptMaker(ctx)
-        calibration_errors = await prompts.calibrate()
+        calibration_errors = await prompts.calibrate(max(opts.prompt_lengths))
         sent: list[Completion] = []
         for length in opts.prompt_lengths:
             for gen in opts.gen_tokens:

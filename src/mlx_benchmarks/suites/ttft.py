@@ -57,7 +57,7 @@ class TTFTSuite(SpeedSuiteBase):
         cold_result = await self._cold(ctx, prompts, opts.prompt_lengths[0], gen, sent) if ctx.cold else None
         check, notes = await measure_client(ctx, opts)
         outcome.errors.extend(notes)
-        await prompts.calibrate()
+        await prompts.calibrate(max(opts.prompt_lengths))
         if cold_result is not None:
             outcome.results.append(cold_result.tag(**common_tags(ctx, check, prompts)))
         for length in opts.prompt_lengths:
