@@ -24,10 +24,12 @@ def register(subparsers: Any) -> None:
 
 def run_dashboard(args: argparse.Namespace) -> int:
     from mlx_benchmarks.dashboard.server import is_loopback, make_app, start_site, warm
+    from mlx_benchmarks.report.assets import plotly_js
     from mlx_benchmarks.store import Store
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a TCP port")
+    plotly_js()  # a missing plotly is one PrerequisiteError line now, not a broken page later
     location = store_location(args)
     store = open_store(args)
     if isinstance(store, Store) and not store.runs_dir.is_dir():
