@@ -13,7 +13,7 @@ Factories, used as ``--target py:tests.doubles.gold_target:FACTORY``:
 - ``slow_gold_target``: ``gold_target`` with a delay per request (``GOLD_TARGET_DELAY_S``).
 
 ``GOLD_TARGET_LOG=FILE`` appends one line per request (the record id) so tests can count requests;
-``GOLD_TARGET_DATA=PATH`` is where the evalplus release files are, for the evalplus datasets.
+``GOLD_TARGET_DATA=PATH`` is where the evalplus release files are, or a user's records file (``.jsonl``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ PROMPT_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("multiple choice science question", ("arc_challenge",)),
     ("Complete the following Python function", ("humaneval", "humaneval_plus")),
     ("expert Python programmer", ("mbpp", "mbpp_plus")),
-    ("", ("math500",)),
+    ("", ("jsonl", "math500")),  # a user's JSONL file (GOLD_TARGET_DATA=FILE.jsonl) is checked first
 )
 WRONG_MATH = "-98765.4321"
 
@@ -54,7 +54,9 @@ class RecordIndex:
     def _load(self, name: str) -> None:
         self._loaded.add(name)
         data = os.environ.get("GOLD_TARGET_DATA")
-        if name.endswith("_plus"):
+        if name == "jsonl":
+            records = load_dataset("jsonl", data=Path(data)) if data and data.endswith(".jsonl") else []
+        elif name.endswith("_plus"):
             if not data:
                 return
             records = load_dataset(name, data=Path(data))

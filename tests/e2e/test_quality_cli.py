@@ -159,3 +159,23 @@ def test_evalplus_with_data_scores_base_and_plus(tmp_path: Path) -> None:
                 "--store", str(tmp_path / "cached"), *QUICK, env=env)
     assert again.returncode == 0, again.stderr
     assert set(scored(only_run(tmp_path / "cached")[0]).values()) == {1.0}
+
+
+def test_user_records_file_replaces_the_dataset(tmp_path: Path) -> None:
+    rows = [{"id": f"mine/{n}", "task": "gsm8k", "prompt": f"What is {n} plus {n}?", "answer": str(2 * n)}
+            for n in range(1, 4)]
+    rows.append({"id": "mine/mc", "task": "arc_challenge", "prompt": "Pick B.", "answer": "B", "choices": ["x", "y"]})
+    data = tmp_path / "mine.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    done = cli("run", "reasoning", "--data", str(data), "--target", DOUBLES + "gold_target", "--store",
+               str(tmp_path / "store"), *QUICK, env={"GOLD_TARGET_DATA": str(data)})
+    assert done.returncode == 0, done.stderr
+    envelope, samples = only_run(tmp_path / "store")
+    assert set(scored(envelope).values()) == {1.0}
+    assert sorted(row["id"] for row in samples) == ["mine/1", "mine/2", "mine/3", "mine/mc"]
+    tags = envelope["results"][0]["tags"]
+    assert tags["dataset_source"] == f"user file {data}" and len(tags["dataset_sha256"]) == 64
+    missing = cli("run", "knowledge", "--data", str(data), "--target", DOUBLES + "gold_target", "--store",
+                  str(tmp_path / "store2"), *QUICK)
+    assert missing.returncode == 2 and "no records with task 'mmlu'" in missing.stderr
+    assert not (tmp_path / "store2" / "inprogress").exists()  # refused before any work

@@ -76,7 +76,7 @@ class CodeSuite(QualitySuite):
     """Shared by the code suites: the sandbox kind goes into every result's tags."""
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
-        self.options(options)
+        super().validate_options(options)
         sandbox_kind()  # a bad MLX_BENCH_SANDBOX fails before any work
 
     def run_tags(self) -> dict[str, object]:

@@ -48,7 +48,7 @@ class MathHardSuite(QualitySuite):
     defaults = Defaults(max_tokens=1024)
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
-        self.options(options)
+        super().validate_options(options)
         require_math_verify()
 
     @contextmanager

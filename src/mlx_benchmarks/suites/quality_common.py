@@ -194,9 +194,7 @@ def load_records(name: str, opts: QualityOptions, seed: int) -> tuple[list[Recor
     data = Path(opts.data).expanduser() if opts.data else None
     records = load_dataset(name, data=data)
     if data is not None and not get_loader(name).needs_data:
-        records = [r for r in records if r.task == name]
-        if not records:
-            raise DatasetError(f"--data {data}: no records with task {name!r}; choose tasks with --tasks")
+        records = user_records(records, name, data)
         info = DatasetInfo(name=name, source=f"user file {data}", license="as stated by the file's owner",
                            attribution="user-supplied file", sha256=file_sha256(data), count=len(records))
     else:
@@ -204,6 +202,31 @@ def load_records(name: str, opts: QualityOptions, seed: int) -> tuple[list[Recor
     if opts.limit is not None:
         records = select(records, opts.limit, seed)
     return records, info
+
+
+def user_records(records: Sequence[Record], name: str, data: Path) -> list[Record]:
+    """The records of a user's file that belong to task ``name``; DatasetError when there are none."""
+    mine = [r for r in records if r.task == name]
+    if not mine:
+        raise DatasetError(f"--data {data}: no records with task {name!r}; choose tasks with --tasks")
+    return mine
+
+
+def check_user_data(opts: QualityOptions) -> None:
+    """Before any work: a user's records file must hold records for every chosen task."""
+    from mlx_benchmarks.datasets import load_dataset
+    from mlx_benchmarks.datasets.registry import get_loader
+
+    if not opts.data:
+        return
+    data = Path(opts.data).expanduser()
+    if not data.exists():
+        raise DatasetError(f"--data {data}: no such file or folder")
+    plain = [name for name in opts.tasks if not get_loader(name).needs_data]
+    if plain:
+        records = load_dataset(plain[0], data=data)
+        for name in plain:
+            user_records(records, name, data)
 
 
 def dataset_tags(info: DatasetInfo) -> dict[str, object]:
@@ -271,7 +294,7 @@ class QualitySuite:
         return parse_options(options, self.task_names, self.defaults)
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
-        self.options(options)
+        check_user_data(self.options(options))
 
     @contextmanager
     def resources(self, opts: QualityOptions) -> Iterator[dict[str, Any]]:
