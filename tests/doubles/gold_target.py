@@ -11,6 +11,7 @@ Factories, used as ``--target py:tests.doubles.gold_target:FACTORY``:
 - ``wrong_target``: a well-formed wrong answer for every task. Scores 0.0 everywhere.
 - ``failing_code_target``: code that fails in a fixed way per problem (syntax, runtime, wrong, timeout).
 - ``slow_gold_target``: ``gold_target`` with a delay per request (``GOLD_TARGET_DELAY_S``).
+- ``flaky_gold_target``: ``gold_target``, but a fixed third of the requests fail with an error chunk.
 
 ``GOLD_TARGET_LOG=FILE`` appends one line per request (the record id) so tests can count requests;
 ``GOLD_TARGET_DATA=PATH`` is where the evalplus release files are, or a user's records file (``.jsonl``).
@@ -172,8 +173,10 @@ def thinking_gold(record: Record) -> str:
 class AnswerKeyTarget:
     """A target that answers each quality prompt with ``answer(record)``. A test double, not a model."""
 
-    def __init__(self, answer: Callable[[Record], str], label: str, delay_s: float = 0.0) -> None:
+    def __init__(self, answer: Callable[[Record], str], label: str, delay_s: float = 0.0,
+                 fails: Callable[[Record], bool] = lambda record: False) -> None:
         self.answer = answer
+        self.fails = fails
         self.delay_s = delay_s
         self.index = RecordIndex()
         self.info = TargetInfo(kind="test-double", model=f"{label}-double", supports_tools=False,
@@ -200,8 +203,11 @@ class AnswerKeyTarget:
                 handle.write(record.id + "\n")
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        text = self.answer(record)
         yield Chunk(t_ns=now_ns(), kind="role")
+        if self.fails(record):
+            yield Chunk(t_ns=now_ns(), kind="error", text="test double: this request fails")
+            return
+        text = self.answer(record)
         pieces = re.findall(r"\S+\s*|\s+", text) or [text]
         for start in range(0, len(pieces), 8):
             yield Chunk(t_ns=now_ns(), kind="content", text="".join(pieces[start:start + 8]))
@@ -232,3 +238,13 @@ def failing_code_target(model: str | None = None) -> AnswerKeyTarget:
 def slow_gold_target(model: str | None = None) -> AnswerKeyTarget:
     """The gold target with ``GOLD_TARGET_DELAY_S`` seconds per request (for kill -9 / resume tests)."""
     return AnswerKeyTarget(gold_answer, "slow-gold-answer", delay_s=float(os.environ.get("GOLD_TARGET_DELAY_S", "0.5")))
+
+
+def request_fails(record: Record) -> bool:
+    """Which records the flaky double refuses: a fixed third of them."""
+    return variant(record, 3) == 0
+
+
+def flaky_gold_target(model: str | None = None) -> AnswerKeyTarget:
+    """The gold answer, except for the records ``request_fails`` picks, which get an error chunk."""
+    return AnswerKeyTarget(gold_answer, "flaky-gold-answer", fails=request_fails)

@@ -21,7 +21,7 @@ from mlx_benchmarks.envelope import validate
 from mlx_benchmarks.scoring.sandbox import sandbox_kind
 from mlx_benchmarks.store import Store
 from tests.datasets.test_evalplus import evalplus_sample_humaneval, evalplus_sample_mbpp, write_gz
-from tests.doubles.gold_target import failure_kind
+from tests.doubles.gold_target import failure_kind, request_fails
 
 REPO = Path(__file__).resolve().parents[2]
 DOUBLES = "py:tests.doubles.gold_target:"
@@ -179,3 +179,20 @@ def test_user_records_file_replaces_the_dataset(tmp_path: Path) -> None:
                   str(tmp_path / "store2"), *QUICK)
     assert missing.returncode == 2 and "no records with task 'mmlu'" in missing.stderr
     assert not (tmp_path / "store2" / "inprogress").exists()  # refused before any work
+
+
+def test_failed_requests_are_counted_not_scored(tmp_path: Path) -> None:
+    limit = 9
+    subset = select(load_dataset("gsm8k"), limit, 1234)
+    failing = sum(request_fails(r) for r in subset)
+    assert 0 < failing < limit
+    code = main(["run", "reasoning", "--tasks", "gsm8k", "--target", DOUBLES + "flaky_gold_target", "--limit",
+                 str(limit), "--store", str(tmp_path), *QUICK])
+    assert code == 0
+    envelope, samples = only_run(tmp_path)
+    for result in envelope["results"]:
+        assert result["value"] == 1.0  # the failed requests did not count as wrong answers
+        assert result["tags"]["n_errors"] == str(failing) and result["tags"]["n_samples"] == str(limit - failing)
+    assert len(samples) == limit and sum(1 for row in samples if row["error"]) == failing
+    assert all(row["score"] is None for row in samples if row["error"])
+    assert any(f"{failing} of {limit} samples failed" in line for line in envelope["errors"])

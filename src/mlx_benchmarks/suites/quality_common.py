@@ -327,7 +327,9 @@ class QualitySuite:
             run = TaskRun(spec.name, loaded[spec.name][1], opts, samples, done.wall_seconds.get(spec.name),
                           self.run_tags())
             summary = spec.summarize(run) if spec.summarize else default_summary(run, spec.metrics)
-            outcome.results.extend(summary)
+            # a result over no scored sample (every request failed) would read as a score of 0: the
+            # errors say what happened instead
+            outcome.results.extend(r for r in summary if r.tags.get("n_samples") != "0")
             outcome.samples.extend(samples)
         outcome.errors.extend(error_lines(done.samples))
         if done.aborted:
