@@ -71,7 +71,9 @@ def child(args: argparse.Namespace) -> None:
             {
                 "layout": args.layout,
                 "blas": blas_description(),
-                "threads": os.environ.get("OPENBLAS_NUM_THREADS", "all"),
+                "threads": os.environ.get("OPENBLAS_NUM_THREADS")
+                or os.environ.get("BLIS_NUM_THREADS")
+                or "dflt",
                 "matmul_gflops": gflops,
                 "prompt_tps": statistics.median(prompt_tps),
                 "decode_tps": statistics.median(decode_tps),
@@ -83,12 +85,16 @@ def child(args: argparse.Namespace) -> None:
     )
 
 
+BLIS = "/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4"
+
+
 def options(include_reference: bool) -> list[tuple[str, dict[str, str]]]:
     """(layout, environment) pairs worth comparing on this machine."""
-    runs: list[tuple[str, dict[str, str]]] = []
-    for layout in ("float32", "float16", "quantized"):
-        runs.append((layout, {}))
+    runs: list[tuple[str, dict[str, str]]] = [(layout, {}) for layout in ("float32", "float16", "quantized")]
     runs.append(("float32", {"OPENBLAS_NUM_THREADS": "1"}))
+    if Path(BLIS).exists():
+        runs.append(("float32", {"MLX_BENCH_BLAS": BLIS}))
+        runs.append(("float32", {"MLX_BENCH_BLAS": BLIS, "BLIS_NUM_THREADS": str(os.cpu_count() or 1)}))
     if include_reference:
         for layout in ("float32", "quantized"):
             runs.append((layout, {"MLX_BENCH_BLAS": "off"}))

@@ -63,7 +63,14 @@ def preload_fast_blas(env: dict[str, str] | None = None) -> str:
             ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
         except OSError:
             continue
-        _state = f"OpenBLAS ({candidate})" if "openblas" in candidate.lower() else f"preloaded {candidate}"
+        name = (
+            "OpenBLAS"
+            if "openblas" in candidate.lower()
+            else "BLIS"
+            if "blis" in candidate.lower()
+            else "BLAS"
+        )
+        _state = f"{name} ({candidate})"
         return _state
     _state = f"bundled reference BLAS (slow; {INSTALL_HINT} for about 20x faster prompt processing)"
     return _state
