@@ -293,8 +293,8 @@ def client_overhead_us(ctx: RunContext) -> float | None:
 
 async def measure_client(ctx: RunContext, options: SpeedOptions) -> tuple[ClientCheck | None, list[str]]:
     """The in-run client check (skipped with --no-client-check); a failure is a note, not the run's end."""
-    if not options.client_check:
-        return None, []
+    if not options.client_check or getattr(ctx.target, "stats", None) is None:
+        return None, []  # an in-process target has no HTTP client whose ceiling could matter
     try:
         check = await check_client(concurrency=[1, *options.concurrency], n_requests=200)
     except (OSError, RuntimeError) as exc:
