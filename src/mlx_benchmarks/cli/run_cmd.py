@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.table import Table
 
-from mlx_benchmarks.cli.common import add_store_option, console, store_location
+from mlx_benchmarks.cli.common import add_store_option, console, err_console, store_location
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.paths import is_remote
 from mlx_benchmarks.suites.registry import available, get_suite
@@ -116,12 +116,14 @@ def run(ns: argparse.Namespace) -> int:
     else:
         requests = [build_request(args, target) for target in targets]
         get_suite(args.suite).validate_options(requests[0].options)
+    # with --json, stdout carries the JSON alone; progress goes to stderr
+    progress = err_console() if args.json else console()
     if len(requests) > 1:
         from mlx_benchmarks.runner.multi import run_many
 
-        code: int = run_many(store, requests, console(), as_json=args.json)
+        code: int = run_many(store, requests, progress, as_json=args.json)
         return code
-    report = run_sync(Runner(store, console()), requests[0], args.resume)
+    report = run_sync(Runner(store, progress), requests[0], args.resume)
     if args.json:
         sys.stdout.write(json.dumps(report.envelope, indent=2) + "\n")
     else:
