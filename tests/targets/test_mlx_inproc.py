@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +217,38 @@ def test_tools_reach_the_template_and_snapshot_revision(embedded_model_dir: Path
     without = target.decode(target.prompt_ids(ChatRequest(messages=QUESTION)))
     assert without == "user: What is the capital of France?|"
     asyncio.run(target.stop())
+
+
+# ----- fast BLAS preload (fresh interpreters: it only works before mlx.core is imported) ---------------
+
+PROBE = (
+    "from mlx_benchmarks.targets.mlx_blas import preload_fast_blas, has_fast_blas\n"
+    "{before}"
+    "print(preload_fast_blas()); print(has_fast_blas())\n"
+    "import mlx.core as mx; print(mx.array([1.0, 2.0]).sum().item())\n"
+)
+
+
+def probe(before: str = "", **env: str) -> list[str]:
+    script = PROBE.format(before=before)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, **env}, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip().splitlines()
+
+
+@needs_mlx
+@pytest.mark.mlx
+def test_blas_preload_choices() -> None:
+    from mlx_benchmarks.targets.mlx_blas import _candidates
+
+    off = probe(MLX_BENCH_BLAS="off")
+    assert off[0].startswith("bundled reference BLAS") and off[1:] == ["False", "3.0"]
+    late = probe(before="import mlx.core\n")
+    assert "imported before" in late[0] and late[1] == "False"
+    candidates = _candidates({})
+    default = probe()
+    if candidates:
+        assert default[0].endswith(f"({candidates[0]})") and default[1:] == ["True", "3.0"]
+    else:
+        assert "apt-get install libopenblas0-pthread" in default[0]

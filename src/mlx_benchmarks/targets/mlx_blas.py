@@ -23,6 +23,9 @@ _CANDIDATES = (
     "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
     "/usr/lib64/libopenblas.so.0",
     "/usr/lib/libopenblas.so.0",
+    # BLIS exports the same CBLAS symbols; second choice (measured in benchmarks/blas_options.py)
+    "/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4",
+    "/usr/lib/aarch64-linux-gnu/blis-pthread/libblis.so.4",
 )
 INSTALL_HINT = "apt-get install libopenblas0-pthread"
 
