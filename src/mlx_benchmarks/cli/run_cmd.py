@@ -96,7 +96,7 @@ def print_envelope(envelope: dict[str, Any], run_id: str, created: bool) -> None
     out.print(table)
     for error in envelope.get("errors", []):
         out.print(f"error: {error}", markup=False)
-    out.print(f"{'stored' if created else 'already stored'}: {run_id}", markup=False)
+    out.print(f"{'stored' if created else 'already stored'}: {run_id}", markup=False, soft_wrap=True)
 
 
 def run(ns: argparse.Namespace) -> int:

@@ -94,7 +94,8 @@ class Runner:
         git_sha = request.git_sha or detect_git_sha()
         request = RunRequest(**{**request.__dict__, "git_sha": git_sha})
         journal, run_key, timestamp = self._journal(request, resume_key)
-        self.console.print(f"run key {run_key} (after an interruption: mlx-bench run --resume {run_key})", markup=False)
+        self.console.print(f"run key {run_key} (after an interruption: mlx-bench run --resume {run_key})",
+                           markup=False, soft_wrap=True)
         sampler = MemorySampler(pid=request.spec.server_pid).start()
         before = sampler.snapshot("before")
         target = make_target(request.spec)
