@@ -7,10 +7,10 @@ ceiling (requests/s and streamed tokens/s one client process drives against a ze
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from typing import Any
 
+from mlx_benchmarks.aio import run_coroutine
 from mlx_benchmarks.cli.common import console, print_json
 from mlx_benchmarks.errors import UsageError
 
@@ -92,12 +92,7 @@ def run(args: argparse.Namespace) -> int:
     levels = _checked(args)
     coro = calibrate(ttft_ms=args.ttft_ms, itl_ms=args.itl_ms, levels=levels, requests=args.requests,
                      timing_requests=args.timing_requests, tokens=args.tokens)
-    try:
-        import uvloop
-
-        figures = uvloop.run(coro)
-    except ImportError:
-        figures = asyncio.run(coro)
+    figures = run_coroutine(coro)
     if args.json:
         print_json(figures)
         return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 from rich.console import Console
 
+from mlx_benchmarks.aio import run_coroutine
 from mlx_benchmarks.envelope import Envelope, Result, utc_now_iso
 from mlx_benchmarks.errors import TargetError, TargetUnavailable
 from mlx_benchmarks.measure.memory import MemorySampler
@@ -195,9 +195,4 @@ def summary_rows(results: list[Result]) -> list[tuple[str, str, str, str]]:
 
 def run_sync(runner: Runner, request: RunRequest, resume_key: str | None = None) -> RunReport:
     """Run on uvloop where available (measured faster for streaming), else asyncio."""
-    try:
-        import uvloop
-
-        return uvloop.run(runner.run(request, resume_key))
-    except ImportError:
-        return asyncio.run(runner.run(request, resume_key))
+    return run_coroutine(runner.run(request, resume_key))

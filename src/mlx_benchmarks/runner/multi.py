@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from mlx_benchmarks.aio import run_coroutine
 from mlx_benchmarks.envelope import validate
 from mlx_benchmarks.errors import EXIT_FAILURE, BenchError
 from mlx_benchmarks.runner.execute import Runner, RunReport, RunRequest
@@ -186,7 +187,7 @@ def side_by_side(runs: Sequence[TargetRun]) -> Table:
 def run_many(store: Store, requests: Sequence[RunRequest], console: Console, *, as_json: bool = False,
              labels: Sequence[str] | None = None) -> int:
     """``mlx-bench run SUITE --target A --target B ...``: run, store, print the table; exit code."""
-    runs = asyncio.run(run_targets(store, requests, console, labels))
+    runs = run_coroutine(run_targets(store, requests, console, labels))
     if as_json:
         sys.stdout.write(json.dumps([{
             "target": r.label, "suite": r.request.suite, "error": r.error,
