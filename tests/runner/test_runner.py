@@ -78,3 +78,24 @@ def test_journal_survives_a_torn_last_line(tmp_path: Path) -> None:
     assert config["timestamp"] == "t" and list(reopened.done()) == ["a"]
     reopened.append({"key": "c"})
     assert list(reopened.done()) == ["a", "c"]
+
+
+def test_an_error_before_any_sample_leaves_no_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.doubles import echo_target
+
+    from mlx_benchmarks.errors import DatasetError
+
+    async def broken(self: object, ctx: object) -> None:
+        raise DatasetError("dataset vanished")
+
+    monkeypatch.setattr(echo_target.ArithSuite, "run", broken)
+    with pytest.raises(DatasetError):
+        run(tmp_path, "doubling_target")
+    assert not list((tmp_path / "store" / "inprogress").iterdir())
+
+
+def test_bare_resume_flag_parses(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mlx_benchmarks.cli.main import main
+
+    assert main(["run", "--resume", "no-such-key", "--store", str(tmp_path)]) == 2
+    assert "no interrupted run 'no-such-key'" in capsys.readouterr().err

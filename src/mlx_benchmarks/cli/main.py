@@ -56,8 +56,15 @@ def one_line(message: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch, and turn every error into one line and an exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        # `run` parses its own flags in two stages (the suite adds its own); argparse's REMAINDER
+        # would refuse a leading option such as `run --resume KEY`
+        from mlx_benchmarks.cli import run_cmd
+
+        args = argparse.Namespace(func=run_cmd.run, argv=argv[1:])
+    else:
+        args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
         return code

@@ -111,6 +111,11 @@ class Runner:
         loaded = sampler.snapshot("loaded")
         try:
             outcome = await self._run_suite(suite, target, request, sampler, journal, run_key)
+        except Exception:
+            sampler.stop()
+            if not journal.records():  # nothing to resume: leave no stale in-progress entry
+                journal.discard()
+            raise
         finally:
             peak = sampler.peak_sample()
             await target.stop()
