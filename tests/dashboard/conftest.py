@@ -33,7 +33,7 @@ def server(built: BuiltStore) -> Iterator[BackgroundServer]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium driven by Playwright; skipped only when either is truly absent."""
     if not CHROMIUM.is_file():
