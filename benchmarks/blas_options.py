@@ -86,12 +86,16 @@ def child(args: argparse.Namespace) -> None:
 
 
 BLIS = "/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4"
+OPENBLAS = "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"
 
 
 def options(include_reference: bool) -> list[tuple[str, dict[str, str]]]:
-    """(layout, environment) pairs worth comparing on this machine."""
+    """(layout, environment) pairs worth comparing on this machine; the first three use the default BLAS."""
     runs: list[tuple[str, dict[str, str]]] = [(layout, {}) for layout in ("float32", "float16", "quantized")]
-    runs.append(("float32", {"OPENBLAS_NUM_THREADS": "1"}))
+    if Path(OPENBLAS).exists():
+        runs.append(("float32", {"MLX_BENCH_BLAS": OPENBLAS}))
+        runs.append(("float32", {"MLX_BENCH_BLAS": OPENBLAS, "OPENBLAS_THREAD_TIMEOUT": "30"}))
+        runs.append(("float32", {"MLX_BENCH_BLAS": OPENBLAS, "OPENBLAS_NUM_THREADS": "1"}))
     if Path(BLIS).exists():
         runs.append(("float32", {"MLX_BENCH_BLAS": BLIS}))
         runs.append(("float32", {"MLX_BENCH_BLAS": BLIS, "BLIS_NUM_THREADS": str(os.cpu_count() or 1)}))
@@ -147,7 +151,7 @@ def main() -> None:
     for row in rows:
         conversion = "" if row["conversion_s"] is None else f"{row['conversion_s']:.1f}"
         print(
-            f"{row['layout']:10} {row['blas'][:44]:44} {row['threads']:>4} {row['matmul_gflops']:7.1f} "
+            f"{row['layout']:10} {(row['blas'][:38] + ' ' + row['note']):44} {row['threads']:>4} {row['matmul_gflops']:7.1f} "
             f"{row['prompt_tps']:10.1f} {row['decode_tps']:10.1f} {row['peak_gb']:8.3f} "
             f"{'yes' if row['paris'] else 'NO':>5} {conversion:>9}"
         )

@@ -1,9 +1,9 @@
 """Give MLX's Linux CPU backend a fast BLAS before ``mlx.core`` is imported.
 
 The Linux ``mlx[cpu]`` wheel links a bundled netlib reference BLAS (measured about 2 GFLOP/s for a
-float32 matmul on a 2-core x86 box). OpenBLAS exports the same ``cblas_*`` symbols; loaded with
-``RTLD_GLOBAL`` before ``libmlx.so``, it joins the global symbol scope ahead of the bundled library
-and MLX's float32 matmuls bind to it (measured 75x faster; ``benchmarks/blas_options.py``). Loading it
+float32 matmul on a 2-core x86 box). BLIS and OpenBLAS export the same ``cblas_*`` symbols; loaded
+with ``RTLD_GLOBAL`` before ``libmlx.so``, the library joins the global symbol scope ahead of the
+bundled one and MLX's float32 matmuls bind to it (measured 35-75x faster; ``benchmarks/blas_options.py``). Loading it
 after ``mlx.core`` has no effect: the symbols are bound at import. Quantized and float16 matmuls do not
 go through BLAS on the CPU, which is why the embedded model is dequantized to float32 on Linux.
 
@@ -18,16 +18,19 @@ import os
 import sys
 from pathlib import Path
 
+# Preference order, from benchmarks/blas_options.py on a shared 2-core x86 box: single-threaded BLIS
+# decodes about 20% faster than OpenBLAS (an M=1 matmul is memory-bound; OpenBLAS's threads spin) and
+# uses a third less CPU; OpenBLAS on 2 threads prefills about 30% faster. Decode dominates a throughput
+# grid and the box is shared, so BLIS comes first. MLX_BENCH_BLAS picks another.
 _CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4",
+    "/usr/lib/aarch64-linux-gnu/blis-pthread/libblis.so.4",
     "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
     "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
     "/usr/lib64/libopenblas.so.0",
     "/usr/lib/libopenblas.so.0",
-    # BLIS exports the same CBLAS symbols; second choice (measured in benchmarks/blas_options.py)
-    "/usr/lib/x86_64-linux-gnu/blis-pthread/libblis.so.4",
-    "/usr/lib/aarch64-linux-gnu/blis-pthread/libblis.so.4",
 )
-INSTALL_HINT = "apt-get install libopenblas0-pthread"
+INSTALL_HINT = "apt-get install libblis4-pthread (or libopenblas0-pthread)"
 
 _state: str | None = None
 
@@ -36,13 +39,13 @@ def _candidates(env: dict[str, str]) -> list[str]:
     override = env.get("MLX_BENCH_BLAS", "").strip()
     if override:
         return [override]
-    found = ctypes.util.find_library("openblas")
+    found = ctypes.util.find_library("blis") or ctypes.util.find_library("openblas")
     paths = [p for p in _CANDIDATES if Path(p).exists()]
     return [*paths, *([found] if found else [])]
 
 
 def preload_fast_blas(env: dict[str, str] | None = None) -> str:
-    """Load OpenBLAS globally if MLX's Linux CPU backend would otherwise use the reference BLAS.
+    """Load BLIS or OpenBLAS globally if MLX's Linux CPU backend would otherwise use the reference BLAS.
 
     Returns a description of the BLAS MLX will use, also kept for ``blas_description()``. Safe to
     call many times; only the first call before ``import mlx.core`` can change anything.
@@ -62,6 +65,10 @@ def preload_fast_blas(env: dict[str, str] | None = None) -> str:
         _state = "bundled reference BLAS (MLX_BENCH_BLAS=off)"
         return _state
     for candidate in _candidates(env):
+        if "openblas" in candidate.lower():
+            # OpenBLAS reads this when loaded: idle threads sleep sooner instead of spinning in
+            # sched_yield (measured: a third less CPU per decoded token, no slower)
+            os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
         try:
             ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
         except OSError:
