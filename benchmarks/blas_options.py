@@ -74,6 +74,7 @@ def child(args: argparse.Namespace) -> None:
                 "threads": os.environ.get("OPENBLAS_NUM_THREADS")
                 or os.environ.get("BLIS_NUM_THREADS")
                 or "dflt",
+                "note": "spin" if os.environ.get("OPENBLAS_THREAD_TIMEOUT") == "30" else "",
                 "matmul_gflops": gflops,
                 "prompt_tps": statistics.median(prompt_tps),
                 "decode_tps": statistics.median(decode_tps),
@@ -142,7 +143,7 @@ def main() -> None:
             command, env={**os.environ, **extra_env}, capture_output=True, text=True, check=True
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-        print(f"  measured {layout} {extra_env or ''}", file=sys.stderr)
+        print(f"  measured {layout} {extra_env or ''}: {json.dumps(rows[-1])}", file=sys.stderr)
     print(
         f"prompt {args.prompt_tokens} tokens, decode {args.generation_tokens} tokens, median of {args.trials}"
     )

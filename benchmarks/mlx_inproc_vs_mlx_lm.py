@@ -59,6 +59,12 @@ def ours(target: MLXTarget, request: ChatRequest) -> dict[str, float]:
 
 
 def theirs(target: MLXTarget, request: ChatRequest) -> dict[str, float]:
+    # on the target's generation thread: the same thread as ours, and MLX in one thread only
+    result: dict[str, float] = asyncio.run(target.run_in_worker(_theirs, target, request))
+    return result
+
+
+def _theirs(target: MLXTarget, request: ChatRequest) -> dict[str, float]:
     import mlx.core as mx
     from mlx_lm import stream_generate
 

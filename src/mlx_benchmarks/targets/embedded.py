@@ -6,7 +6,7 @@ mlx-lm folder under ``cache_dir()/models`` (``gguf_convert``), once, atomically.
 Weights layout (see docs/embedded-model.md for the figures):
 - MLX on a GPU (Metal on Apple Silicon, CUDA): kept 4-bit (8-bit embeddings), as the GGUF has them.
 - MLX on a CPU: dequantized to float32 at conversion. The CPU backend has no fast quantized matmul,
-  and float32 matmuls go to BLAS (OpenBLAS when ``mlx_blas`` can preload it). Dequantizing is exact:
+  and float32 matmuls go to BLAS (BLIS or OpenBLAS when ``mlx_blas`` can preload one). Dequantizing is exact:
   the float32 weights hold the very Q4_1 values, so answers match the 4-bit layout's.
 
 Either way ``info.quantization`` is ``"Q4_1"``: the weights' information is the GGUF's on every
