@@ -86,6 +86,9 @@ class _GenerationThread:
         return future
 
 
+_SHARED_THREAD: _GenerationThread | None = None
+
+
 class MLXTarget:
     """An mlx-lm model folder in process.
 
@@ -122,7 +125,6 @@ class MLXTarget:
         self._model: Any = None
         self._tokenizer: Any = None
         self._mx: Any = None
-        self._executor: _GenerationThread | None = None
         self._lock = asyncio.Lock()
 
     # ----- lifecycle -------------------------------------------------------------------------------
@@ -131,7 +133,8 @@ class MLXTarget:
         if self._model is not None:
             return
         if self._prepare is not None:
-            self.path = await asyncio.to_thread(self._prepare)
+            # a conversion is MLX work too: keep it on the generation thread
+            self.path = await asyncio.wrap_future(self._worker().submit(self._prepare))
         mx, mlx_lm = _import_mlx()
         config_file = self.path / "config.json"
         if not config_file.is_file():
@@ -160,10 +163,12 @@ class MLXTarget:
 
     def _worker(self) -> _GenerationThread:
         # One long-lived thread loads and generates: a fresh thread per request measured 13% slower
-        # prompt processing (per-thread BLAS and MLX set-up paid inside every TTFT).
-        if self._executor is None:
-            self._executor = _GenerationThread()
-        return self._executor
+        # prompt processing (per-thread BLAS and MLX set-up paid inside every TTFT). It is shared by
+        # every MLXTarget of the process, so MLX work stays on one thread.
+        global _SHARED_THREAD
+        if _SHARED_THREAD is None:
+            _SHARED_THREAD = _GenerationThread()
+        return _SHARED_THREAD
 
     async def run_in_worker(self, function: Callable[..., Any], *args: Any) -> Any:
         """Run ``function(*args)`` on the generation thread (side-by-side checks against mlx-lm itself).
