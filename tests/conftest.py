@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from mlx_benchmarks.targets.mlx_blas import preload_fast_blas
+
+# before any test imports mlx.core: MLX's Linux CPU wheel otherwise binds its slow reference BLAS
+preload_fast_blas()
+
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("MLX_BENCH_CACHE", str(REPO / ".cache" / "mlx-bench"))
 

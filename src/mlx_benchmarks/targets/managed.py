@@ -27,6 +27,7 @@ import aiohttp
 
 from mlx_benchmarks.errors import PrerequisiteError, TargetUnavailable, UsageError
 from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo
+from mlx_benchmarks.targets.mlx_blas import subprocess_env
 from mlx_benchmarks.targets.openai_http import OpenAITarget
 
 HOST = "127.0.0.1"
@@ -116,8 +117,10 @@ class ManagedServerTarget:
             with contextlib.suppress(ValueError):  # only the main thread may set handlers
                 signal.signal(signal.SIGTERM, _on_sigterm)
         try:
+            # a child cannot inherit our in-process BLAS preload; LD_PRELOAD gives it the same fast BLAS
+            env = {**os.environ, **subprocess_env()} if self.kind == "mlx" else None
             self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fd, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+                                            start_new_session=True, env=env)
         finally:
             os.close(fd)
         _LIVE.add(self.process)
@@ -218,7 +221,9 @@ def managed_target(kind: str, target: str | None, *, model: str | None = None,
             path = str(embedded_gguf_path())
         name = model if model and model != path else Path(path).stem
         return ManagedServerTarget(kind="llamacpp",
-                                   command=["llama_cpp.server", "--model", path, "--model_alias", name],
+                                   command=["llama_cpp.server", "--model", path, "--model_alias", name,
+                                            # native OpenAI tool calls for the tool-calling suites
+                                            "--chat_format", "chatml-function-calling"],
                                    request_model=name, display_name=name, timeout_s=timeout_s,
                                    start_timeout_s=start_timeout)
     raise UsageError(f"--serve {kind!r}: choose mlx or llamacpp")
