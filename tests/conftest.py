@@ -1,5 +1,5 @@
-"""Test-wide settings: no test writes into the user's store; converted models and datasets are cached
-once per checkout (``.cache/``) so repeated runs stay fast."""
+"""Test-wide settings: no test writes into the user's store. Tests share the local cache that
+``make setup`` fills (converted model, extracted datasets): its entries are checksummed and verified."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from mlx_benchmarks.targets.mlx_blas import preload_fast_blas
 preload_fast_blas()
 
 REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("MLX_BENCH_CACHE", str(REPO / ".cache" / "mlx-bench"))
 
 
 @pytest.fixture(autouse=True)
