@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from mlx_benchmarks.paths import cache_dir
 from mlx_benchmarks.targets.mlx_blas import preload_fast_blas
 
 # before any test imports mlx.core: MLX's Linux CPU wheel otherwise binds its slow reference BLAS
 preload_fast_blas()
 
 REPO = Path(__file__).resolve().parent.parent
+# pin the cache before the store is redirected per test (the cache defaults to a folder of the store)
+os.environ.setdefault("MLX_BENCH_CACHE", str(cache_dir()))
 
 
 @pytest.fixture(autouse=True)
