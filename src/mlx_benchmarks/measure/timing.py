@@ -11,9 +11,9 @@ Definitions (recorded in every speed envelope's tags):
 from __future__ import annotations
 
 import json
-from itertools import pairwise
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from mlx_benchmarks.targets.base import Chunk, Usage, now_ns
