@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -153,8 +154,12 @@ def test_cross_check_against_a_real_mlx_lm_server(tmp_path: Path) -> None:
 
     model_path = str(ensure_embedded_model())
     port = managed_free_port()
+    from mlx_benchmarks.targets.mlx_blas import subprocess_env
+
+    # the server must compute on the same BLAS as the in-process reference below
     server = subprocess.Popen([sys.executable, "-m", "mlx_lm.server", "--model", model_path, "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, **subprocess_env()})
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -186,6 +191,6 @@ def test_cross_check_against_a_real_mlx_lm_server(tmp_path: Path) -> None:
         last = responses[-1]
         rates.append(last.generation_tps)
     reference = max(rates)
-    # one shared CPU: the two runs are minutes apart and other work competes; a 3x band still catches a
+    # one shared CPU: the two runs are minutes apart and other work competes; a 2x band still catches a
     # definition error (role chunk as a token, prompt time in the decode window, tokens miscounted)
-    assert reference / 3 <= cell["value"] <= reference * 3, (cell["value"], reference)
+    assert reference / 2 <= cell["value"] <= reference * 2, (cell["value"], reference)
