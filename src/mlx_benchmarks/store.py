@@ -129,8 +129,18 @@ def _table(rows: list[dict[str, Any]], float_columns: Sequence[str] = ()) -> pa.
         elif key.startswith("tag_"):
             arrays[key] = pa.array(values, type=pa.string())
         else:
-            arrays[key] = pa.array(values)
+            arrays[key] = _column(values)
     return pa.table(arrays)
+
+
+def _column(values: list[Any]) -> pa.Array:
+    """An inferred Arrow column; values of mixed types (a suite's free-form detail) become text, so a
+    long run is never lost at the last step for a column Arrow cannot type."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return pa.array([None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str)) for v in values],
+                        type=pa.string())
 
 
 def _fsync_dir(path: Path) -> None:

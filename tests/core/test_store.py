@@ -128,3 +128,10 @@ def test_killing_a_writer_mid_write_leaves_no_partial_shard(tmp_path: Path) -> N
         assert pq.read_table(path / "samples.parquet").num_rows == 300
     assert not [p for p in store.runs_dir.iterdir() if not (p / "envelope.json").is_file()]
     assert len(list_runs(store)) == len(ids)
+
+
+def test_samples_of_mixed_types_are_stored_as_text(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    stored = store.put(example_envelope(), samples=[{"key": "a", "extracted": 5}, {"key": "b", "extracted": "five"},
+                                                    {"key": "c", "extracted": None}])
+    assert [s["extracted"] for s in store.samples(stored.run_id)] == ["5", "five", None]
