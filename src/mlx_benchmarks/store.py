@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlx_benchmarks.envelope import JSON, validation_errors
+from mlx_benchmarks.envelope import JSON, validate
 from mlx_benchmarks.errors import EnvelopeInvalid, StoreError
 
 RUNS_DIR = "runs"
@@ -209,9 +209,7 @@ class Store:
 
     def put(self, envelope: JSON, samples: Sequence[dict[str, Any]] | None = None) -> StoredRun:
         """Validate and store one envelope (and its samples) as a new shard; a repeat is a no-op."""
-        errors = validation_errors(envelope)
-        if errors:
-            raise EnvelopeInvalid(f"envelope is invalid ({len(errors)} errors): " + "; ".join(errors), errors)
+        validate(envelope)
         if not envelope["results"] and not envelope.get("skipped"):
             raise EnvelopeInvalid("envelope has an empty results list but is not marked skipped: true")
         run_id = shard_id(envelope)

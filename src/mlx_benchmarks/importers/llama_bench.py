@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlx_benchmarks.envelope import Envelope, Result
+from mlx_benchmarks.envelope import Envelope, Result, utc_now_iso
 from mlx_benchmarks.importers.common import ImportContext, is_number, shape_error
 
 KIND = "llama-bench"
@@ -41,8 +41,6 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
         raise shape_error(KIND, context.source, str(exc)) from None
     first = rows[0]
     model = str(first.get("model_filename") or first.get("model_type") or "unknown").rsplit("/", 1)[-1]
-    from mlx_benchmarks.envelope import utc_now_iso
-
     stamp = first.get("test_time")
     envelope = context.envelope(model, stamp if isinstance(stamp, str) and stamp.endswith("Z") else utc_now_iso())
     if isinstance(first.get("model_type"), str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mlx_benchmarks.envelope import Envelope, GenKwargs, Result, tag_value
+from mlx_benchmarks.envelope import Envelope, GenKwargs, Result, tag_value, utc_now_iso
 from mlx_benchmarks.importers.common import ImportContext, is_number, iso_from_epoch, shape_error
 
 KIND = "lm-eval"
@@ -64,7 +64,7 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
     model_args = _model_args(config)
     model = str(document.get("model_name") or model_args.get("pretrained") or model_args.get("model") or "unknown")
     timestamp = iso_from_epoch(document.get("date")) or iso_from_epoch(document.get("start_time"))
-    envelope = context.envelope(model, timestamp or _now())
+    envelope = context.envelope(model, timestamp or utc_now_iso())
     if model_args.get("revision"):
         envelope.model_revision = model_args["revision"]
     seed = config.get("random_seed", config.get("seed"))
@@ -121,9 +121,3 @@ def _floatable(value: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return True
-
-
-def _now() -> str:
-    from mlx_benchmarks.envelope import utc_now_iso
-
-    return utc_now_iso()

@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from mlx_benchmarks.envelope import Envelope, Result
+from mlx_benchmarks.envelope import Envelope, Result, utc_now_iso
 from mlx_benchmarks.importers.common import ImportContext, is_number, shape_error, tags_of
 
 KIND = "vllm"
@@ -42,8 +42,6 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
         raise shape_error(KIND, context.source, "the top level is not an object")
     if not any(key in document for key in ("request_throughput", "output_throughput", "mean_ttft_ms")):
         raise shape_error(KIND, context.source, "no request_throughput / output_throughput / mean_ttft_ms")
-    from mlx_benchmarks.envelope import utc_now_iso
-
     model = str(document.get("model_id") or document.get("model") or "unknown")
     envelope = context.envelope(model, _timestamp(document.get("date")) or utc_now_iso())
     settings = tags_of({k: document[k] for k in SETTINGS if k in document})
