@@ -166,19 +166,24 @@ def test_llamacpp_absent_is_a_prerequisite_error_with_the_install_hint(monkeypat
 def test_managed_mlx_server_on_the_embedded_model() -> None:
     pytest.importorskip("mlx_lm")
 
-    async def go() -> tuple[int, Any]:
+    async def go() -> tuple[int, Any, list[Any]]:
         target = managed_target("mlx", None, timeout_s=120)
         await target.start()
         try:
             completion = await send(target, ChatRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=4))
+            log = target.server_log
+            assert log is not None, "mlx_lm.server's own log is kept for the speed cross-check"
+            logged = log.requests_since(0)
         finally:
             await target.stop()
-        assert target.info.pid is not None
-        return target.info.pid, completion
+        assert target.info.pid is not None and target.server_log is None, "the log goes with the server"
+        return target.info.pid, completion, logged
 
-    pid, completion = asyncio.run(go())
+    pid, completion, logged = asyncio.run(go())
     assert completion.ok and completion.usage is not None and completion.usage.completion_tokens >= 1
     assert gone(pid)
+    assert len(logged) == 2, "the ready probe and our request, each opened by its Incoming Request Body"
+    assert logged[-1].output_tokens == completion.usage.completion_tokens, "DEBUG: one record per token"
 
 
 @pytest.mark.llamacpp

@@ -13,6 +13,7 @@ import hashlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlx_benchmarks.errors import UsageError
@@ -76,6 +77,8 @@ def add_speed_arguments(parser: argparse.ArgumentParser, *, prompt_lengths: str,
     group.add_argument("--warmup", default=warmup, help=f"unmeasured requests per cell first (default {warmup})")
     group.add_argument("--no-client-check", dest="client_check", action="store_false",
                        help="skip the short in-run measurement of the client's own ceiling and timing error")
+    group.add_argument("--server-log", default=None, metavar="FILE",
+                       help="cross-check each cell against this server log (mlx_lm.server --log-level DEBUG)")
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,9 @@ class SpeedSuiteBase:
         parsed = SpeedOptions.parse(options, trials=self.trials, warmup=self.warmup, gen_tokens=self.gen_tokens)
         if min(parsed.gen_tokens) < self.min_gen_tokens:
             raise UsageError(f"--gen-tokens: this suite needs at least {self.min_gen_tokens} generated tokens")
+        log = options.get("server_log")
+        if log and not Path(str(log)).expanduser().is_file():
+            raise UsageError(f"--server-log: {log} is not a readable file")
         return parsed
 
     def validate_options(self, options: Mapping[str, Any]) -> None:

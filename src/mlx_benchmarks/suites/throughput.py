@@ -17,6 +17,7 @@ from mlx_benchmarks.measure.load import ClientCheck, LoadSummary, error_lines, r
 from mlx_benchmarks.measure.stats import percentile
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.server_log_check import CellLog
 from mlx_benchmarks.suites.speed_common import (
     PromptMaker,
     SpeedOptions,
@@ -81,9 +82,11 @@ class ThroughputSuite(SpeedSuiteBase):
     async def _cell(self, ctx: RunContext, opts: SpeedOptions, prompts: PromptMaker, check: ClientCheck | None,
                     name: str, length: int, gen: int, outcome: SuiteOutcome) -> tuple[Result | None, list[Completion]]:
         mark = ctx.memory.mark()
+        cell_log = CellLog.start(ctx)
         started = time.perf_counter()
         completions: list[Completion] = []
         trials: list[TrialMetrics] = []
+        timed_indexes: list[int] = []
         for index in range(opts.warmup + opts.trials):
             salt = salt_for(ctx, name, index)
             completion = await timed(ctx, speed_request(prompts.messages(length, salt), gen, ctx.seed))
@@ -100,6 +103,7 @@ class ThroughputSuite(SpeedSuiteBase):
                 record.update(metrics.record())
                 if metrics.decode_tps is not None:
                     trials.append(metrics)
+                    timed_indexes.append(index)
                 else:  # fewer than 2 tokens, or every token in one network read: no decode interval to time
                     record["error"] = (f"decode time not measurable ({metrics.output_tokens} tokens, "
                                        f"{completion.streamed_events} events in {len(set(completion.token_times_ns))} reads)")
@@ -134,6 +138,8 @@ class ThroughputSuite(SpeedSuiteBase):
             server_decode_tok_per_sec=round(server_tps, 3) if server_tps is not None else "not reported",
             near_client_ceiling=check.near_ceiling(value) if check else "unknown",
         )
+        if cell_log is not None:
+            result.tag(**cell_log.tags(completions, timed_indexes, value))
         return result, completions
 
     async def _sweep_level(self, ctx: RunContext, opts: SpeedOptions, prompts: PromptMaker,

@@ -15,6 +15,7 @@ from mlx_benchmarks.measure.load import ClientCheck, error_lines
 from mlx_benchmarks.measure.stats import percentile
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.server_log_check import CellLog
 from mlx_benchmarks.suites.speed_common import (
     PromptMaker,
     SpeedOptions,
@@ -89,13 +90,16 @@ class TTFTSuite(SpeedSuiteBase):
     async def _warm(self, ctx: RunContext, opts: SpeedOptions, prompts: PromptMaker, check: ClientCheck | None,
                     length: int, gen: int, sent: list[Completion], outcome: SuiteOutcome) -> list[Result]:
         mark = ctx.memory.mark()
+        cell_log = CellLog.start(ctx)
         started = time.perf_counter()
         trials: list[TrialMetrics] = []
+        completions: list[Completion] = []
         for index in range(opts.warmup + opts.trials):
             salt = salt_for(ctx, "ttft", length, index)
             completion = await timed(ctx, speed_request(prompts.messages(length, salt), gen, ctx.seed))
             prompts.observe(length, completion)
             sent.append(completion)
+            completions.append(completion)
             if index < opts.warmup:
                 continue
             record: dict[str, Any] = {"key": f"ttft_ms_{length}/trial{index - opts.warmup}",
@@ -114,6 +118,9 @@ class TTFTSuite(SpeedSuiteBase):
                 "prompt_tokens": count_tag(median_of(trials, "prompt_tokens")), "prompt_tokens_requested": length,
                 "token_count_source": trials[0].token_source, **self._definition_tags(trials)}
         tags["near_client_ceiling"] = check.near_ceiling(median_of(trials, "decode_tps")) if check else "unknown"
+        if cell_log is not None:
+            timed_indexes = [i for i in range(opts.warmup, len(completions)) if completions[i].ok]
+            tags.update(cell_log.tags(completions, timed_indexes, median_of(trials, "decode_tps")))
         peak = rounded(ctx.memory.peak_rss_mb(since=mark), 1)
         duration = round(time.perf_counter() - started, 4)
         results = []

@@ -26,6 +26,7 @@ from types import FrameType
 import aiohttp
 
 from mlx_benchmarks.errors import PrerequisiteError, TargetUnavailable, UsageError
+from mlx_benchmarks.measure.server_log import ServerLog
 from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo
 from mlx_benchmarks.targets.mlx_blas import subprocess_env
 from mlx_benchmarks.targets.openai_http import OpenAITarget
@@ -106,6 +107,13 @@ class ManagedServerTarget:
     @property
     def stats(self) -> object:
         return self.inner.stats if self.inner else None
+
+    @property
+    def server_log(self) -> ServerLog | None:
+        """mlx_lm.server's own log (it runs at DEBUG: one record per token), for the speed cross-check."""
+        if self.kind != "mlx" or self.log_path is None or not self.log_path.is_file():
+            return None
+        return ServerLog(self.log_path)
 
     async def start(self) -> None:
         """Launch, wait until it answers, then send one 1-token request so the model is surely loaded."""
@@ -209,7 +217,8 @@ def managed_target(kind: str, target: str | None, *, model: str | None = None,
             path, name = str(ensure_embedded_model()), EMBEDDED_MODEL_NAME
         model_arg = path or str(target or model)  # not a local folder: mlx_lm treats it as a repo id
         name = name or (model if model and model != model_arg else Path(model_arg).name)
-        return ManagedServerTarget(kind="mlx", command=["mlx_lm.server", "--model", model_arg],
+        # DEBUG: the server then logs each generated token with its own clock (see measure.server_log)
+        return ManagedServerTarget(kind="mlx", command=["mlx_lm.server", "--model", model_arg, "--log-level", "DEBUG"],
                                    request_model=model_arg, display_name=name, timeout_s=timeout_s,
                                    start_timeout_s=start_timeout)
     if kind == "llamacpp":
