@@ -46,6 +46,7 @@ class AgentRun:
     tool_errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # prompt tokens a prefix cache served (in-process MLX keeps the conversation)
     latency_s: float = 0.0
     error: str | None = None
     transcript: list[dict[str, Any]] = field(default_factory=list)
@@ -101,7 +102,8 @@ async def _loop(target: Target, task: AgentTask, run: AgentRun, toolbox: Toolbox
     for step in range(1, max_steps + 1):
         run.steps = step
         request = ChatRequest(messages=list(messages), max_tokens=max_tokens, temperature=0.0, seed=seed,
-                              tools=Toolbox.openai_tools() if native else None, tool_choice="auto" if native else None)
+                              tools=Toolbox.openai_tools() if native else None, tool_choice="auto" if native else None,
+                              cache_prompt=True)
         try:
             completion = await collect(target.stream(request))
         except (TargetError, OSError, TimeoutError) as exc:
@@ -110,6 +112,7 @@ async def _loop(target: Target, task: AgentTask, run: AgentRun, toolbox: Toolbox
         if completion.usage is not None:
             run.prompt_tokens += completion.usage.prompt_tokens or 0
             run.completion_tokens += completion.usage.completion_tokens or 0
+            run.cached_prompt_tokens += completion.usage.cached_prompt_tokens or 0
         if completion.error:
             run.failure, run.error = "target_error", completion.error[:300]
             return

@@ -34,6 +34,7 @@ class AdapterStats:
     failures: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0
 
 
 def flatten_content(content: Any) -> str | None:
@@ -70,6 +71,7 @@ def to_chat_request(body: dict[str, Any], *, native_tools: bool, default_max_tok
         stop=[stop] if isinstance(stop, str) else stop,
         tools=tools if native_tools else None,
         tool_choice=body.get("tool_choice") if native_tools and tools else None,
+        cache_prompt=True,  # a framework re-sends the whole conversation every step
     )
 
 
@@ -128,6 +130,7 @@ class TargetAdapterServer:
         usage = completion.usage
         self.stats.prompt_tokens += (usage.prompt_tokens or 0) if usage else 0
         self.stats.completion_tokens += (usage.completion_tokens or 0) if usage else 0
+        self.stats.cached_prompt_tokens += (usage.cached_prompt_tokens or 0) if usage else 0
         message = self._message(completion)
         if body.get("stream"):
             return await self._stream(request, message, completion)
@@ -148,7 +151,8 @@ class TargetAdapterServer:
                 "model": self.target.info.model, "choices": [{"index": 0, **choice, "finish_reason": finish}],
                 "usage": {"prompt_tokens": (usage.prompt_tokens or 0) if usage else 0,
                           "completion_tokens": (usage.completion_tokens or 0) if usage else 0,
-                          "total_tokens": ((usage.prompt_tokens or 0) + (usage.completion_tokens or 0)) if usage else 0}}
+                          "total_tokens": ((usage.prompt_tokens or 0) + (usage.completion_tokens or 0)) if usage else 0,
+                          "prompt_tokens_details": {"cached_tokens": (usage.cached_prompt_tokens or 0) if usage else 0}}}
 
     async def _stream(self, request: web.Request, message: dict[str, Any], completion: Completion) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})

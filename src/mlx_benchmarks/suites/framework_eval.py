@@ -45,6 +45,7 @@ def sample_of(run: AgentRun) -> dict[str, Any]:
             "response": run.answer[:2000], "error": run.error, "latency_ms": run.latency_s * 1000,
             "prompt_tokens": run.prompt_tokens, "completion_tokens": run.completion_tokens,
             "detail": {"failure": run.failure, "steps": run.steps, "tool_calls": run.tool_calls,
+                       "cached_prompt_tokens": run.cached_prompt_tokens,
                        "tool_errors": run.tool_errors, "transcript": run.transcript[:10]}}
 
 
@@ -58,6 +59,7 @@ def framework_results(framework: str, samples: Sequence[dict[str, Any]], max_ste
     tool_errors = sum(int(d["tool_errors"]) for d in details)
     prompt = sum(int(s["prompt_tokens"] or 0) for s in samples)
     completion = sum(int(s["completion_tokens"] or 0) for s in samples)
+    cached = sum(int(d.get("cached_prompt_tokens") or 0) for d in details)
     latency = sum(float(s["latency_ms"] or 0) for s in samples) / 1000
     failures = Counter(str(d["failure"]) for d in details if d.get("failure"))
     headline = Result(name=framework, metric="success_rate", value=sum(success) / n, unit="ratio",
@@ -66,7 +68,7 @@ def framework_results(framework: str, samples: Sequence[dict[str, Any]], max_ste
         headline.decode_tokens_per_second = completion / latency
     headline.tag(framework=framework, n_samples=n, stderr=stderr_of(success), higher_is_better=True,
                  max_steps=max_steps, steps_mean=steps / n, tool_calls=calls, tool_errors=tool_errors,
-                 prompt_tokens=prompt, completion_tokens=completion, latency_s_mean=latency / n,
+                 prompt_tokens=prompt, completion_tokens=completion, cached_prompt_tokens=cached, latency_s_mean=latency / n,
                  **{f"fail_{k}": v for k, v in sorted(failures.items())})
     extra = [("mean_steps", steps / n, "steps"), ("mean_tool_calls", calls / n, "calls"),
              ("tool_error_rate", tool_errors / calls if calls else 0.0, "ratio"),
@@ -152,7 +154,7 @@ class FrameworkEvalSuite:
 
     async def _smolagents(self, ctx: RunContext, adapter: TargetAdapterServer, task: AgentTask, max_steps: int,
                           max_tokens: int) -> AgentRun:
-        before = (adapter.stats.prompt_tokens, adapter.stats.completion_tokens)
+        before = (adapter.stats.prompt_tokens, adapter.stats.completion_tokens, adapter.stats.cached_prompt_tokens)
         started = asyncio.get_running_loop().time()
         with tempfile.TemporaryDirectory(prefix="mlx-bench-agent-") as tmp:
             folder = Path(tmp)
@@ -164,4 +166,5 @@ class FrameworkEvalSuite:
         run.latency_s = asyncio.get_running_loop().time() - started
         run.prompt_tokens = adapter.stats.prompt_tokens - before[0]
         run.completion_tokens = adapter.stats.completion_tokens - before[1]
+        run.cached_prompt_tokens = adapter.stats.cached_prompt_tokens - before[2]
         return run

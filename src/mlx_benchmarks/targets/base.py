@@ -33,6 +33,9 @@ class ChatRequest:
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     ignore_eos: bool = False
+    # reuse the KV state of the previous request's common prefix where the target can (in-process MLX);
+    # agent loops ask for it, the speed suites never do (their TTFT must include the whole prefill)
+    cache_prompt: bool = False
     extra_body: dict[str, Any] = field(default_factory=dict)
 
 
@@ -45,6 +48,7 @@ class Usage:
     # server-side timings where the server reports them (llama.cpp ``timings``, mlx-lm stats)
     server_prompt_tps: float | None = None
     server_generation_tps: float | None = None
+    cached_prompt_tokens: int | None = None  # prompt tokens served from a prefix cache, not prefilled
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from typing import Any
 from mlx_benchmarks.errors import PrerequisiteError, TargetUnavailable
 from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo, Usage, now_ns
 from mlx_benchmarks.targets.mlx_blas import blas_description, preload_fast_blas
+from mlx_benchmarks.targets.mlx_prefix_cache import PrefixCache
 from mlx_benchmarks.targets.mlx_prompt import exact_prompt, held_back_suffix
 from mlx_benchmarks.targets.mlx_revision import weights_revision
 
@@ -125,6 +126,7 @@ class MLXTarget:
         self._model: Any = None
         self._tokenizer: Any = None
         self._mx: Any = None
+        self._prefix: PrefixCache | None = None
         self._lock = asyncio.Lock()
 
     # ----- lifecycle -------------------------------------------------------------------------------
@@ -146,6 +148,9 @@ class MLXTarget:
         except (OSError, ValueError, KeyError, ImportError) as exc:
             raise TargetUnavailable(f"mlx:{self.path} could not be loaded: {exc}") from None
         self._mx, self._model, self._tokenizer = mx, model, tokenizer
+        from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+
+        self._prefix = PrefixCache(lambda: make_prompt_cache(model), can_trim_prompt_cache, trim_prompt_cache)
         revision = self._revision or await asyncio.to_thread(weights_revision, self.path)
         details = {
             **self.info.details,
@@ -183,6 +188,7 @@ class MLXTarget:
         async with self._lock:
             self._model = None
             self._tokenizer = None
+            self._prefix = None
             # the generation thread stays (idle, daemon): a thread that ran MLX work and exits
             # before the process does was measured to abort the process at exit now and then
             if self._mx is not None:
@@ -277,6 +283,10 @@ class MLXTarget:
         from mlx_lm import stream_generate
 
         generator: Any = None
+        prefix = self._prefix if request.cache_prompt else None
+        cache: list[Any] | None = None
+        generated: list[int] = []
+        finished = False
         try:
             if request.seed is not None:
                 self._mx.random.seed(request.seed)
@@ -285,12 +295,17 @@ class MLXTarget:
             text, sent, tokens = "", 0, 0
             finish: str | None = None
             last: Any = None
+            if self._prefix is not None and prefix is None:
+                self._prefix.clear()  # an uncached request: no stale KV state held, none reused later
+            cache, reused = prefix.take(prompt) if prefix is not None else (None, 0)
             generator = stream_generate(
-                self._model, self._tokenizer, prompt, max_tokens=request.max_tokens, **kwargs
+                self._model, self._tokenizer, prompt[reused:], max_tokens=request.max_tokens,
+                prompt_cache=cache, **kwargs
             )
             for response in generator:
                 t_ns = now_ns()
                 last = response
+                generated.append(int(response.token))
                 # after EOS mlx-lm yields the EOS token once more with the detokenizer's tail: not a token
                 if response.finish_reason != "stop":
                     tokens += 1
@@ -311,13 +326,17 @@ class MLXTarget:
                 completion_tokens=tokens,
                 server_prompt_tps=None if last is None else float(last.prompt_tps),
                 server_generation_tps=None if last is None else float(last.generation_tps),
+                cached_prompt_tokens=reused if prefix is not None else None,
             )
             emit(Chunk(t_ns=now_ns(), kind="usage", usage=usage, finish_reason=finish or "length"))
+            finished = True
         except Exception as exc:  # becomes an error chunk on the event loop
             emit(exc)
         finally:
             if generator is not None:
                 generator.close()
+            if prefix is not None and cache is not None and finished:
+                prefix.keep(cache, prompt + generated)  # a failed generation's cache is dropped
             emit(_DONE)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
