@@ -10,6 +10,8 @@ target = "embedded"       # "embedded", http(s)://HOST/v1, mlx:PATH or py:MODULE
 model = "..."             # optional
 serve = "mlx"             # optional: start this server for the model
 timeout_s = 600           # optional, per request
+api_key_env = "MY_KEY"    # optional, http(s) targets: the variable holding this target's key (default
+                          # MLX_BENCH_API_KEY, else OPENAI_API_KEY); the key itself never goes in the file
 
 [[suites]]
 name = "tool-calling"
@@ -23,6 +25,8 @@ Every error names its key path (``suites[0].options.limit: ...``) and is raised 
 from __future__ import annotations
 
 import itertools
+import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,7 +36,7 @@ from typing import Any
 from mlx_benchmarks.errors import UsageError
 
 SWEEP_KEYS = {"name": str, "seed": int, "skip_unavailable": bool}
-TARGET_KEYS = {"label": str, "target": str, "model": str, "serve": str, "timeout_s": (int, float)}
+TARGET_KEYS = {"label": str, "target": str, "model": str, "serve": str, "timeout_s": (int, float), "api_key_env": str}
 SUITE_KEYS = {"name": str, "options": dict, "matrix": dict}
 SERVE_CHOICES = ("mlx", "llamacpp")
 # (suite name, raw options, key path) -> validated options; supplied by the CLI, which owns the flag parsers
@@ -48,6 +52,7 @@ class SweepTarget:
     model: str | None = None
     serve: str | None = None
     timeout_s: float = 600.0
+    api_key_env: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,17 @@ def _type_name(expected: Any) -> str:
     return names.get(expected, str(expected.__name__))
 
 
-def _targets(raw: Any) -> list[SweepTarget]:
+def _check_key_env(name: str, target: str | None, where: str, environ: Mapping[str, str]) -> None:
+    if not target or not target.startswith(("http://", "https://")):
+        raise UsageError(f"{where}.api_key_env: only an http(s) target takes an API key")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise UsageError(f"{where}.api_key_env: {name!r} is not an environment variable name (give its name, "
+                         "not the key)")
+    if not environ.get(name):
+        raise UsageError(f"{where}.api_key_env: the environment variable {name} is not set")
+
+
+def _targets(raw: Any, environ: Mapping[str, str]) -> list[SweepTarget]:
     if not isinstance(raw, list) or not raw:
         raise UsageError("targets: give at least one [[targets]] table")
     out = []
@@ -106,9 +121,13 @@ def _targets(raw: Any) -> list[SweepTarget]:
             raise UsageError(f"{where}.target: {target!r} is not embedded, http(s)://..., mlx:PATH or py:MOD:FACTORY")
         if float(entry.get("timeout_s", 600.0)) <= 0:
             raise UsageError(f"{where}.timeout_s: must be positive")
+        key_env = entry.get("api_key_env")
+        if key_env is not None:
+            _check_key_env(key_env, target, where, environ)
         out.append(SweepTarget(label=entry.get("label") or target or f"serve:{entry['serve']}",
                                target=None if target == "embedded" else target, model=entry.get("model"),
-                               serve=entry.get("serve"), timeout_s=float(entry.get("timeout_s", 600.0))))
+                               serve=entry.get("serve"), timeout_s=float(entry.get("timeout_s", 600.0)),
+                               api_key_env=key_env))
     labels = [t.label for t in out]
     duplicate = next((label for label in labels if labels.count(label) > 1), None)
     if duplicate:
@@ -141,7 +160,8 @@ def _runs(raw: Any, validate_options: OptionValidator) -> list[SweepRun]:
     return out
 
 
-def parse_sweep(text: str, validate_options: OptionValidator, source: str = "sweep file") -> Sweep:
+def parse_sweep(text: str, validate_options: OptionValidator, source: str = "sweep file",
+                environ: Mapping[str, str] | None = None) -> Sweep:
     """A validated Sweep from TOML text; UsageError with the key path on the first problem."""
     try:
         data = tomllib.loads(text)
@@ -150,7 +170,7 @@ def parse_sweep(text: str, validate_options: OptionValidator, source: str = "swe
     _check_keys(data, {"sweep": dict, "targets": list, "suites": list}, "$")
     header = data.get("sweep", {})
     _check_keys(header, SWEEP_KEYS, "sweep")
-    targets = _targets(data.get("targets"))
+    targets = _targets(data.get("targets"), os.environ if environ is None else environ)
     runs = _runs(data.get("suites"), validate_options)
     return Sweep(name=header.get("name", Path(source).stem), seed=int(header.get("seed", 1234)),
                  skip_unavailable=bool(header.get("skip_unavailable", False)), targets=targets, runs=runs)

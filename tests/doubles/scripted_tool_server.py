@@ -122,6 +122,7 @@ class ScriptedToolServer:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # each chat request's Authorization header
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -179,6 +180,7 @@ class ScriptedToolServer:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
+        self.authorizations.append(request.headers.get("Authorization"))
         mode = request.match_info["mode"]
         if mode == "mixed":
             digest = hashlib.sha256(json.dumps(body.get("messages"), sort_keys=True).encode()).digest()

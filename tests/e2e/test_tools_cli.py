@@ -84,7 +84,43 @@ matrix = {{ max_tokens = [64, 128] }}
     assert out.count("capability-comparison · tool-calling") == 2 and "good" in out and "bad" in out
 
 
+def test_each_sweep_target_gets_the_key_its_file_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CLOUD_A_KEY", "secret-a-123")
+    monkeypatch.setenv("CLOUD_B_KEY", "secret-b-456")
+    monkeypatch.setenv("MLX_BENCH_API_KEY", "the-default-key")
+    with ScriptedToolServer().in_thread() as a, ScriptedToolServer().in_thread() as b, \
+            ScriptedToolServer().in_thread() as c:
+        sweep = tmp_path / "sweep.toml"
+        sweep.write_text(f"""
+[[targets]]
+target = "{a.url('gold')}"
+api_key_env = "CLOUD_A_KEY"
+[[targets]]
+target = "{b.url('gold')}"
+api_key_env = "CLOUD_B_KEY"
+[[targets]]
+target = "{c.url('gold')}"
+[[suites]]
+name = "tool-calling"
+options = {{ tasks = "simple", limit = 1 }}
+""")
+        assert main(["sweep", str(sweep), "--store", str(tmp_path / "store"), *SHA]) == 0
+    assert set(a.authorizations) == {"Bearer secret-a-123"}
+    assert set(b.authorizations) == {"Bearer secret-b-456"}
+    assert set(c.authorizations) == {"Bearer the-default-key"}, "no api_key_env: the environment's default"
+    stored_text = "".join(p.read_text(errors="replace") for p in (tmp_path / "store").rglob("*") if p.is_file())
+    assert "secret-a" not in stored_text and "secret-b" not in stored_text, "keys are never stored"
+    assert "secret" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("body", "message"), [
+    ('[[targets]]\ntarget = "http://127.0.0.1:9/v1"\napi_key_env = "NOT_SET_ANYWHERE_X"\n[[suites]]\nname = "tool-calling"',
+     "targets[0].api_key_env: the environment variable NOT_SET_ANYWHERE_X is not set"),
+    ('[[targets]]\ntarget = "http://127.0.0.1:9/v1"\napi_key_env = "sk-live-abc"\n[[suites]]\nname = "tool-calling"',
+     "targets[0].api_key_env: 'sk-live-abc' is not an environment variable name"),
+    ('[[targets]]\ntarget = "embedded"\napi_key_env = "HOME"\n[[suites]]\nname = "tool-calling"',
+     "targets[0].api_key_env: only an http(s) target takes an API key"),
     ('[[targets]]\ntarget = "embedded"\ncolour = 1\n[[suites]]\nname = "tool-calling"', "targets[0].colour: unknown key"),
     ('[[targets]]\ntarget = "ftp://x"\n[[suites]]\nname = "tool-calling"', "targets[0].target:"),
     ('[[targets]]\ntarget = "embedded"\n[[suites]]\nname = "nope"', "suites[0].name: unknown suite 'nope'"),

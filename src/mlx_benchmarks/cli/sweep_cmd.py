@@ -89,7 +89,8 @@ def sweep(args: argparse.Namespace) -> int:
     for run in plan.runs:
         requests = [RunRequest(suite=run.suite, options=dict(run.options), seed=plan.seed,
                                skip_unavailable=plan.skip_unavailable, git_sha=args.git_sha,
-                               spec=TargetSpec(target=t.target, model=t.model, serve=t.serve, timeout_s=t.timeout_s))
+                               spec=TargetSpec(target=t.target, model=t.model, serve=t.serve, timeout_s=t.timeout_s,
+                                               api_key_env=t.api_key_env))
                     for t in plan.targets]
         result = run_many(store, requests, out, as_json=args.json, labels=[t.label for t in plan.targets])
         code = code or result

@@ -28,6 +28,9 @@ class TargetSpec:
     serve: str | None = None  # "mlx" | "llamacpp"
     server_pid: int | None = None
     timeout_s: float = 600.0
+    # the NAME of the environment variable holding this target's API key (a sweep file's per-target key);
+    # specs are written to the run journal, so the key itself never sits here
+    api_key_env: str | None = None
 
     @property
     def label(self) -> str:
@@ -36,9 +39,14 @@ class TargetSpec:
         return self.target or "embedded"
 
 
-def api_key(env: dict[str, str] | None = None) -> str | None:
-    """``MLX_BENCH_API_KEY``, else ``OPENAI_API_KEY``."""
+def api_key(env: dict[str, str] | None = None, variable: str | None = None) -> str | None:
+    """The named variable's value if ``variable`` is given (UsageError when unset), else
+    ``MLX_BENCH_API_KEY``, else ``OPENAI_API_KEY``."""
     env = dict(os.environ) if env is None else env
+    if variable:
+        if not env.get(variable):
+            raise UsageError(f"the environment variable {variable} (this target's API key) is not set")
+        return env[variable]
     return env.get("MLX_BENCH_API_KEY") or env.get("OPENAI_API_KEY") or None
 
 
@@ -68,7 +76,7 @@ def make_target(spec: TargetSpec) -> Target:
         from mlx_benchmarks.targets.openai_http import OpenAITarget
 
         target = OpenAITarget(
-            spec.target, model=spec.model, api_key=api_key(), server_pid=spec.server_pid, timeout_s=spec.timeout_s
+            spec.target, model=spec.model, api_key=api_key(variable=spec.api_key_env), server_pid=spec.server_pid, timeout_s=spec.timeout_s
         )
     elif spec.target.startswith("mlx:"):
         from mlx_benchmarks.targets.mlx_inproc import MLXTarget
