@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -148,4 +149,41 @@ def test_in_run_client_check_tags_results() -> None:
                                      {"gen_tokens": "1"}, {"concurrency": "1,999"}, {"warmup": "-1"}])
 def test_invalid_options_are_refused(options: dict[str, str]) -> None:
     with pytest.raises(UsageError):
+        ThroughputSuite().validate_options(options)
+
+
+def test_request_rate_levels_report_offered_and_achieved_load() -> None:
+    # the calibration server overlaps requests, so 20/s is kept up with; with one slot and 100 ms a request
+    # only ~10/s can be served of the 40/s offered
+    outcome, server = asyncio.run(against_calibration(100, 1, prompt_lengths="8", gen_tokens="4", trials=1,
+                                                      warmup=0, request_rate="20", arrival="constant",
+                                                      rate_requests=10))
+    valid(outcome)
+    names = {r.name: r for r in outcome.results}
+    served = names["rate_20_requests_per_sec"]
+    assert served.unit == "req/s" and served.tags["keeps_up"] == "true" and served.tags["request_rate"] == "20.0"
+    assert served.tags["arrival"] == "constant" and served.tags["requests_per_trial"] == "10"
+    assert int(served.tags["max_in_flight"]) >= 2, "arrivals every 50 ms, answers in 100 ms: they overlap"
+    assert 100 <= names["rate_20_ttft_p50_ms"].value < 100 + slack_ms(server)
+    assert len([s for s in outcome.samples if s["result"] == "rate_20"]) == 10, "one sample per request"
+    assert 15 <= float(served.tags["answer_pace_per_sec"]) <= 25, "answers come at the arrivals' pace"
+
+    capped, _ = asyncio.run(against_calibration(100, 1, prompt_lengths="8", gen_tokens="4", trials=1, warmup=0,
+                                                request_rate="40", arrival="constant", rate_requests=8,
+                                                max_concurrency=1))
+    names = {r.name: r for r in capped.results}
+    assert names["rate_40_requests_per_sec"].value < 12 and names["rate_40_requests_per_sec"].tags["keeps_up"] == "false"
+    assert float(names["rate_40_requests_per_sec"].tags["answer_pace_per_sec"]) <= 11, "one slot: 100 ms each"
+    assert names["rate_40_requests_per_sec"].tags["max_in_flight"] == "1"
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"request_rate": "0"}, "--request-rate: 0 must be a positive, finite number"),
+    ({"request_rate": "2,fast"}, "--request-rate: 'fast' is not a number"),
+    ({"request_rate": "2", "burstiness": "-1"}, "--burstiness: -1 must be a positive"),
+    ({"request_rate": "2", "arrival": "bursty"}, "--arrival: 'bursty' is not one of"),
+    ({"request_rate": "2", "max_concurrency": "0"}, "--max-concurrency: 0 is out of range"),
+])
+def test_bad_rate_flags_are_refused(options: dict[str, str], message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
         ThroughputSuite().validate_options(options)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from mlx_benchmarks.envelope import GenKwargs, Result
-from mlx_benchmarks.measure.load import ClientCheck, LoadSummary, error_lines, run_load, summarise, tpot_ms
-from mlx_benchmarks.measure.stats import percentile
+from mlx_benchmarks.measure.load import ClientCheck, LoadSummary, error_lines, run_load, summarise
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.load_levels import RateOptions, add_rate_arguments, rate_level, summarise_pooled
 from mlx_benchmarks.suites.server_log_check import CellLog
 from mlx_benchmarks.suites.speed_common import (
     PromptMaker,
@@ -34,8 +35,6 @@ from mlx_benchmarks.suites.speed_common import (
 )
 
 SWEEP_TIME_LIMIT_S = 600.0
-LATENCIES = ("ttft", "itl", "tpot", "e2e")
-PERCENTILES = (50, 90, 99)
 
 
 class ThroughputSuite(SpeedSuiteBase):
@@ -50,9 +49,15 @@ class ThroughputSuite(SpeedSuiteBase):
         super().add_arguments(parser)
         parser.add_argument("--concurrency", default=None, metavar="N,N,...",
                             help="also sweep these numbers of requests in flight (e.g. 1,2,4,8)")
+        add_rate_arguments(parser)
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        super().validate_options(options)
+        RateOptions.parse(options)
 
     async def run(self, ctx: RunContext) -> SuiteOutcome:
         opts = self.options(ctx.options)
+        rates = RateOptions.parse(ctx.options)
         outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=max(opts.gen_tokens), temperature=0.0))
         check, notes = await measure_client(ctx, opts)
         outcome.errors.extend(notes)
@@ -72,6 +77,9 @@ class ThroughputSuite(SpeedSuiteBase):
                     outcome.partial = True
         for level in opts.concurrency:
             sent.extend(await self._sweep_level(ctx, opts, prompts, check, level, outcome))
+        for rate in rates.rates:
+            tags = common_tags(ctx, check, prompts, rates.max_concurrency or 1)
+            sent.extend(await rate_level(ctx, opts, rates, prompts, rate, tags, outcome))
         outcome.errors[:0] = error_lines(sent)
         outcome.partial = outcome.partial or any(not c.ok for c in sent)
         if calibration_errors and prompts.source == "words-estimate":
@@ -183,34 +191,3 @@ class ThroughputSuite(SpeedSuiteBase):
                 result.tag(near_client_ceiling=check.near_ceiling(value, level) if check else "unknown")
             outcome.results.append(result.tag(**tags))
         return completions
-
-
-def summarise_pooled(ok: list[Completion], rounds: list[LoadSummary]) -> list[tuple[str, str, str, float, list[float]]]:
-    """(name, metric, unit, value, per-trial values): aggregate rates (median of trials) and pooled percentiles."""
-    def med(values: list[float]) -> float:
-        result = percentile(values, 50)
-        assert result is not None
-        return result
-
-    out: list[tuple[str, str, str, float, list[float]]] = [
-        ("output_tok_per_sec", "throughput", "tok/s", med([r.output_tps for r in rounds]),
-         [round(r.output_tps, 4) for r in rounds]),
-        ("requests_per_sec", "throughput", "req/s", med([r.requests_per_s for r in rounds]),
-         [round(r.requests_per_s, 4) for r in rounds]),
-    ]
-    samples = {
-        "ttft": [c.ttft_ms for c in ok if c.ttft_ms is not None],
-        "itl": [x for c in ok for x in c.itl_ms()],
-        "tpot": [t for c in ok if (t := tpot_ms(c)) is not None],
-        "e2e": [c.duration_s * 1e3 for c in ok],
-    }
-    per_round = {"ttft": "ttft_ms", "itl": "itl_ms", "tpot": "tpot_ms", "e2e": "e2e_ms"}
-    for latency in LATENCIES:
-        for q in PERCENTILES:
-            value = percentile(samples[latency], q)
-            if value is None:
-                continue
-            trials = [round(getattr(r, per_round[latency])[f"p{q}"], 4) for r in rounds
-                      if f"p{q}" in getattr(r, per_round[latency])]
-            out.append((f"{latency}_p{q}_ms", "latency", "ms", value, trials))
-    return out
