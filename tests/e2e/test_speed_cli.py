@@ -188,3 +188,29 @@ def test_cross_check_against_a_real_mlx_lm_servers_own_log(tmp_path: Path) -> No
     assert tags["server_log_within_10pct"] == "true"
     # our TTFT also covers the HTTP round trip and the request's parsing, so it can only be the longer one
     assert float(tags["server_log_ttft_ms"]) <= cell["first_token_latency_ms"]
+
+
+@pytest.mark.mlx
+def test_the_readme_main_command_on_the_embedded_model(tmp_path: Path) -> None:
+    """``mlx-bench run throughput`` with no target: the embedded SmolLM2 in process, a small grid."""
+    pytest.importorskip("mlx_lm")
+    code = main(["run", "throughput", "--prompt-lengths", "32,64", "--gen-tokens", "24", "--trials", "2",
+                 "--store", str(tmp_path), *QUICK])
+    assert code == 0
+    (envelope,) = stored(tmp_path)
+    validate(envelope)
+    assert envelope["model"] == "SmolLM2-135M-Instruct" and envelope["quantization"]
+    assert envelope["model_revision"].startswith("sha256:")
+    assert [m["phase"] for m in envelope["memory_snapshots"]] == ["before", "loaded", "peak", "after"]
+    assert [r["name"] for r in envelope["results"]] == ["tok_per_sec_32", "tok_per_sec_64"]
+    for cell in envelope["results"]:
+        for field in ("prompt_tokens_per_second", "decode_tokens_per_second", "total_tokens_per_second",
+                      "first_token_latency_ms", "peak_rss_mb", "duration_seconds"):
+            assert cell[field] > 0, field
+        tags = cell["tags"]
+        assert tags["output_tokens"] == "24", "EOS is masked in process: always the full count"
+        assert tags["prompt_tokens"] == tags["prompt_tokens_requested"], "the model's tokenizer makes exact prompts"
+        assert tags["token_count_source"] == "usage" and tags["target_kind"] == "embedded"
+        # mlx-lm's own generation_tps ((n + 1) / its own window) differs from ours by definition at 24 tokens:
+        # a few percent, never a factor (the role chunk as a token, prefill in the window would be)
+        assert abs(float(tags["server_decode_diff_pct"])) < 20, tags["server_decode_diff_pct"]

@@ -146,6 +146,8 @@ class ThroughputSuite(SpeedSuiteBase):
             server_decode_tok_per_sec=round(server_tps, 3) if server_tps is not None else "not reported",
             near_client_ceiling=check.near_ceiling(value) if check else "unknown",
         )
+        if server_tps:  # the target's own statistic: llama.cpp's timings, mlx-lm's generation_tps in process
+            result.tag(server_decode_diff_pct=round((value - server_tps) / server_tps * 100, 2))
         if cell_log is not None:
             result.tag(**cell_log.tags(completions, timed_indexes, value))
         return result, completions
