@@ -180,8 +180,9 @@ def test_request_rate_levels_report_offered_and_achieved_load() -> None:
 @pytest.mark.parametrize(("options", "message"), [
     ({"request_rate": "0"}, "--request-rate: 0 must be a positive, finite number"),
     ({"request_rate": "2,fast"}, "--request-rate: 'fast' is not a number"),
-    ({"request_rate": "2", "burstiness": "-1"}, "--burstiness: -1 must be a positive"),
+    ({"request_rate": "2", "arrival": "gamma", "burstiness": "-1"}, "--burstiness: -1 must be a positive"),
     ({"request_rate": "2", "arrival": "bursty"}, "--arrival: 'bursty' is not one of"),
+    ({"request_rate": "2", "burstiness": "0.5"}, "--burstiness applies to --arrival gamma"),
     ({"request_rate": "2", "max_concurrency": "0"}, "--max-concurrency: 0 is out of range"),
 ])
 def test_bad_rate_flags_are_refused(options: dict[str, str], message: str) -> None:

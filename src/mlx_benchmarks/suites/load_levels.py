@@ -63,8 +63,10 @@ class RateOptions:
         if arrival not in ARRIVALS:
             raise UsageError(f"--arrival: {arrival!r} is not one of {', '.join(ARRIVALS)}")
         requests, cap = options.get("rate_requests"), options.get("max_concurrency")
-        return cls(rates=rates, arrival=arrival,
-                   burstiness=_positive(options.get("burstiness") or 1.0, "--burstiness"),
+        burstiness = _positive(options.get("burstiness") or 1.0, "--burstiness")
+        if burstiness != 1.0 and arrival != "gamma":
+            raise UsageError(f"--burstiness applies to --arrival gamma (a {arrival} schedule has no shape)")
+        return cls(rates=rates, arrival=arrival, burstiness=burstiness,
                    requests=parse_int(requests, "--rate-requests", minimum=1, maximum=100000) if requests else None,
                    max_concurrency=parse_int(cap, "--max-concurrency", minimum=1, maximum=100000) if cap else None)
 
