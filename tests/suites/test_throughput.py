@@ -183,6 +183,8 @@ def test_request_rate_levels_report_offered_and_achieved_load() -> None:
     ({"request_rate": "2", "arrival": "gamma", "burstiness": "-1"}, "--burstiness: -1 must be a positive"),
     ({"request_rate": "2", "arrival": "bursty"}, "--arrival: 'bursty' is not one of"),
     ({"request_rate": "2", "burstiness": "0.5"}, "--burstiness applies to --arrival gamma"),
+    ({"max_concurrency": "4"}, "--max-concurrency needs --request-rate"),
+    ({"arrival": "constant"}, "--arrival needs --request-rate"),
     ({"request_rate": "2", "max_concurrency": "0"}, "--max-concurrency: 0 is out of range"),
 ])
 def test_bad_rate_flags_are_refused(options: dict[str, str], message: str) -> None:

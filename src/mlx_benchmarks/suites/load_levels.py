@@ -66,6 +66,12 @@ class RateOptions:
         burstiness = _positive(options.get("burstiness") or 1.0, "--burstiness")
         if burstiness != 1.0 and arrival != "gamma":
             raise UsageError(f"--burstiness applies to --arrival gamma (a {arrival} schedule has no shape)")
+        if not rates:
+            given = [flag for flag, set_ in (("--rate-requests", requests), ("--max-concurrency", cap),
+                                             ("--arrival", arrival != "poisson"), ("--burstiness", burstiness != 1.0))
+                     if set_]
+            if given:
+                raise UsageError(f"{given[0]} needs --request-rate (it shapes the open-loop load only)")
         return cls(rates=rates, arrival=arrival, burstiness=burstiness,
                    requests=parse_int(requests, "--rate-requests", minimum=1, maximum=100000) if requests else None,
                    max_concurrency=parse_int(cap, "--max-concurrency", minimum=1, maximum=100000) if cap else None)
