@@ -252,3 +252,29 @@ def test_blas_preload_choices() -> None:
         assert default[0].endswith(f"({candidates[0]})") and default[1:] == ["True", "3.0"]
     else:
         assert INSTALL_HINT in default[0]
+
+
+# ----- the model's context ---------------------------------------------------------------------------------
+
+
+def test_context_length_from_config_and_fitting_a_request() -> None:
+    from mlx_benchmarks.targets.mlx_inproc import context_length, fit_to_context
+
+    assert context_length({"max_position_embeddings": 8192}) == 8192
+    assert context_length({"text_config": {"max_position_embeddings": 4096}}) == 4096
+    assert context_length({"n_positions": 1024, "model_type": "gpt2"}) == 1024
+    assert context_length({"model_type": "x"}) is None
+    assert fit_to_context(100, 256, 8192) == 256
+    assert fit_to_context(8000, 256, 8192) == 192, "capped to what is left; the answer ends with 'length'"
+    assert fit_to_context(8192, 4, 8192) == "the prompt is 8192 tokens; the model's context is 8192"
+    assert fit_to_context(10**6, 4, None) == 4, "no known context: nothing to enforce"
+
+
+@needs_mlx
+@pytest.mark.mlx
+def test_a_prompt_longer_than_the_context_is_a_failed_request_not_garbage(mlx_target: Any) -> None:
+    assert mlx_target.info.details["context_length"] == "8192"
+    text = mlx_target.make_prompt(8300, "too-long")
+    completion = run(mlx_target, ChatRequest(messages=[{"role": "user", "content": text}], max_tokens=4))
+    assert completion.error is not None and "the model's context is 8192" in completion.error
+    assert completion.first_token_ns is None, "refused before any prefill"

@@ -40,6 +40,28 @@ def quantization_label(config: dict[str, Any]) -> str | None:
     return str(dtype) if dtype else None
 
 
+CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "max_seq_len", "seq_length", "n_positions")
+
+
+def context_length(config: dict[str, Any]) -> int | None:
+    """The model's context in tokens, from config.json (the text model's, for a multimodal config)."""
+    for source in (config, config.get("text_config") or {}):
+        for key in CONTEXT_KEYS:
+            value = source.get(key) if isinstance(source, dict) else None
+            if isinstance(value, int) and value > 0:
+                return value
+    return None
+
+
+def fit_to_context(prompt_tokens: int, max_tokens: int, context: int | None) -> int | str:
+    """The max_tokens that fits the context, or why the prompt alone does not fit (as servers refuse it)."""
+    if context is None:
+        return max_tokens
+    if prompt_tokens >= context:
+        return f"the prompt is {prompt_tokens} tokens; the model's context is {context}"
+    return min(max_tokens, context - prompt_tokens)
+
+
 def _conversion_details(folder: Path) -> dict[str, str]:
     """What a converted folder's ``conversion.json`` says it was made from, for ``info.details``."""
     try:
@@ -127,6 +149,7 @@ class MLXTarget:
         self._tokenizer: Any = None
         self._mx: Any = None
         self._prefix: PrefixCache | None = None
+        self._context: int | None = None
         self._lock = asyncio.Lock()
 
     # ----- lifecycle -------------------------------------------------------------------------------
@@ -148,6 +171,7 @@ class MLXTarget:
         except (OSError, ValueError, KeyError, ImportError) as exc:
             raise TargetUnavailable(f"mlx:{self.path} could not be loaded: {exc}") from None
         self._mx, self._model, self._tokenizer = mx, model, tokenizer
+        self._context = context_length(config)
         from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
 
         self._prefix = PrefixCache(lambda: make_prompt_cache(model), can_trim_prompt_cache, trim_prompt_cache)
@@ -157,6 +181,7 @@ class MLXTarget:
             "device": str(mx.default_device()),
             "blas": blas_description(),
             "model_type": str(config.get("model_type", "")),
+            "context_length": str(self._context or "unknown"),
             **_conversion_details(self.path),
         }
         self.info = dataclasses.replace(
@@ -349,6 +374,13 @@ class MLXTarget:
         loop = asyncio.get_running_loop()
         async with self._lock:
             prompt = self.prompt_ids(request)
+            fitted = fit_to_context(len(prompt), request.max_tokens, self._context)
+            if isinstance(fitted, str):
+                # generating past the trained positions gives garbage, not a measurement: refuse, as servers do
+                yield Chunk(t_ns=now_ns(), kind="error", text=fitted)
+                return
+            if fitted != request.max_tokens:
+                request = dataclasses.replace(request, max_tokens=fitted)  # ends with finish_reason "length"
             queue: asyncio.Queue[object] = asyncio.Queue()
             cancel = threading.Event()
 
