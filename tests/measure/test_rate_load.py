@@ -75,3 +75,8 @@ def test_a_concurrency_cap_holds_arrivals_back() -> None:
     spans = sorted((c.start_ns, c.end_ns) for c in result.completions)
     assert all(later[0] >= earlier[1] for earlier, later in itertools.pairwise(spans)), "never overlap"
     assert result.wall_s >= 0.6, "six answers of 100 ms one after another"
+
+
+def test_requests_due_after_the_time_limit_are_not_sent_and_counted() -> None:
+    result = asyncio.run(against_server(5, n_requests=5, rate=10.0, arrival="constant", time_limit_s=0.25))
+    assert len(result.completions) == 3 and result.timed_out == 2, "due at 0, 0.1, 0.2 s; not at 0.3, 0.4 s"

@@ -163,6 +163,7 @@ def test_request_rate_levels_report_offered_and_achieved_load() -> None:
     served = names["rate_20_requests_per_sec"]
     assert served.unit == "req/s" and served.tags["keeps_up"] == "true" and served.tags["request_rate"] == "20.0"
     assert served.tags["arrival"] == "constant" and served.tags["requests_per_trial"] == "10"
+    assert served.tags["requests_not_sent"] == "0" and not outcome.errors
     assert int(served.tags["max_in_flight"]) >= 2, "arrivals every 50 ms, answers in 100 ms: they overlap"
     assert 100 <= names["rate_20_ttft_p50_ms"].value < 100 + slack_ms(server)
     assert len([s for s in outcome.samples if s["result"] == "rate_20"]) == 10, "one sample per request"
@@ -184,6 +185,7 @@ def test_request_rate_levels_report_offered_and_achieved_load() -> None:
     ({"request_rate": "2", "arrival": "bursty"}, "--arrival: 'bursty' is not one of"),
     ({"request_rate": "2", "burstiness": "0.5"}, "--burstiness applies to --arrival gamma"),
     ({"max_concurrency": "4"}, "--max-concurrency needs --request-rate"),
+    ({"request_rate": "2", "rate_requests": 0}, "--rate-requests: 0 is out of range"),
     ({"arrival": "constant"}, "--arrival needs --request-rate"),
     ({"request_rate": "2", "max_concurrency": "0"}, "--max-concurrency: 0 is out of range"),
 ])

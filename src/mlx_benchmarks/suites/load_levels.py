@@ -67,14 +67,17 @@ class RateOptions:
         if burstiness != 1.0 and arrival != "gamma":
             raise UsageError(f"--burstiness applies to --arrival gamma (a {arrival} schedule has no shape)")
         if not rates:
-            given = [flag for flag, set_ in (("--rate-requests", requests), ("--max-concurrency", cap),
+            given = [flag for flag, set_ in (("--rate-requests", requests is not None),
+                                             ("--max-concurrency", cap is not None),
                                              ("--arrival", arrival != "poisson"), ("--burstiness", burstiness != 1.0))
                      if set_]
             if given:
                 raise UsageError(f"{given[0]} needs --request-rate (it shapes the open-loop load only)")
         return cls(rates=rates, arrival=arrival, burstiness=burstiness,
-                   requests=parse_int(requests, "--rate-requests", minimum=1, maximum=100000) if requests else None,
-                   max_concurrency=parse_int(cap, "--max-concurrency", minimum=1, maximum=100000) if cap else None)
+                   requests=None if requests is None else parse_int(requests, "--rate-requests", minimum=1,
+                                                                      maximum=100000),
+                   max_concurrency=None if cap is None else parse_int(cap, "--max-concurrency", minimum=1,
+                                                                      maximum=100000))
 
     def requests_at(self, rate: float) -> int:
         return self.requests or max(8, min(200, round(rate * 10)))
@@ -103,6 +106,7 @@ async def rate_level(ctx: RunContext, opts: SpeedOptions, rates: RateOptions, pr
     lags: list[float] = []
     peaks: list[int] = []
     paces: list[tuple[float, float]] = []  # (arrivals' pace, answers' pace) per round
+    not_sent = 0
     for trial in range(opts.trials):
         def make(index: int, trial: int = trial) -> Any:
             return speed_request(prompts.messages(length, salt_for(ctx, label, trial, index)), gen, ctx.seed)
@@ -117,12 +121,17 @@ async def rate_level(ctx: RunContext, opts: SpeedOptions, rates: RateOptions, pr
         if load.send_lag_ms_p99 is not None:
             lags.append(load.send_lag_ms_p99)
         peaks.append(load.max_in_flight)
+        not_sent += load.timed_out
         if load.realized_rate is not None and load.completion_rate is not None:
             paces.append((load.realized_rate, load.completion_rate))
         outcome.samples.extend(
             {"key": f"{label}/trial{trial}/req{i}", "result": label, "trial": trial, "request_rate": rate,
              "error": c.error, "ttft_ms": rounded(c.ttft_ms), "e2e_ms": round(c.duration_s * 1e3, 4)}
             for i, c in enumerate(load.completions))
+    if not_sent:
+        outcome.errors.append(f"{label}: {not_sent} requests were due after the {RATE_TIME_LIMIT_S:.0f} s limit "
+                              "and were not sent")
+        outcome.partial = True
     if not rounds:
         return completions
     level_tags = {**tags, "request_rate": rate, "arrival": rates.arrival, "burstiness": rates.burstiness,
@@ -131,7 +140,8 @@ async def rate_level(ctx: RunContext, opts: SpeedOptions, rates: RateOptions, pr
                   "max_in_flight": max(peaks), "send_lag_ms_p99": round(max(lags), 3) if lags else "unknown",
                   "keeps_up": all(done >= SATURATED_BELOW * offered for offered, done in paces) if paces else "unknown",
                   "answer_pace_per_sec": round(min(done for _, done in paces), 3) if paces else "unknown",
-                  "token_count_source": rounds[0].token_count_source}
+                  "token_count_source": rounds[0].token_count_source,
+                  "requests_not_sent": not_sent}  # due after the level's time limit
     peak = rounded(ctx.memory.peak_rss_mb(since=mark), 1)
     duration = round(time.perf_counter() - started, 4)
     for name, metric, unit, value, trials in summarise_pooled([c for c in completions if c.ok], rounds):
