@@ -36,6 +36,7 @@ def test_baseline_solves_every_task_with_the_reference_plan() -> None:
     assert success.tags["tool_errors"] == "1"  # fallback_file: report.txt does not exist
     assert result(outcome, "baseline", "mean_steps").value == pytest.approx((calls + len(TASKS)) / len(TASKS))
     assert int(success.tags["prompt_tokens"]) > 0 and float(success.tags["latency_s_mean"]) > 0
+    assert success.tags["cached_prompt_tokens"] == "0", "an HTTP server's cache is its own business"
     assert result(outcome, "baseline", "tool_error_rate").value == pytest.approx(1 / calls)
     assert not outcome.errors
 
@@ -90,6 +91,7 @@ def test_options_and_adapter_translation() -> None:
             "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}], "max_tokens": 9}
     native = to_chat_request(body, native_tools=True, default_max_tokens=5, seed=1)
     assert native.tools and native.messages[0]["content"] == "hi" and native.max_tokens == 9
+    assert native.cache_prompt, "a framework re-sends the conversation: the in-process target may reuse it"
     text = to_chat_request(body, native_tools=False, default_max_tokens=5, seed=1)
     assert text.tools is None and "<tools>" in text.messages[0]["content"]
     assert "<tool_call>" in text.messages[2]["content"] and "<tool_response>" in text.messages[3]["content"]
