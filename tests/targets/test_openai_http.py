@@ -82,6 +82,14 @@ def test_event_kinds_reasoning_tool_calls_usage_and_llamacpp_timings() -> None:
     usage = chunks[-1].usage
     assert usage is not None and (usage.prompt_tokens, usage.completion_tokens) == (5, 9)
     assert (usage.server_prompt_tps, usage.server_generation_tps) == (812.5, 41.0)
+    assert usage.cached_prompt_tokens is None, "nothing said of a cache"
+    # mlx_lm.server and vLLM: OpenAI's prompt_tokens_details; llama.cpp: timings.cache_n
+    (openai_style,) = chunks_from_event(b'{"choices":[],"usage":{"prompt_tokens":33,"completion_tokens":5,'
+                                        b'"prompt_tokens_details":{"cached_tokens":24}}}', 4)
+    (llamacpp_style,) = chunks_from_event(b'{"choices":[],"timings":{"prompt_n":9,"cache_n":24,'
+                                          b'"predicted_n":5}}', 5)
+    assert openai_style.usage is not None and openai_style.usage.cached_prompt_tokens == 24
+    assert llamacpp_style.usage is not None and llamacpp_style.usage.cached_prompt_tokens == 24
 
 
 def test_malformed_json_and_error_events_become_error_chunks() -> None:

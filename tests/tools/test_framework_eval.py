@@ -36,7 +36,7 @@ def test_baseline_solves_every_task_with_the_reference_plan() -> None:
     assert success.tags["tool_errors"] == "1"  # fallback_file: report.txt does not exist
     assert result(outcome, "baseline", "mean_steps").value == pytest.approx((calls + len(TASKS)) / len(TASKS))
     assert int(success.tags["prompt_tokens"]) > 0 and float(success.tags["latency_s_mean"]) > 0
-    assert success.tags["cached_prompt_tokens"] == "0", "an HTTP server's cache is its own business"
+    assert success.tags["cached_prompt_tokens"] == "0", "the scripted server reports no cached tokens"
     assert result(outcome, "baseline", "tool_error_rate").value == pytest.approx(1 / calls)
     assert not outcome.errors
 

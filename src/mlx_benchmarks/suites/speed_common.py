@@ -231,6 +231,7 @@ class TrialMetrics:
     prompt_tps: float | None
     total_tps: float | None
     server_decode_tps: float | None
+    cached_prompt_tokens: int | None  # served by the target's prefix cache: not prefilled, yet in prompt tok/s
     first_byte_ms: float | None
     first_content_ms: float | None
     first_reasoning_ms: float | None
@@ -255,6 +256,7 @@ class TrialMetrics:
             prompt_tps=prompt_for_rates / ttft_s if ttft_s > 0 else None,
             total_tps=(prompt_for_rates + n_out) / completion.duration_s if completion.duration_s > 0 else None,
             server_decode_tps=usage.server_generation_tps if usage else None,
+            cached_prompt_tokens=usage.cached_prompt_tokens if usage else None,
             first_byte_ms=completion.since_start_ms(completion.first_byte_ns),
             first_content_ms=completion.since_start_ms(completion.first_content_ns),
             first_reasoning_ms=completion.since_start_ms(completion.first_reasoning_ns),

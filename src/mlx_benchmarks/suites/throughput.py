@@ -139,6 +139,7 @@ class ThroughputSuite(SpeedSuiteBase):
             token_count_source=trials[0].token_source,
             prompt_tokens=count_tag(median_of(trials, "prompt_tokens")),
             prompt_tokens_requested=length,
+            prompt_tokens_cached=count_tag(median_of(trials, "cached_prompt_tokens")),
             output_tokens=count_tag(median_of(trials, "output_tokens")),
             gen_tokens_requested=gen,
             trials=len(trials),

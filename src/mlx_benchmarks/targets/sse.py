@@ -63,18 +63,22 @@ def _int(value: Any) -> int | None:
 
 
 def usage_from_event(event: dict[str, Any]) -> Usage | None:
-    """``usage`` (OpenAI) and llama.cpp's ``timings`` (server-side prompt and generation tok/s)."""
+    """``usage`` (OpenAI, with ``prompt_tokens_details.cached_tokens`` where the server's prefix cache served
+    part of the prompt) and llama.cpp's ``timings`` (server-side prompt and generation tok/s, ``cache_n``)."""
     usage = event.get("usage")
     timings = event.get("timings")
     if not isinstance(usage, dict) and not isinstance(timings, dict):
         return None
     usage = usage if isinstance(usage, dict) else {}
     timings = timings if isinstance(timings, dict) else {}
+    details = usage.get("prompt_tokens_details")
+    cached = _int(details.get("cached_tokens")) if isinstance(details, dict) else _int(timings.get("cache_n"))
     return Usage(
         prompt_tokens=_int(usage.get("prompt_tokens")) if usage else _int(timings.get("prompt_n")),
         completion_tokens=_int(usage.get("completion_tokens")) if usage else _int(timings.get("predicted_n")),
         server_prompt_tps=_number(timings.get("prompt_per_second")),
         server_generation_tps=_number(timings.get("predicted_per_second")),
+        cached_prompt_tokens=cached,
     )
 
 
