@@ -105,8 +105,9 @@ def test_a_server_that_exits_at_start_is_unavailable_with_its_last_words() -> No
     assert target.process is None and target.log_path is None
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
-def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
+def harness_with_a_server(then: str) -> tuple[subprocess.Popen[str], int]:
+    """A child Python process that starts a managed calibration server, prints its PID, then runs ``then``
+    (indented code inside ``async def main()``); returns (the harness process, the server's PID)."""
     script = textwrap.dedent("""
         import asyncio, sys, time
         sys.path.insert(0, sys.argv[1])
@@ -114,42 +115,40 @@ def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
         async def main():
             target = calibration_managed()
             await target.start()
-            print(target.info.pid, flush=True)
-            time.sleep(60)
+        {then}
         asyncio.run(main())
-    """)
+    """).replace("{then}", textwrap.indent(textwrap.dedent(then), "    "))
     parent = subprocess.Popen([sys.executable, "-c", script, str(Path(__file__).resolve().parents[2])],
-                              stdout=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert parent.stdout is not None
-    child = int(parent.stdout.readline())
+    return parent, int(parent.stdout.readline())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
+def test_server_dies_with_a_killed_parent() -> None:
+    parent, child = harness_with_a_server("""
+        print(target.info.pid, flush=True)
+        time.sleep(60)
+    """)
     assert psutil.pid_exists(child)
     parent.kill()  # SIGKILL: no finally, no atexit
     parent.wait()
+    assert parent.stdout is not None
     parent.stdout.close()
     assert gone(child), "the server went with its parent"
 
 
-def test_sigterm_to_the_harness_stops_the_server(tmp_path: Path) -> None:
-    script = textwrap.dedent("""
-        import asyncio, sys
-        sys.path.insert(0, sys.argv[1])
-        from tests.targets.test_managed import calibration_managed
-        async def main():
-            target = calibration_managed()
-            await target.start()
-            try:
-                print(target.info.pid, flush=True)
-                await asyncio.sleep(60)
-            finally:
-                await target.stop()
-        asyncio.run(main())
+def test_sigterm_to_the_harness_stops_the_server() -> None:
+    parent, child = harness_with_a_server("""
+        try:
+            print(target.info.pid, flush=True)
+            await asyncio.sleep(60)
+        finally:
+            await target.stop()
     """)
-    parent = subprocess.Popen([sys.executable, "-c", script, str(Path(__file__).resolve().parents[2])],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert parent.stdout is not None
-    child = int(parent.stdout.readline())
     parent.terminate()
     assert parent.wait(timeout=15) != 0
+    assert parent.stdout is not None
     parent.stdout.close()
     assert gone(child)
 
