@@ -54,7 +54,11 @@ class RateLoadResult(LoadResult):
     realized_rate: float | None = None  # (n - 1) / the schedule's span: what this draw of arrivals offered
     send_lag_ms_p50: float | None = None
     send_lag_ms_p99: float | None = None
-    max_in_flight: int = 0
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests in flight at once (what ``concurrency`` holds for an open loop)."""
+        return self.concurrency
 
     @property
     def completion_rate(self) -> float | None:
@@ -110,5 +114,4 @@ async def run_rate(target: Target, make_request: Callable[[int], ChatRequest], *
     span = offsets[due[-1]] if due else 0.0
     return RateLoadResult(done, wall, cpu, concurrency=peak, timed_out=n_requests - len(done), offered_rate=rate,
                           realized_rate=(len(due) - 1) / span if span > 0 else None,
-                          send_lag_ms_p50=percentile(lags_ms, 50), send_lag_ms_p99=percentile(lags_ms, 99),
-                          max_in_flight=peak)
+                          send_lag_ms_p50=percentile(lags_ms, 50), send_lag_ms_p99=percentile(lags_ms, 99))

@@ -93,13 +93,12 @@ def parse_mlx_lm_log(text: str) -> list[ServerRequest]:
 class ServerLog:
     """A growing log file read in pieces: ``mark()`` before some requests, ``requests_since(mark)`` after."""
 
-    def __init__(self, path: Path, log_format: str = FORMAT_MLX_LM) -> None:
-        if log_format != FORMAT_MLX_LM:
-            raise UsageError(f"server log format {log_format!r} is not supported (only {FORMAT_MLX_LM})")
+    format = FORMAT_MLX_LM  # the only format read so far; the tag names it
+
+    def __init__(self, path: Path) -> None:
         if not path.is_file():
             raise UsageError(f"--server-log: {path} is not a readable file")
         self.path = path
-        self.format = log_format
 
     def mark(self) -> int:
         try:
