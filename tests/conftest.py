@@ -1,5 +1,7 @@
 """Test-wide settings: no test writes into the user's store. Tests share the local cache that
-``make setup`` fills (converted model, extracted datasets): its entries are checksummed and verified."""
+``make setup`` fills (converted model, extracted datasets): its entries are checksummed and verified.
+
+macOS emulation on Linux: the ``fake_macos`` fixture / ``emulate_macos()`` in tests/platform_emulation.py."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import pytest
 
 from mlx_benchmarks.paths import cache_dir
 from mlx_benchmarks.targets.mlx_blas import preload_fast_blas
+from tests.platform_emulation import fake_macos  # noqa: F401  (fixture, for every test directory)
 
 # before any test imports mlx.core: MLX's Linux CPU wheel otherwise binds its slow reference BLAS
 preload_fast_blas()

@@ -39,7 +39,8 @@ def detect_os() -> str:
     """``macOS 15.3.2`` on a Mac, the distribution's pretty name on Linux."""
     system = platform.system()
     if system == "Darwin":
-        return f"macOS {platform.mac_ver()[0]}".strip()
+        version = platform.mac_ver()[0] or _run(["sw_vers", "-productVersion"]) or ""
+        return f"macOS {version}".strip()
     if system == "Linux":
         try:
             text = Path("/etc/os-release").read_text(encoding="utf-8")
@@ -75,6 +76,37 @@ def detect_chip() -> str:
             if line.startswith("Model name:"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine() or "unknown"
+
+
+_IOREG_CORES_RE = re.compile(r'"gpu-core-count"\s*=\s*(\d+)')
+
+
+def _cores_from_system_profiler(text: str) -> int | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    displays = data.get("SPDisplaysDataType") if isinstance(data, dict) else None
+    for entry in displays if isinstance(displays, list) else []:
+        cores = entry.get("sppci_cores") if isinstance(entry, dict) else None
+        if isinstance(cores, int) or (isinstance(cores, str) and cores.isdigit()):
+            return int(cores)
+    return None
+
+
+def detect_gpu_cores() -> int | None:
+    """The GPU core count of an Apple Silicon Mac (30 vs 40 on an M3 Max); None elsewhere or unknown.
+
+    ``ioreg`` answers in milliseconds; ``system_profiler`` (slower) is the fallback.
+    """
+    if platform.system() != "Darwin":
+        return None
+    ioreg = _run(["ioreg", "-rc", "AGXAccelerator", "-d1"])
+    match = _IOREG_CORES_RE.search(ioreg or "")
+    if match:
+        return int(match.group(1))
+    profiler = _run(["system_profiler", "SPDisplaysDataType", "-json"])
+    return _cores_from_system_profiler(profiler) if profiler else None
 
 
 def package_version(*names: str) -> str | None:
