@@ -11,6 +11,7 @@ EXIT_USAGE = 2
 EXIT_INVALID = 3
 EXIT_PUBLISH = 4
 EXIT_REGRESSION = 5
+EXIT_NO_MEASUREMENT = 6  # the run stopped before it measured everything; its journal is kept for --resume
 EXIT_INTERRUPTED = 130
 
 
@@ -64,6 +65,12 @@ class EnvelopeInvalid(BenchError):
     def __init__(self, message: str, errors: list[str] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or []
+
+
+class RunIncomplete(BenchError):
+    """A run produced no measurement, or stopped early: nothing is stored, its journal is kept for --resume."""
+
+    exit_code = EXIT_NO_MEASUREMENT
 
 
 class StoreError(BenchError):
