@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
 from mlx_benchmarks.paths import default_store_root
+
+if TYPE_CHECKING:  # rich is imported by the commands that print, not by `mlx-bench --help`
+    from rich.console import Console
 
 
 def add_store_option(parser: argparse.ArgumentParser) -> None:
@@ -45,8 +46,12 @@ def print_json(data: Any) -> None:
 
 def console() -> Console:
     """stdout console; progress and tables go here, errors go to stderr."""
+    from rich.console import Console
+
     return Console(highlight=False)
 
 
 def err_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)

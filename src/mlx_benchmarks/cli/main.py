@@ -1,7 +1,11 @@
 """``mlx-bench``: one entry point, one subcommand module each, one error handler.
 
 Exit codes: 0 ok, 1 internal error, 2 usage / input / unavailable target, 3 invalid envelope,
-4 publish failure, 5 regression found, 130 interrupted.
+4 publish failure, 5 regression found, 130 interrupted. ``mlx-bench`` alone prints the command list and
+exits 0, as ``--help`` does.
+
+Start-up stays fast: the command list below is static, so ``--help`` imports no command module, and a
+command imports only its own module (heavy libraries such as pyarrow, DuckDB and jsonschema load there).
 """
 
 from __future__ import annotations
@@ -10,27 +14,30 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
-from mlx_benchmarks import __version__
-from mlx_benchmarks.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE, BenchError
+from mlx_benchmarks.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError
 
-# one module per subcommand; each exposes register(subparsers)
-COMMAND_MODULES = (
-    "mlx_benchmarks.cli.run_cmd",
-    "mlx_benchmarks.cli.sweep_cmd",
-    "mlx_benchmarks.cli.validate_cmd",
-    "mlx_benchmarks.cli.system_cmd",
-    "mlx_benchmarks.cli.runs_cmd",
-    "mlx_benchmarks.cli.import_cmd",
-    "mlx_benchmarks.cli.compare_cmd",
-    "mlx_benchmarks.cli.trend_cmd",
-    "mlx_benchmarks.cli.publish_cmd",
-    "mlx_benchmarks.cli.calibrate_cmd",
-    "mlx_benchmarks.cli.report_cmd",
-    "mlx_benchmarks.cli.dashboard_cmd",
-    "mlx_benchmarks.cli.datasets_cmd",
-)
+# name -> (module exposing register(subparsers), the one-line help of the command list); in listing order.
+# A test checks each help line against what the module registers.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run_cmd", "run a benchmark suite against a target"),
+    "sweep": ("sweep_cmd", "run suites on several targets from a TOML sweep file"),
+    "validate": ("validate_cmd", "validate envelope files against the v1 schema"),
+    "system": ("system_cmd", "show the detected system, software and CI context"),
+    "runs": ("runs_cmd", "list stored runs"),
+    "show": ("runs_cmd", "print one stored run's envelope"),
+    "import": ("import_cmd", "import lm-eval, vLLM bench or llama-bench results"),
+    "compare": ("compare_cmd", "compare two runs metric by metric, with confidence intervals"),
+    "trend": ("trend_cmd", "find change points in metrics over time"),
+    "publish": ("publish_cmd", "copy new runs to a shared lake (S3 bucket or Hugging Face dataset)"),
+    "calibrate": ("calibrate_cmd", "measure the harness's own timing error and ceiling"),
+    "report": ("report_cmd", "write a self-contained HTML report (charts inlined, no network)"),
+    "dashboard": ("dashboard_cmd", "browse the store in a local web dashboard"),
+    "datasets": ("datasets_cmd", "list, prepare (extract and cache) and describe datasets"),
+}
+COMMAND_MODULES = tuple(dict.fromkeys(f"mlx_benchmarks.cli.{module}" for module, _ in COMMANDS.values()))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,13 +46,49 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mlx-bench", description="Benchmark locally hosted LLMs for speed and quality.")
-    parser.add_argument("--version", action="version", version=f"mlx-bench {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse measures command names one indent short, which wraps a long name's help onto its own line."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        subactions = action._get_subactions() if isinstance(action, argparse._SubParsersAction) else []
+        names = [len(sub.metavar) for sub in subactions if isinstance(sub.metavar, str)]
+        if names:
+            widest = self._current_indent + self._indent_increment + max(names)
+            self._action_max_length = max(self._action_max_length, widest)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, reading the installed version only when asked (importlib.metadata is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print the version and exit", **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from mlx_benchmarks import __version__
+
+        sys.stdout.write(f"mlx-bench {__version__}\n")
+        raise SystemExit(EXIT_OK)
+
+
+def build_parser(load: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The top-level parser; ``load`` names the commands whose modules are imported (None: all of them).
+
+    A command not loaded is listed with its help line only, so ``--help`` costs no command module.
+    """
+    parser = _Parser(prog="mlx-bench", description="Benchmark locally hosted LLMs for speed and quality.",
+                     epilog="`mlx-bench COMMAND --help` lists a command's flags.", formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action=_VersionAction)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", parser_class=_Parser)
     subparsers.required = True
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(subparsers)
+    wanted = {module for name, (module, _) in COMMANDS.items() if load is None or name in load}
+    for name, (module, help_line) in COMMANDS.items():
+        if module not in wanted:
+            subparsers.add_parser(name, help=help_line, add_help=False)
+        elif name not in subparsers.choices:  # a module may register several commands (runs, show)
+            importlib.import_module(f"mlx_benchmarks.cli.{module}").register(subparsers)
     return parser
 
 
@@ -57,6 +100,9 @@ def one_line(message: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, dispatch, and turn every error into one line and an exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        sys.stdout.write(build_parser(load=()).format_help())
+        return EXIT_OK
     if argv[:1] == ["run"]:
         # `run` parses its own flags in two stages (the suite adds its own); argparse's REMAINDER
         # would refuse a leading option such as `run --resume KEY`
@@ -64,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         args = argparse.Namespace(func=run_cmd.run, argv=argv[1:])
     else:
-        args = build_parser().parse_args(argv)
+        args = build_parser(load=argv[:1]).parse_args(argv)
     try:
         code: int = args.func(args)
         return code
