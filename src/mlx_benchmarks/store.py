@@ -13,6 +13,7 @@ process killed mid-write leaves no partial shard behind.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -61,10 +62,25 @@ def parse_timestamp(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def shard_id(envelope: JSON) -> str:
-    """``run-<timestamp>-<git_sha>-<suite>-<model_slug>-<hash8>``; identical envelopes share one id."""
+def store_error(exc: OSError, what: str) -> StoreError:
+    """One line for a filesystem failure (read-only, full, no permission) at the store boundary."""
+    reason = {errno.EROFS: "read-only file system", errno.ENOSPC: "no space left on device",
+              errno.EDQUOT: "disk quota exceeded", errno.EACCES: "permission denied",
+              errno.EPERM: "operation not permitted"}.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    return StoreError(f"{what}: {reason}")
+
+
+def run_key_digest(run_key: str) -> str:
+    """The hash8 of a shard made by ``mlx-bench run``: derived from the run key, so a resumed run that
+    finishes twice lands on one shard id."""
+    return hashlib.sha256(f"run-key:{run_key}".encode()).hexdigest()[:8]
+
+
+def shard_id(envelope: JSON, run_key: str | None = None) -> str:
+    """``run-<timestamp>-<git_sha>-<suite>-<model_slug>-<hash8>``: hash8 of the run key when the run has one,
+    else of the envelope (identical envelopes share one id)."""
     stamp = parse_timestamp(envelope["timestamp"]).strftime("%Y%m%dT%H%M%S")
-    digest = hashlib.sha256(canonical_json(envelope)).hexdigest()[:8]
+    digest = run_key_digest(run_key) if run_key else hashlib.sha256(canonical_json(envelope)).hexdigest()[:8]
     sha = str(envelope["git_sha"])[:12].lower()
     return f"run-{stamp}-{sha}-{envelope['suite']}-{model_slug(envelope['model'])}-{digest}"
 
@@ -205,20 +221,28 @@ class Store:
             with tempfile.NamedTemporaryFile(dir=self.root / TMP_DIR):
                 pass
         except OSError as exc:
-            raise StoreError(f"store {self.root} is not writable: {exc.strerror or exc}") from None
+            raise store_error(exc, f"store {self.root} is not writable") from None
 
-    def put(self, envelope: JSON, samples: Sequence[dict[str, Any]] | None = None) -> StoredRun:
-        """Validate and store one envelope (and its samples) as a new shard; a repeat is a no-op."""
+    def put(self, envelope: JSON, samples: Sequence[dict[str, Any]] | None = None, *,
+            run_key: str | None = None) -> StoredRun:
+        """Validate and store one envelope (and its samples) as a new shard; a repeat is a no-op.
+
+        With ``run_key`` the shard id derives from the key, and a shard already stored for that key
+        (a resumed run finishing twice) is returned instead of writing a second one.
+        """
         validate(envelope)
         if not envelope["results"] and not envelope.get("skipped"):
             raise EnvelopeInvalid("envelope has an empty results list but is not marked skipped: true")
-        run_id = shard_id(envelope)
+        run_id = shard_id(envelope, run_key)
         final = self.runs_dir / run_id
         if final.exists():
             return StoredRun(run_id, final, created=False)
+        if run_key and (earlier := self.find_run_key(run_key)) is not None:
+            return StoredRun(earlier, self.runs_dir / earlier, created=False)
         self._ensure_writable()
-        staging = Path(tempfile.mkdtemp(prefix=run_id + ".", dir=self.root / TMP_DIR))
+        staging: Path | None = None
         try:
+            staging = Path(tempfile.mkdtemp(prefix=run_id + ".", dir=self.root / TMP_DIR))
             _write_file(staging / "envelope.json", json.dumps(envelope, indent=2).encode())
             _write_parquet(staging / "run.parquet", _table([run_row(run_id, envelope)]))
             rows = result_rows(run_id, envelope)
@@ -235,10 +259,20 @@ class Store:
                 raise
             _fsync_dir(self.runs_dir)
         except OSError as exc:
-            raise StoreError(f"could not write shard {run_id} in {self.root}: {exc}") from None
+            raise store_error(exc, f"could not write shard {run_id} in {self.root}") from None
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
         return StoredRun(run_id, final, created=True)
+
+    def find_run_key(self, run_key: str) -> str | None:
+        """The shard a run key already stored, if any (a crash between the shard's rename and the
+        journal's removal leaves both)."""
+        if not self.runs_dir.is_dir():
+            return None
+        suffix = "-" + run_key_digest(run_key)
+        found = sorted(p.name for p in self.runs_dir.glob(f"run-*{suffix}") if (p / "envelope.json").is_file())
+        return found[0] if found else None
 
     def run_ids(self) -> list[str]:
         """Every complete shard id, oldest name first."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from mlx_benchmarks.errors import TargetUnavailable
+from mlx_benchmarks.errors import RunIncomplete, TargetUnavailable
 from mlx_benchmarks.runner.execute import Runner, RunRequest, run_sync
 from mlx_benchmarks.runner.journal import SampleJournal
 from mlx_benchmarks.store import Store
@@ -24,7 +24,8 @@ def _test_suite(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def run(tmp_path: Path, target: str, **kw: object) -> tuple[Store, dict]:  # type: ignore[type-arg]
     store = Store(tmp_path / "store")
-    request = RunRequest(suite="reasoning", spec=TargetSpec(target=DOUBLES + target), options={"limit": 6}, **kw)  # type: ignore[arg-type]
+    options = kw.pop("options", {"limit": 6})
+    request = RunRequest(suite="reasoning", spec=TargetSpec(target=DOUBLES + target), options=options, **kw)  # type: ignore[arg-type]
     report = run_sync(Runner(store, Console(quiet=True)), request)
     return store, report.envelope
 
@@ -50,7 +51,8 @@ def test_failed_requests_are_counted_not_scored(tmp_path: Path) -> None:
     result = envelope["results"][0]
     assert result["value"] == 1.0, "the 4 answered samples are all right; the 2 failures are not scored as wrong"
     assert result["tags"]["n_samples"] == "4" and result["tags"]["n_errors"] == "2"
-    assert envelope["errors"] == ["arith: 2 of 6 samples failed (e.g. TargetProtocolError: HTTP 500: scripted failure)"]
+    assert envelope["errors"] == ["arith: 2 of 6 samples failed (e.g. TargetProtocolError: HTTP 500: scripted failure)",
+                                  "partial run: 6 samples tried, 2 failed, 0 never tried"]
 
 
 def test_unreachable_target_raises_or_is_stored_as_skipped(tmp_path: Path) -> None:
@@ -63,8 +65,20 @@ def test_unreachable_target_raises_or_is_stored_as_skipped(tmp_path: Path) -> No
     assert len(store.run_ids()) == 1
 
 
-def test_a_dead_target_still_stores_a_record_of_what_happened(tmp_path: Path) -> None:
-    _, envelope = run(tmp_path, "dead_target")
+@pytest.mark.parametrize(("limit", "why"), [
+    (20, r"stopped after 8 consecutive failed requests.*; 8 samples tried, 8 failed, 12 never tried"),
+    (6, r"no measurement: every request of the run failed \(arith: 6 of 6 samples failed"),
+])
+def test_a_dead_target_stores_nothing_and_keeps_the_journal(tmp_path: Path, limit: int, why: str) -> None:
+    with pytest.raises(RunIncomplete, match=why + r".*the journal is kept: `mlx-bench run --resume \S+` will finish"):
+        run(tmp_path, "dead_target", options={"limit": limit})
+    assert Store(tmp_path / "store").run_ids() == []
+    (journal,) = (tmp_path / "store" / "inprogress").iterdir()
+    assert (journal / "samples.jsonl").is_file()
+
+
+def test_a_dead_target_is_stored_as_skipped_only_when_asked(tmp_path: Path) -> None:
+    _, envelope = run(tmp_path, "dead_target", skip_unavailable=True, options={"limit": 4})
     assert envelope["skipped"] is True
     assert any("every request of the run failed" in e for e in envelope["errors"])
 
@@ -74,7 +88,9 @@ def test_journal_survives_a_torn_last_line(tmp_path: Path) -> None:
     journal.append({"key": "a", "v": 1})
     with open(journal.path, "a") as handle:
         handle.write('{"key": "b", "v"')
+    journal.release()
     reopened, config = SampleJournal.open(tmp_path, "k1")
+    reopened.acquire()
     assert config["timestamp"] == "t" and list(reopened.done()) == ["a"]
     reopened.append({"key": "c"})
     assert list(reopened.done()) == ["a", "c"]

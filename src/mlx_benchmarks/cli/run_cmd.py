@@ -21,6 +21,7 @@ from mlx_benchmarks.suites.registry import available, get_suite
 COMMON_KEYS = {
     "suite", "target", "model", "serve", "server_pid", "store", "seed", "skip_unavailable", "trigger",
     "pr_number", "git_sha", "resume", "json", "request_timeout", "help",
+    "idle_timeout", "parallel_targets",
 }
 
 
@@ -36,13 +37,21 @@ def register(subparsers: Any) -> None:
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     """Flags every target-using command shares."""
     parser.add_argument("--target", action="append", metavar="URL|mlx:PATH|py:MOD:FACTORY", default=None,
-                        help="where requests go (default: the embedded SmolLM2-135M-Instruct); "
-                             "repeat it to compare several targets")
-    parser.add_argument("--model", default=None, help="model name (default: discovered from the target)")
+                        help="where requests go (default: the embedded SmolLM2-135M-Instruct, or --model in "
+                             "process); repeat it to compare several targets, one after another")
+    parser.add_argument("--model", default=None,
+                        help="with --target: the model to ask the server for (required when it serves several); "
+                             "without: a local mlx-lm folder or a Hugging Face repo id in the local HF cache, "
+                             "run in process")
     parser.add_argument("--serve", choices=("mlx", "llamacpp"), default=None,
                         help="start this server on 127.0.0.1 for the model, stop it afterwards")
     parser.add_argument("--server-pid", type=int, default=None, help="sample this PID's memory (an external server)")
     parser.add_argument("--request-timeout", type=float, default=600.0, help="seconds per request (default 600)")
+    parser.add_argument("--idle-timeout", type=float, default=60.0,
+                        help="seconds of silence between streamed events that end a request (default 60; 0: off)")
+    parser.add_argument("--max-retries", type=int, default=3,
+                        help="quality and tool suites: retries of a request after 429/503, a reset or an idle "
+                             "stream (default 3); speed suites never retry a timed request")
 
 
 def run_parser(suite: str | None) -> argparse.ArgumentParser:
@@ -58,7 +67,11 @@ def run_parser(suite: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--trigger", choices=("schedule", "pr", "workflow_dispatch", "local"), default=None)
     parser.add_argument("--pr-number", type=int, default=None)
     parser.add_argument("--git-sha", default=None, help="override the detected commit")
-    parser.add_argument("--resume", metavar="KEY", default=None, help="resume an interrupted run by its run key")
+    parser.add_argument("--resume", metavar="KEY", default=None,
+                        help="resume an interrupted run by its run key (repeat its --target when the URL "
+                             "carried credentials: they are never written to disk)")
+    parser.add_argument("--parallel-targets", action="store_true",
+                        help="run several HTTP --targets at once (never a speed suite on loopback targets)")
     parser.add_argument("--json", action="store_true", help="print the stored envelope as JSON")
     if suite:
         get_suite(suite).add_arguments(parser)
@@ -79,7 +92,7 @@ def build_request(args: argparse.Namespace, target: str | None) -> Any:
     from mlx_benchmarks.targets.registry import TargetSpec
 
     spec = TargetSpec(target=target, model=args.model, serve=args.serve, server_pid=args.server_pid,
-                      timeout_s=args.request_timeout)
+                      timeout_s=args.request_timeout, idle_timeout_s=args.idle_timeout or None)
     options = {k: v for k, v in vars(args).items() if k not in COMMON_KEYS}
     return RunRequest(suite=args.suite, spec=spec, options=options, seed=args.seed,
                       skip_unavailable=args.skip_unavailable, trigger=args.trigger, pr_number=args.pr_number,
@@ -110,7 +123,9 @@ def run(ns: argparse.Namespace) -> int:
     store = Store(location)
     targets = args.target or [None]
     if args.resume:
-        requests = [load_resume(store, args.resume)]
+        if args.target and len(args.target) > 1:
+            raise UsageError("--resume takes at most one --target (the run's own URL, with its credentials)")
+        requests = [load_resume(store, args.resume, args.target[0] if args.target else None)]
     elif not args.suite:
         raise UsageError("name a suite to run (one of: " + ", ".join(available()) + "), or --resume KEY")
     else:
@@ -121,7 +136,7 @@ def run(ns: argparse.Namespace) -> int:
     if len(requests) > 1:
         from mlx_benchmarks.runner.multi import run_many
 
-        code: int = run_many(store, requests, progress, as_json=args.json)
+        code: int = run_many(store, requests, progress, as_json=args.json, parallel=args.parallel_targets)
         return code
     report = run_sync(Runner(store, progress), requests[0], args.resume)
     if args.json:

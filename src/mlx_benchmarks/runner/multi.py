@@ -1,7 +1,10 @@
 """Capability comparison: one suite on several targets, one envelope each, and a side-by-side table.
 
-Local targets (the embedded model, ``mlx:``, ``--serve``, ``py:``) run one after another, so only one model is
-loaded at a time; remote targets (``http(s)://``) then run in parallel. Each target's run stores the suite's
+Targets run one after another, so no two runs share a machine while one is being timed. With
+``--parallel-targets`` the HTTP targets run together after the local ones (the embedded model, ``mlx:``,
+``--serve``, ``py:``, which always take turns), except for a speed suite on loopback targets: two servers on
+one machine would share its GPU while each is timed, so those still run in turn, and the console says so.
+Each target's run stores the suite's
 own envelope and a ``capability-comparison`` envelope whose results mirror it, tagged with
 ``underlying_suite``, ``target`` and the ``comparison`` key that groups the targets of one command.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import io
+import ipaddress
 import json
 import math
 import secrets
@@ -19,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.table import Table
@@ -28,8 +33,10 @@ from mlx_benchmarks.envelope import validate
 from mlx_benchmarks.errors import EXIT_FAILURE, BenchError
 from mlx_benchmarks.runner.execute import Runner, RunReport, RunRequest
 from mlx_benchmarks.store import Store
+from mlx_benchmarks.targets.credentials import redact_text
 
 COMPARISON_SUITE = "capability-comparison"
+SPEED_SUITES = frozenset({"throughput", "ttft"})  # timed: never two at once on one machine
 Z95 = 1.959964
 
 
@@ -51,11 +58,27 @@ def is_remote(request: RunRequest) -> bool:
     return spec.serve is None and bool(spec.target) and str(spec.target).startswith(("http://", "https://"))
 
 
+def is_loopback(request: RunRequest) -> bool:
+    """An HTTP target on this machine (127.0.0.0/8, ::1, localhost)."""
+    host = urlsplit(str(request.spec.target)).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def may_run_together(request: RunRequest) -> bool:
+    """Whether ``--parallel-targets`` may run this target alongside others."""
+    return is_remote(request) and not (request.suite in SPEED_SUITES and is_loopback(request))
+
+
 def labels_for(requests: Sequence[RunRequest], labels: Sequence[str] | None = None) -> list[str]:
     """Column names: given labels, else each target's spec label, made unique."""
     out: list[str] = []
     for index, request in enumerate(requests):
-        base = labels[index] if labels and index < len(labels) else request.spec.label
+        base = redact_text(labels[index] if labels and index < len(labels) else request.spec.label)
         if request.spec.model and not labels:
             base = f"{base} ({request.spec.model})"
         name, n = base, 2
@@ -79,20 +102,26 @@ async def _one(runner: Runner, target: TargetRun) -> None:
     try:
         target.report = await runner.run(target.request)
     except BenchError as exc:
-        target.error, target.exit_code = str(exc), exc.exit_code
+        target.error, target.exit_code = redact_text(str(exc)), exc.exit_code
     except Exception as exc:  # one target's crash must not lose the others' runs
-        target.error, target.exit_code = f"{type(exc).__name__}: {exc}", EXIT_FAILURE
+        target.error, target.exit_code = redact_text(f"{type(exc).__name__}: {exc}"), EXIT_FAILURE
 
 
 async def run_targets(store: Store, requests: Sequence[RunRequest], console: Console,
-                      labels: Sequence[str] | None = None) -> list[TargetRun]:
-    """Run every request (locals in turn, then remotes together) and store the comparison twins."""
+                      labels: Sequence[str] | None = None, *, parallel: bool = False) -> list[TargetRun]:
+    """Run every request one after another (or, when ``parallel``, those that may run together at once)
+    and store the comparison twins."""
     comparison = f"cmp-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     runs = [TargetRun(label, request) for label, request in zip(labels_for(requests, labels), requests, strict=True)]
-    for run in (r for r in runs if not is_remote(r.request)):
-        console.print(f"[{run.label}] {run.request.suite} (local, one at a time)", markup=False)
+    remote = [r for r in runs if may_run_together(r.request)] if parallel else []
+    if parallel and len(remote) < sum(1 for r in runs if is_remote(r.request)):
+        console.print("--parallel-targets: speed suites on loopback targets still run one after another "
+                      "(they would share this machine while being timed)", markup=False)
+    if len(remote) < 2:
+        remote = []
+    for run in (r for r in runs if r not in remote):
+        console.print(f"[{run.label}] {run.request.suite} (one target at a time)", markup=False)
         await _one(Runner(store, console), run)
-    remote = [r for r in runs if is_remote(r.request)]
     if remote:
         console.print(f"{len(remote)} remote target(s) in parallel: " + ", ".join(r.label for r in remote), markup=False)
         # parallel runs get a silent console each: rich allows one live progress display at a time
@@ -185,9 +214,9 @@ def side_by_side(runs: Sequence[TargetRun]) -> Table:
 
 
 def run_many(store: Store, requests: Sequence[RunRequest], console: Console, *, as_json: bool = False,
-             labels: Sequence[str] | None = None) -> int:
+             labels: Sequence[str] | None = None, parallel: bool = False) -> int:
     """``mlx-bench run SUITE --target A --target B ...``: run, store, print the table; exit code."""
-    runs = run_coroutine(run_targets(store, requests, console, labels))
+    runs = run_coroutine(run_targets(store, requests, console, labels, parallel=parallel))
     if as_json:
         sys.stdout.write(json.dumps([{
             "target": r.label, "suite": r.request.suite, "error": r.error,

@@ -2,8 +2,12 @@
 
 An ``EvalTask`` is data (records) + a solver (``build_request``) + a scorer (``score``). The engine runs
 every (record, sample index) once, with bounded concurrency, journals each finished sample (so
-``--resume`` redoes nothing), strips ``<think>`` blocks before scoring, and never drops a sample: a
-request that fails is recorded with its error and counted, not scored as wrong.
+``--resume`` redoes nothing it finished, and redoes what failed), strips ``<think>`` blocks before scoring,
+and never drops a sample: a request that fails is recorded with its error and counted, not scored as wrong.
+
+Each sample records when it ran (``timing``: the process's session id and its start and end on that
+process's monotonic clock), so a task's duration is the sum over sessions of each one's active span: a
+resumed run reports the same duration and throughput as one that was never interrupted.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import hashlib
 import json
 import math
 import re
-import time
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -22,10 +26,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
-from mlx_benchmarks.errors import TargetError
+from mlx_benchmarks.errors import RunIncomplete, TargetError
 from mlx_benchmarks.measure.timing import Completion, collect
 from mlx_benchmarks.suites.base import RunContext
 from mlx_benchmarks.targets.base import ChatRequest, now_ns
+from mlx_benchmarks.targets.retry import retrying
 
 THINK_RE = re.compile(r"<think>.*?(</think>|$)", re.DOTALL)
 
@@ -84,6 +89,8 @@ class SampleRecord:
     prompt_tokens: int | None
     completion_tokens: int | None
     token_source: str
+    timing: dict[str, Any] = field(default_factory=dict)  # session, start_ns, end_ns
+    retries: int = 0  # transient failures retried before this outcome (targets/retry.py)
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -91,7 +98,7 @@ class SampleRecord:
 
 @dataclass
 class EvalOutcome:
-    """Every sample of every task, plus the wall time each task took in this process."""
+    """Every sample of every task, plus each task's active time over every session that ran it."""
 
     samples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     wall_seconds: dict[str, float] = field(default_factory=dict)
@@ -146,13 +153,16 @@ async def _one(ctx: RunContext, task: EvalTask, record: Record, index: int, time
         prompt_tokens=None, completion_tokens=None, token_source="none",
     )
     start = now_ns()
+    retry = retrying(ctx.option("max_retries"))  # 429/503, resets, idle streams: targets/retry.py
     try:
-        completion = await asyncio.wait_for(collect(ctx.target.stream(request), start), timeout_s)
+        completion = await retry(lambda: asyncio.wait_for(collect(ctx.target.stream(request)), timeout_s))
     except (TargetError, OSError, TimeoutError) as exc:
         message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         sample.error = message[:500]
         sample.latency_ms = (now_ns() - start) / 1e6
+        sample.retries = retry.count
         return sample
+    sample.retries = retry.count
     answer, thought = split_reasoning(completion.text)
     output = ModelOutput(text=answer, raw_text=completion.text, reasoning=completion.reasoning + thought,
                          tool_calls=completion.tool_calls, completion=completion)
@@ -176,9 +186,14 @@ async def _one(ctx: RunContext, task: EvalTask, record: Record, index: int, time
 
 async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: int = 4,
                     timeout_s: float = 600.0) -> EvalOutcome:
-    """Run every task's samples, skipping those the journal already holds (``--resume``)."""
+    """Run every task's samples, skipping those the journal holds as finished (``--resume``).
+
+    After ``abort_after`` consecutive failed requests the target is taken for dead: RunIncomplete, with the
+    counts of samples tried, failed and never tried; the journal keeps what finished.
+    """
     done: dict[str, dict[str, Any]] = ctx.journal.done() if ctx.journal is not None else {}
     outcome = EvalOutcome()
+    session = secrets.token_hex(4)  # this process's share of the run, for the run's active time
     gate = asyncio.Semaphore(max(1, concurrency))
     consecutive_failures = 0
     abort_after = max(8, 2 * concurrency)
@@ -203,7 +218,9 @@ async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: 
                 async with gate:
                     if outcome.aborted:
                         return
+                    started = now_ns()
                     sample = await _one(ctx, task, record, index, timeout_s)
+                    sample.timing = {"session": session, "start_ns": started, "end_ns": now_ns()}
                 consecutive_failures = consecutive_failures + 1 if sample.error else 0
                 if consecutive_failures >= abort_after and not outcome.aborted:
                     # a dead target fails every request: stop early; the journal keeps what finished
@@ -214,14 +231,38 @@ async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: 
                 results.append(record_json)
                 progress.advance(bar)
 
-            started = time.perf_counter()
             await asyncio.gather(*(worker(r, i) for r, i in todo))
-            outcome.wall_seconds[task.name] = time.perf_counter() - started
+            outcome.wall_seconds[task.name] = active_seconds(results)
             order = {f"{task.name}/{r.id}/{i}": n for n, (r, i) in enumerate(jobs)}
             outcome.samples[task.name] = sorted(results, key=lambda s: order.get(str(s["key"]), 0))
             if outcome.aborted:
-                break
+                raise RunIncomplete(f"{outcome.aborted}; {never_tried_counts(outcome, tasks)}")
     return outcome
+
+
+def never_tried_counts(outcome: EvalOutcome, tasks: Sequence[EvalTask]) -> str:
+    """"N samples tried, F failed, M never tried" over every task of the run."""
+    tried = [s for samples in outcome.samples.values() for s in samples]
+    total = sum(len(t.records) * t.samples_per_record for t in tasks)
+    failed = sum(1 for s in tried if s.get("error"))
+    return f"{len(tried)} samples tried, {failed} failed, {total - len(tried)} never tried"
+
+
+def active_seconds(samples: Sequence[dict[str, Any]]) -> float:
+    """The time the samples' sessions spent on them: per session (one process of the run), from its first
+    sample's start to its last sample's end, summed; a sample without timing (a journal written before
+    timings were recorded) adds its own latency."""
+    spans: dict[str, tuple[int, int]] = {}
+    untimed = 0.0
+    for sample in samples:
+        timing = sample.get("timing")
+        if isinstance(timing, dict) and {"session", "start_ns", "end_ns"} <= timing.keys():
+            start, end = int(timing["start_ns"]), int(timing["end_ns"])
+            first, last = spans.get(str(timing["session"]), (start, end))
+            spans[str(timing["session"])] = (min(first, start), max(last, end))
+        elif sample.get("latency_ms") is not None:
+            untimed += float(sample["latency_ms"]) / 1000
+    return sum(end - start for start, end in spans.values()) / 1e9 + untimed
 
 
 def stderr_of(values: Sequence[float]) -> float:
@@ -262,7 +303,7 @@ def mean_result(task: str, metric: str, samples: Sequence[dict[str, Any]], *, wa
     for key, number in timing_fields(samples, wall_seconds).items():
         setattr(result, key, number)
     result.tag(stderr=stderr_of(scored), n_samples=len(scored), n_errors=errors, n_limit=limit if limit else "all",
-               higher_is_better=True, **tags)
+               higher_is_better=True, retries=sum(int(s.get("retries") or 0) for s in samples), **tags)
     return result
 
 

@@ -1,7 +1,8 @@
 """Target specs -> targets, through lazy factories so ``import mlx`` happens only when MLX is used.
 
 Specs:
-- no ``--target``: the embedded default model (SmolLM2-135M-Instruct, converted once from its GGUF)
+- no ``--target``: the embedded default model (SmolLM2-135M-Instruct, converted once from its GGUF); with
+  ``--model X``, X in process: a local mlx-lm folder or a repo id in the local HF cache (``local_model``)
 - ``http://HOST:PORT/v1``: any OpenAI-compatible server
 - ``mlx:PATH``: an mlx-lm model folder, in process
 - ``--serve mlx|llamacpp``: a server we start on loopback, stop afterwards
@@ -17,6 +18,7 @@ from typing import Any
 
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.targets.base import Target
+from mlx_benchmarks.targets.credentials import redact_text
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class TargetSpec:
     serve: str | None = None  # "mlx" | "llamacpp"
     server_pid: int | None = None
     timeout_s: float = 600.0
+    idle_timeout_s: float | None = 60.0  # silence between streamed events that ends a request (HTTP targets)
     # the NAME of the environment variable holding this target's API key (a sweep file's per-target key);
     # specs are written to the run journal, so the key itself never sits here
     api_key_env: str | None = None
@@ -68,6 +71,12 @@ def make_target(spec: TargetSpec) -> Target:
         from mlx_benchmarks.targets.managed import managed_target
 
         target = managed_target(spec.serve, spec.target, model=spec.model, timeout_s=spec.timeout_s)
+    elif spec.target is None and spec.model:
+        from mlx_benchmarks.targets.local_model import resolve_local_model
+        from mlx_benchmarks.targets.mlx_inproc import MLXTarget
+
+        found = resolve_local_model(spec.model)
+        target = MLXTarget(found.path, model_name=spec.model, model_revision=found.revision)
     elif spec.target is None or spec.target == "embedded":
         from mlx_benchmarks.targets.embedded import embedded_target
 
@@ -76,7 +85,8 @@ def make_target(spec: TargetSpec) -> Target:
         from mlx_benchmarks.targets.openai_http import OpenAITarget
 
         target = OpenAITarget(
-            spec.target, model=spec.model, api_key=api_key(variable=spec.api_key_env), server_pid=spec.server_pid, timeout_s=spec.timeout_s
+            spec.target, model=spec.model, api_key=api_key(variable=spec.api_key_env), server_pid=spec.server_pid, timeout_s=spec.timeout_s,
+            idle_timeout_s=spec.idle_timeout_s,
         )
     elif spec.target.startswith("mlx:"):
         from mlx_benchmarks.targets.mlx_inproc import MLXTarget
@@ -87,7 +97,7 @@ def make_target(spec: TargetSpec) -> Target:
         target = factory(model=spec.model)
     else:
         raise UsageError(
-            f"unknown target {spec.target!r}: use http(s)://HOST:PORT/v1, mlx:PATH, py:MODULE:FACTORY, "
+            f"unknown target {redact_text(spec.target)!r}: use http(s)://HOST:PORT/v1, mlx:PATH, py:MODULE:FACTORY, "
             "or leave --target out for the embedded default"
         )
     return target
