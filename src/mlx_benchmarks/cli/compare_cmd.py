@@ -15,6 +15,7 @@ from mlx_benchmarks.errors import RegressionFound, UsageError
 
 # --markdown given without FILE: $GITHUB_STEP_SUMMARY inside GitHub Actions, else stdout
 MARKDOWN_AUTO = ""
+FORMATS = ("table", "json", "csv", "md")
 VERDICT_STYLES = {"regressed": "bold red", "improved": "green", "changed": "yellow", "no change": "dim", "no error bars": "dim"}
 
 
@@ -41,7 +42,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--markdown", nargs="?", const=MARKDOWN_AUTO, default=None, metavar="FILE",
                         help="write a Markdown table to FILE ('-' for stdout); without FILE, append to "
                         "$GITHUB_STEP_SUMMARY when set, else print it")
-    parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    parser.add_argument("--json", action="store_true", help="print the comparison as JSON (same as --format json)")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="what to print: a table (default), json, csv (one line per paired result) or md")
+    parser.add_argument("--ignore-config", action="append", default=[], metavar="KEY",
+                        help="pair results across this configuration key on purpose (e.g. weights_layout to "
+                        "compare a 4-bit run with a float32 one); repeat or comma-separate")
     parser.set_defaults(func=run_compare)
 
 
@@ -60,6 +66,23 @@ def parse_threshold(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError("the threshold must not be negative")
     return value
+
+
+def ignored_keys(values: list[str]) -> list[str]:
+    """The ``--ignore-config`` keys, checked against the configuration keys."""
+    from mlx_benchmarks.compare.config_key import check_ignorable
+
+    try:
+        return check_ignorable(key.strip() for value in values for key in value.split(",") if key.strip())
+    except ValueError as exc:
+        raise UsageError(f"--ignore-config: {exc}") from None
+
+
+def output_format(args: argparse.Namespace) -> str:
+    """The ``--format``, with ``--json`` as its older spelling."""
+    if args.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} ask for two formats; give one")
+    return "json" if args.json else (args.format or "table")
 
 
 def pick_runs(args: argparse.Namespace, store: Any) -> tuple[str, str]:
@@ -102,6 +125,8 @@ def print_table(comparison: Any) -> None:
         format_interval,
         format_p,
         format_value,
+        not_paired_lines,
+        row_names,
         summary_line,
     )
 
@@ -114,32 +139,34 @@ def print_table(comparison: Any) -> None:
         numeric = column in ("A", "B", "change", "p")
         table.add_column(column, overflow="fold", justify="right" if numeric else "left",
                          no_wrap=column in ("change", "verdict"))
-    for row in comparison.rows:
+    for row, name in zip(comparison.rows, row_names(comparison.rows), strict=True):
         table.add_row(
-            row.name, row.metric, format_value(row.a, row.unit), format_value(row.b, row.unit), format_change(row),
+            name, row.metric, format_value(row.a, row.unit), format_value(row.b, row.unit), format_change(row),
             format_interval(row), format_p(row.p_value), f"[{VERDICT_STYLES[row.verdict]}]{row.verdict}[/]",
         )
     out.print(table)
     out.print(summary_line(comparison), markup=False)
+    for line in not_paired_lines(comparison):
+        out.print(line, markup=False)
 
 
 def run_compare(args: argparse.Namespace) -> int:
     from mlx_benchmarks.compare.diff import compare_runs
 
-    store = open_store(args)
-    run_a, run_b = pick_runs(args, store)
-    comparison = compare_runs(store, run_a, run_b, threshold=args.threshold, seed=args.seed)
+    fmt = output_format(args)
+    ignore = ignored_keys(args.ignore_config)
     destination = markdown_destination(args.markdown) if args.markdown is not None else None
     markdown_to_stdout = args.markdown is not None and destination is None
-    if args.json and markdown_to_stdout:
-        raise UsageError("--json and --markdown both want stdout; give --markdown a FILE")
+    if fmt != "table" and markdown_to_stdout:
+        raise UsageError(f"--format {fmt} and --markdown both want stdout; give --markdown a FILE")
+    store = open_store(args)
+    run_a, run_b = pick_runs(args, store)
+    comparison = compare_runs(store, run_a, run_b, threshold=args.threshold, seed=args.seed, ignore_config=ignore)
+    comparison.check_comparable()  # an empty table would read as "no regression"
     if args.markdown is not None:
         # the step summary collects every step's output, so it is appended to, never replaced
         write_markdown(comparison.to_markdown(), destination, append=args.markdown == MARKDOWN_AUTO)
-    if args.json:
-        print_json(comparison.to_json())
-    elif not markdown_to_stdout:
-        print_table(comparison)
+    print_comparison(comparison, fmt, quiet_table=markdown_to_stdout)
     if args.fail_on_regression and comparison.regressions:
         worst = ", ".join(f"{r.name}/{r.metric} {r.rel_change * 100:+.1f}%" if r.rel_change is not None
                           else f"{r.name}/{r.metric}" for r in comparison.regressions)
@@ -147,3 +174,20 @@ def run_compare(args: argparse.Namespace) -> int:
         raise RegressionFound(f"{count} significant regression{'s' if count != 1 else ''} beyond "
                               f"{args.threshold * 100:g}%: {worst}")
     return 0
+
+
+def print_comparison(comparison: Any, fmt: str, *, quiet_table: bool) -> None:
+    """Print in the chosen format; CSV has no room for the unpaired results, so they go to stderr."""
+    if fmt == "json":
+        print_json(comparison.to_json())
+    elif fmt == "md":
+        sys.stdout.write(comparison.to_markdown())
+    elif fmt == "csv":
+        from mlx_benchmarks.compare.csv_format import comparison_csv
+        from mlx_benchmarks.compare.markdown import not_paired_lines
+
+        sys.stdout.write(comparison_csv(comparison))
+        for line in not_paired_lines(comparison):
+            print(line, file=sys.stderr)
+    elif not quiet_table:
+        print_table(comparison)

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 from mlx_benchmarks.compare.direction import higher_is_better
+from mlx_benchmarks.compare.pairing import Pairing, Unpaired, nothing_comparable, pair_results
 from mlx_benchmarks.compare.stats import (
     DEFAULT_CONFIDENCE,
     MIN_TRIALS,
@@ -70,6 +71,7 @@ class ComparisonRow:
     verdict: Verdict
     higher_is_better: bool | None
     n: int = 0
+    config: dict[str, str] = field(default_factory=dict)  # the configuration both results share
 
     def to_json(self) -> JSON:
         return asdict(self)
@@ -77,7 +79,11 @@ class ComparisonRow:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Every shared metric of baseline run A and candidate run B."""
+    """Every result of baseline run A paired with B's result of the same name, metric and configuration.
+
+    ``unpaired``: results of the same name and metric whose configurations differ, with the difference;
+    ``only_a`` / ``only_b``: names found in one run only; ``ignored_config``: keys not matched on.
+    """
 
     run_a: str
     run_b: str
@@ -91,6 +97,13 @@ class Comparison:
     rows: list[ComparisonRow]
     only_a: list[str] = field(default_factory=list)
     only_b: list[str] = field(default_factory=list)
+    unpaired: list[Unpaired] = field(default_factory=list)
+    ignored_config: list[str] = field(default_factory=list)
+
+    def check_comparable(self) -> None:
+        """Raise NothingComparable (exit 2) when not a single result could be paired."""
+        if not self.rows:
+            raise nothing_comparable(self.run_a, self.run_b, Pairing([], self.unpaired, self.only_a, self.only_b))
 
     @property
     def regressions(self) -> list[ComparisonRow]:
@@ -123,19 +136,6 @@ class _Evidence:
     p_value: float | None
     method: Method
     n: int
-
-
-def result_key(result: Mapping[str, Any], seen: dict[tuple[str, str], int]) -> str:
-    """``name/metric``, with ``#2``, ``#3`` for repeats so every result has its own key."""
-    base = (str(result["name"]), str(result["metric"]))
-    seen[base] = seen.get(base, 0) + 1
-    suffix = f"#{seen[base]}" if seen[base] > 1 else ""
-    return f"{base[0]}/{base[1]}{suffix}"
-
-
-def _keyed(results: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    seen: dict[tuple[str, str], int] = {}
-    return {result_key(r, seen): r for r in results}
 
 
 def trials(result: Mapping[str, Any]) -> list[float]:
@@ -240,6 +240,7 @@ def compare_results(
     threshold: float = 0.05,
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,
+    config: dict[str, str] | None = None,
 ) -> ComparisonRow:
     """Compare one result of run A with the same result of run B."""
     a, b = float(ra["value"]), float(rb["value"])
@@ -267,6 +268,7 @@ def compare_results(
         verdict=verdict,
         higher_is_better=direction,
         n=evidence.n if evidence else 0,
+        config=dict(config or {}),
     )
 
 
@@ -281,23 +283,27 @@ def compare_envelopes(
     threshold: float = 0.05,
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,
+    ignore_config: Sequence[str] = (),
 ) -> Comparison:
-    """Compare two envelopes (and their per-sample records) without a store."""
-    results_a = _keyed(envelope_a.get("results", []))
-    results_b = _keyed(envelope_b.get("results", []))
+    """Compare two envelopes (and their per-sample records) without a store.
+
+    Results are paired by name, metric and configuration (``pairing``); ``ignore_config`` names
+    configuration keys not to match on.
+    """
+    pairing = pair_results(envelope_a, envelope_b, ignore=ignore_config)
     tasks_a, tasks_b = samples_by_task(samples_a), samples_by_task(samples_b)
     rows = [
         compare_results(
-            results_a[key],
-            results_b[key],
-            scores_a=sample_scores(tasks_a.get(str(results_a[key]["name"]), []), str(results_a[key]["metric"])),
-            scores_b=sample_scores(tasks_b.get(str(results_b[key]["name"]), []), str(results_b[key]["metric"])),
+            pair.a,
+            pair.b,
+            scores_a=sample_scores(tasks_a.get(str(pair.a["name"]), []), str(pair.a["metric"])),
+            scores_b=sample_scores(tasks_b.get(str(pair.b["name"]), []), str(pair.b["metric"])),
             threshold=threshold,
             seed=seed,
             confidence=confidence,
+            config=pair.config,
         )
-        for key in results_a
-        if key in results_b
+        for pair in pairing.pairs
     ]
     return Comparison(
         run_a=run_a,
@@ -310,8 +316,10 @@ def compare_envelopes(
         seed=seed,
         confidence=confidence,
         rows=rows,
-        only_a=[key for key in results_a if key not in results_b],
-        only_b=[key for key in results_b if key not in results_a],
+        only_a=pairing.only_a,
+        only_b=pairing.only_b,
+        unpaired=pairing.unpaired,
+        ignored_config=list(ignore_config),
     )
 
 
@@ -323,6 +331,7 @@ def compare_runs(
     threshold: float = 0.05,
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,
+    ignore_config: Sequence[str] = (),
 ) -> Comparison:
     """Compare baseline ``run_a`` with candidate ``run_b`` (ids or unique prefixes) in ``store``.
 
@@ -339,4 +348,5 @@ def compare_runs(
         threshold=threshold,
         seed=seed,
         confidence=confidence,
+        ignore_config=ignore_config,
     )

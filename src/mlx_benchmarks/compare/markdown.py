@@ -5,7 +5,10 @@ The cell formatters are public so the terminal table and the HTML report show nu
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+from mlx_benchmarks.compare.config_key import labelled, varying_keys
 
 if TYPE_CHECKING:
     from mlx_benchmarks.compare.diff import Comparison, ComparisonRow
@@ -45,6 +48,31 @@ def format_p(value: float | None) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def row_names(rows: Sequence[ComparisonRow]) -> list[str]:
+    """Each row's result name, with the configuration keys that tell it apart from a namesake row."""
+    groups: dict[tuple[str, str], list[ComparisonRow]] = {}
+    for row in rows:
+        groups.setdefault((row.name, row.metric), []).append(row)
+    names = []
+    for row in rows:
+        namesakes = groups[(row.name, row.metric)]
+        keys = varying_keys([r.config for r in namesakes]) if len(namesakes) > 1 else []
+        names.append(labelled(row.name, row.config, keys))
+    return names
+
+
+def not_paired_lines(comparison: Comparison) -> list[str]:
+    """``Not paired: name/metric: gen_tokens 8 vs 16`` and ``Only in A: ...`` lines (empty when all paired)."""
+    lines = [f"Not paired: {item}" for item in comparison.unpaired]
+    if comparison.only_a:
+        lines.append(f"Only in A: {', '.join(comparison.only_a)}")
+    if comparison.only_b:
+        lines.append(f"Only in B: {', '.join(comparison.only_b)}")
+    if comparison.ignored_config:
+        lines.append(f"Paired across: {', '.join(comparison.ignored_config)} (--ignore-config)")
+    return lines
+
+
 def _cell(text: str) -> str:
     # a pipe would end the cell early; a newline would end the table
     return text.replace("|", "\\|").replace("\n", " ")
@@ -82,9 +110,9 @@ def comparison_markdown(comparison: Comparison) -> str:
         f"| result | metric | A | B | change | {level}% CI | p | method | verdict |",
         "|---|---|--:|--:|--:|---|--:|---|---|",
     ]
-    for row in comparison.rows:
+    for row, name in zip(comparison.rows, row_names(comparison.rows), strict=True):
         cells = [
-            row.name,
+            name,
             row.metric,
             format_value(row.a, row.unit),
             format_value(row.b, row.unit),
@@ -96,10 +124,8 @@ def comparison_markdown(comparison: Comparison) -> str:
         ]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     lines += ["", f"**{summary_line(comparison)}**"]
-    if comparison.only_a or comparison.only_b:
+    notes = not_paired_lines(comparison)
+    if notes:
         lines.append("")
-        if comparison.only_a:
-            lines.append(f"Only in A: {_cell(', '.join(comparison.only_a))}")
-        if comparison.only_b:
-            lines.append(f"Only in B: {_cell(', '.join(comparison.only_b))}")
+        lines += [f"- {_cell(note)}" for note in notes]
     return "\n".join(lines) + "\n"

@@ -1,6 +1,6 @@
 """Change points in a metric's history: binary segmentation with a CUSUM statistic and a permutation test.
 
-For one series (model × suite × result name × metric, ordered by run time):
+For one series (model × suite × result name × metric × configuration, ordered by run time):
 
 1. ``S_k = Σ_{i≤k} (x_i − mean(x))``; the split candidate is the ``k`` with the largest ``|S_k|``
    (each side keeping at least ``min_size`` points).
@@ -11,6 +11,9 @@ For one series (model × suite × result name × metric, ordered by run time):
    (relative), so a statistically detectable but tiny drift is not flagged. Each side is then searched
    again (binary segmentation).
 
+A series too short for the permutation test to reach ``alpha`` at all (``min_series_length``) is not tested
+and says so (``tested=False``), rather than passing for "no change".
+
 Public API: ``trend(store, model=..., suite=..., metric=...) -> list[Series]``; ``detect_change_points``
 works on a bare list of numbers.
 """
@@ -18,6 +21,7 @@ works on a bare list of numbers.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
@@ -25,6 +29,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from mlx_benchmarks.compare.config_key import config_label, config_text, row_config, varying_keys
 from mlx_benchmarks.compare.direction import higher_is_better
 from mlx_benchmarks.envelope import JSON
 from mlx_benchmarks.query import Queryable, fetch, relation
@@ -44,6 +49,23 @@ class Split:
     p_value: float
     before: float  # median of the segment before
     after: float  # median of the segment after
+
+
+def min_series_length(alpha: float, *, min_size: int = DEFAULT_MIN_SIZE, resamples: int = DEFAULT_RESAMPLES) -> int | None:
+    """The fewest points with which a change can reach ``p < alpha``; None when no length can.
+
+    The largest ``|S_k|`` is reached by every ordering that puts the same ``k`` values before the split, in any
+    order, and by the mirrored orderings that put the other ``n - k`` values first: ``2 · k! (n-k)!`` of the
+    ``n!`` orderings. So the exact permutation p-value is never below ``2 / C(n, k)``, smallest for the
+    balanced split ``k = n // 2`` (a clean step): 2/70 = 0.029 for 8 points, 2/252 = 0.0079 for 10. The
+    sampled test adds its own floor, ``1 / (resamples + 1)``.
+    """
+    if not 0.0 < alpha <= 1.0 or alpha <= 1.0 / (resamples + 1):
+        return None
+    n = 2 * min_size
+    while 2.0 / math.comb(n, n // 2) >= alpha:
+        n += 1
+    return n
 
 
 def _max_cusum(matrix: np.ndarray, lo: int, hi: int) -> np.ndarray:
@@ -121,7 +143,12 @@ class ChangePoint:
 
 @dataclass(frozen=True)
 class Series:
-    """One model × suite × result × metric history, oldest first, with its change points."""
+    """One model × suite × result × metric × configuration history, oldest first, with its change points.
+
+    ``label`` names the configuration keys that tell this series apart from others of the same result ("" when
+    there is one configuration). ``tested`` is False when the series has fewer than ``min_runs`` points, the
+    fewest with which the test could reach its alpha: no change points then means "not tested", not "no change".
+    """
 
     model: str
     suite: str
@@ -133,6 +160,10 @@ class Series:
     timestamps: list[datetime]
     values: list[float]
     change_points: list[ChangePoint] = field(default_factory=list)
+    config: dict[str, str] = field(default_factory=dict)
+    label: str = ""
+    tested: bool = False
+    min_runs: int | None = None
 
     def to_json(self) -> JSON:
         out = {k: v for k, v in asdict(self).items() if k not in ("timestamps", "change_points")}
@@ -158,20 +189,25 @@ def load_series(
         where.append("(name = ? OR metric = ?)")
         params += [metric, metric]
     sql = (
-        "SELECT run_id, timestamp, model, suite, name, metric, unit, value, tags_json, result_index "
-        f"FROM {relation(store, 'results')} WHERE {' AND '.join(where)} "
+        "SELECT run_id, timestamp, model, suite, name, metric, unit, value, tags_json, quantization, seed, "
+        f"result_index FROM {relation(store, 'results')} WHERE {' AND '.join(where)} "
         "ORDER BY model, suite, name, metric, timestamp, run_id, result_index"
     )
-    grouped: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    grouped: dict[tuple[str, str, str, str, str], list[dict[str, Any]]] = {}
+    configs: dict[tuple[str, str, str, str], dict[str, dict[str, str]]] = {}
     for row in fetch(store.connect(), sql, params):
-        grouped.setdefault((row["model"], row["suite"], row["name"], row["metric"]), []).append(row)
+        config = row_config(row)
+        result = (row["model"], row["suite"], row["name"], row["metric"])
+        configs.setdefault(result, {})[config_text(config)] = config
+        grouped.setdefault((*result, config_text(config)), []).append(row)
     out = []
-    for (model_name, suite_name, name, metric_name), rows in grouped.items():
+    for (model_name, suite_name, name, metric_name, text), rows in grouped.items():
         first_per_run: dict[str, dict[str, Any]] = {}
         for r in rows:  # a run that repeats a result contributes its first occurrence
             first_per_run.setdefault(r["run_id"], r)
         points = list(first_per_run.values())
-        tags = json.loads(points[-1]["tags_json"] or "{}")
+        siblings = configs[(model_name, suite_name, name, metric_name)]
+        config = siblings[text]
         out.append(
             Series(
                 model=model_name,
@@ -179,13 +215,20 @@ def load_series(
                 name=name,
                 metric=metric_name,
                 unit=points[-1]["unit"],
-                higher_is_better=higher_is_better(points[-1]["unit"], tags),
+                higher_is_better=higher_is_better(points[-1]["unit"], _row_tags(points[-1])),
                 run_ids=[r["run_id"] for r in points],
                 timestamps=[r["timestamp"] for r in points],
                 values=[float(r["value"]) for r in points],
+                config=config,
+                label=config_label(config, varying_keys(list(siblings.values()))) if len(siblings) > 1 else "",
             )
         )
     return out
+
+
+def _row_tags(row: dict[str, Any]) -> dict[str, str]:
+    loaded = json.loads(row["tags_json"] or "{}")
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _locate(series: Series, split: Split) -> ChangePoint:
@@ -216,9 +259,17 @@ def trend(
     min_shift: float = DEFAULT_MIN_SHIFT,
     seed: int = 0,
 ) -> list[Series]:
-    """Every matching series with its change points filled in."""
+    """Every matching series with its change points filled in; a series shorter than ``min_series_length``
+    is returned untested (``tested=False``). Raises ValueError for an alpha no series length can reach."""
+    needed = min_series_length(alpha, min_size=min_size)
+    if needed is None:
+        raise ValueError(f"alpha {alpha:g} is out of reach: a permutation test of {DEFAULT_RESAMPLES} shuffles "
+                         f"cannot give p below {1 / (DEFAULT_RESAMPLES + 1):.4g}")
     out = []
     for series in load_series(store, model=model, suite=suite, metric=metric):
+        if len(series.values) < needed:
+            out.append(replace(series, tested=False, min_runs=needed))
+            continue
         splits = detect_change_points(series.values, min_size=min_size, alpha=alpha, min_shift=min_shift, seed=seed)
-        out.append(replace(series, change_points=[_locate(series, s) for s in splits]))
+        out.append(replace(series, change_points=[_locate(series, s) for s in splits], tested=True, min_runs=needed))
     return out

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -98,6 +99,7 @@ class OpenAITarget:
         self.base_url, self.origin = split_base_url(url)
         self.model = model
         self._api_key = api_key  # sent as a header, never logged or stored
+        self._auth = url_basic_auth(url)  # user:password@ in the URL, kept in memory only
         self.timeout_s = timeout_s
         self.max_connections = max_connections
         self.display_name = display_name
@@ -123,7 +125,7 @@ class OpenAITarget:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
                                              ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, headers=self._headers())
+            self._session = aiohttp.ClientSession(connector=connector, headers=self._headers(), auth=self._auth)
         try:
             await asyncio.wait_for(self._discover(), START_TIMEOUT_S)
         except TimeoutError:
@@ -133,7 +135,7 @@ class OpenAITarget:
             await self.stop()
             reason = getattr(exc, "strerror", None) or type(exc).__name__
             raise TargetUnavailable(f"cannot reach {self.host_port}: {reason}") from None
-        except TargetProtocolError:
+        except Exception:  # a protocol or usage error (unknown model, several models): close the session
             await self.stop()
             raise
 
@@ -151,9 +153,16 @@ class OpenAITarget:
                     return
                 raise TargetProtocolError(f"{self.base_url}/models: {summarise_http_error(response.status, text)}"
                                           "; name the model with --model")
+        served = _model_ids(text, self.base_url, required=self.model is None)
+        if served:
+            self.info = replace(self.info, details={**self.info.details, "models": ", ".join(served)[:500]})
         if self.model is None:
             self.model = _first_model(text, self.base_url)
             self.info = replace(self.info, model=self.display_name or self.model)
+        elif served and not _serves(served, self.model):
+            from mlx_benchmarks.errors import UsageError
+
+            raise UsageError(f"{self.host_port} does not serve model {self.model!r}; it serves: {', '.join(served)[:500]}")
 
     async def stop(self) -> None:
         session, self._session = self._session, None
@@ -225,12 +234,38 @@ class OpenAITarget:
             raise TargetProtocolError(f"{self.host_port} ended the stream before the answer finished")
 
 
-def _first_model(text: str, where: str) -> str:
+def url_basic_auth(url: str) -> aiohttp.BasicAuth | None:
+    """HTTP basic auth from ``http://user:password@host``; split_base_url drops it from the URL itself."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    return aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+
+
+def _model_ids(text: str, where: str, *, required: bool) -> list[str]:
+    """The ids ``/v1/models`` lists; with ``required`` (no --model), a body that is no list is an error."""
     try:
         data = json.loads(text).get("data") or []
-        ids = [str(m["id"]) for m in data if isinstance(m, dict) and m.get("id")]
+        return [str(m["id"]) for m in data if isinstance(m, dict) and m.get("id")]
     except (ValueError, AttributeError, TypeError):
-        raise TargetProtocolError(f"{where}/models did not return a model list; name the model with --model") from None
+        if required:
+            raise TargetProtocolError(f"{where}/models did not return a model list; name the model with --model") from None
+        return []
+
+
+def _serves(served: list[str], model: str) -> bool:
+    """Whether a server listing ``served`` answers for ``model``: listed (Ollama adds ``:latest``), or a
+    local path, which mlx_lm.server loads on request without listing it."""
+    return model in served or f"{model}:latest" in served or os.path.exists(os.path.expanduser(model))
+
+
+def _first_model(text: str, where: str) -> str:
+    """The one model a server lists; several is a usage error (which one to measure is the user's call)."""
+    ids = _model_ids(text, where, required=True)
     if not ids:
         raise TargetProtocolError(f"{where}/models lists no model; name the model with --model")
+    if len(ids) > 1:
+        from mlx_benchmarks.errors import UsageError
+
+        raise UsageError(f"{where} serves {len(ids)} models; choose one with --model: {', '.join(ids)[:500]}")
     return ids[0]
