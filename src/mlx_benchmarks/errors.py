@@ -51,6 +51,16 @@ class TargetProtocolError(TargetError):
     """The target answered something that is not the protocol we speak."""
 
 
+class TargetRetryable(TargetError):
+    """One request failed in a way worth trying again: 429 / 503 (``retry_after`` seconds when the server
+    said), a connection reset mid-answer, or a stream that went idle. Quality suites retry it; speed suites
+    record it as an error of the cell."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class DatasetError(BenchError):
     """A dataset is missing, corrupt or of the wrong shape."""
 

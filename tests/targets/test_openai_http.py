@@ -158,14 +158,14 @@ def test_malformed_line_is_a_request_error() -> None:
 
 def test_http_error_is_one_summarised_line() -> None:
     async def go() -> None:
-        async with ScriptedOpenAIServer(script=[HTTPFail(503, "x" * 5000 + "\n\n trailing")]) as server:
+        async with ScriptedOpenAIServer(script=[HTTPFail(500, "x" * 5000 + "\n\n trailing")]) as server:
             target = OpenAITarget(server.url)
             await target.start()
             with pytest.raises(TargetProtocolError) as info:
                 await collect(target.stream(HELLO))
             await target.stop()
         message = str(info.value)
-        assert message.startswith("HTTP 503: xxx") and "\n" not in message and len(message) < 230
+        assert message.startswith("HTTP 500: xxx") and "\n" not in message and len(message) < 230
 
     run(go())
 
@@ -207,8 +207,15 @@ def test_unreachable_target_fails_fast_naming_host_and_port() -> None:
 
 
 def test_model_name_given_is_used_and_no_model_list_is_an_error() -> None:
-    _completion, server = run(ask([Answer()], model="chosen"))
-    assert server.requests[0]["model"] == "chosen"
+    async def chosen() -> ScriptedOpenAIServer:
+        async with ScriptedOpenAIServer(models=("scripted-model", "chosen")) as server:
+            target = OpenAITarget(server.url, model="chosen")
+            await target.start()
+            await send(target, HELLO)
+            await target.stop()
+        return server
+
+    assert run(chosen()).requests[0]["model"] == "chosen"
 
     async def empty() -> None:
         async with ScriptedOpenAIServer(models=()) as server:

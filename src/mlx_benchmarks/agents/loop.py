@@ -14,16 +14,18 @@ import re
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from mlx_benchmarks.agents.tasks import SYSTEM_PROMPT, AgentTask, check_answer
 from mlx_benchmarks.agents.tools import Toolbox
 from mlx_benchmarks.errors import TargetError
-from mlx_benchmarks.measure.timing import collect
+from mlx_benchmarks.measure.timing import Completion, collect
 from mlx_benchmarks.scoring.tool_parsers import ParsedCall, extract_calls
 from mlx_benchmarks.scoring.tool_schema import renders_tools
 from mlx_benchmarks.targets.base import ChatRequest, Target, now_ns
+from mlx_benchmarks.targets.retry import Retrying, retrying
 
 THINK_RE = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL)  # reasoning is not the answer
 HERMES_TOOLS_PROMPT = (
@@ -47,6 +49,7 @@ class AgentRun:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0  # prompt tokens a prefix cache served (in-process MLX keeps the conversation)
+    retries: int = 0  # requests retried after 429/503, a reset or an idle stream (targets/retry.py)
     latency_s: float = 0.0
     error: str | None = None
     transcript: list[dict[str, Any]] = field(default_factory=list)
@@ -79,7 +82,7 @@ def _first_messages(task: AgentTask, native: bool) -> list[dict[str, Any]]:
 
 
 async def run_baseline(target: Target, task: AgentTask, *, max_steps: int = 8, max_tokens: int = 512,
-                       seed: int | None = None) -> AgentRun:
+                       seed: int | None = None, max_retries: int | None = None) -> AgentRun:
     """Run one task to its end (answer, step cap, or target failure)."""
     run = AgentRun(framework="baseline", task=task.id)
     native = renders_tools(target)
@@ -90,7 +93,7 @@ async def run_baseline(target: Target, task: AgentTask, *, max_steps: int = 8, m
         toolbox = Toolbox(folder)
         messages = _first_messages(task, native)
         try:
-            await _loop(target, task, run, toolbox, messages, native, max_steps, max_tokens, seed)
+            await _loop(target, task, run, toolbox, messages, native, max_steps, max_tokens, seed, retrying(max_retries))
         finally:
             run.tool_calls, run.tool_errors = toolbox.calls, toolbox.errors
             run.latency_s = (now_ns() - started) / 1e9
@@ -98,17 +101,19 @@ async def run_baseline(target: Target, task: AgentTask, *, max_steps: int = 8, m
 
 
 async def _loop(target: Target, task: AgentTask, run: AgentRun, toolbox: Toolbox, messages: list[dict[str, Any]],
-                native: bool, max_steps: int, max_tokens: int, seed: int | None) -> None:
+                native: bool, max_steps: int, max_tokens: int, seed: int | None, retry: Retrying) -> None:
     for step in range(1, max_steps + 1):
         run.steps = step
         request = ChatRequest(messages=list(messages), max_tokens=max_tokens, temperature=0.0, seed=seed,
                               tools=Toolbox.openai_tools() if native else None, tool_choice="auto" if native else None,
                               cache_prompt=True)
         try:
-            completion = await collect(target.stream(request))
+            completion = await retry(partial(_ask, target, request))
         except (TargetError, OSError, TimeoutError) as exc:
             run.failure, run.error = "target_error", f"{type(exc).__name__}: {exc}"[:300]
             return
+        finally:
+            run.retries = retry.count
         if completion.usage is not None:
             run.prompt_tokens += completion.usage.prompt_tokens or 0
             run.completion_tokens += completion.usage.completion_tokens or 0
@@ -130,6 +135,10 @@ async def _loop(target: Target, task: AgentTask, run: AgentRun, toolbox: Toolbox
             else:
                 messages.append({"role": "user", "content": f"<tool_response>\n{result}\n</tool_response>"})
     run.failure = "step_limit"
+
+
+async def _ask(target: Target, request: ChatRequest) -> Completion:
+    return await collect(target.stream(request))
 
 
 def wall_clock() -> float:

@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from mlx_benchmarks.measure.timing import Completion, collect
 from mlx_benchmarks.scoring.tool_parsers import ParsedCall, extract_calls
 from mlx_benchmarks.scoring.tool_schema import renders_tools
 from mlx_benchmarks.targets.base import ChatRequest, Target
+from mlx_benchmarks.targets.retry import retrying
 
 TEXT_TOOLS_PROMPT = (
     "You may call functions. The available functions are within <tools></tools>: <tools>{tools}</tools>\n"
@@ -35,6 +37,7 @@ class AdapterStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_prompt_tokens: int = 0
+    retries: int = 0  # requests to the target retried after 429/503, a reset or an idle stream
 
 
 def flatten_content(content: Any) -> str | None:
@@ -81,11 +84,17 @@ def _tool_calls_json(calls: list[ParsedCall]) -> list[dict[str, Any]]:
             for c in calls]
 
 
+async def _collect(target: Target, chat: ChatRequest) -> Completion:
+    return await collect(target.stream(chat))
+
+
 class TargetAdapterServer:
     """``/v1/chat/completions`` and ``/v1/models`` on loopback, answered by ``target``."""
 
-    def __init__(self, target: Target, *, max_tokens: int = 512, seed: int | None = None) -> None:
+    def __init__(self, target: Target, *, max_tokens: int = 512, seed: int | None = None,
+                 max_retries: int | None = None) -> None:
         self.target = target
+        self.max_retries = max_retries
         self.max_tokens = max_tokens
         self.seed = seed
         self.stats = AdapterStats()
@@ -118,12 +127,15 @@ class TargetAdapterServer:
         chat = to_chat_request(body, native_tools=self.native_tools,
                                default_max_tokens=self.max_tokens, seed=self.seed)
         self.stats.requests += 1
+        retry = retrying(self.max_retries)
         try:
-            completion = await collect(self.target.stream(chat))
+            completion = await retry(partial(_collect, self.target, chat))
         except (TargetError, OSError, TimeoutError) as exc:
             self.stats.failures += 1
             return web.json_response({"error": {"message": f"target failed: {exc}", "type": "target_error"}},
                                      status=502)
+        finally:
+            self.stats.retries += retry.count
         if completion.error:
             self.stats.failures += 1
             return web.json_response({"error": {"message": completion.error, "type": "target_error"}}, status=502)

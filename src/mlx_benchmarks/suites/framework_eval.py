@@ -45,7 +45,7 @@ def sample_of(run: AgentRun) -> dict[str, Any]:
             "response": run.answer[:2000], "error": run.error, "latency_ms": run.latency_s * 1000,
             "prompt_tokens": run.prompt_tokens, "completion_tokens": run.completion_tokens,
             "detail": {"failure": run.failure, "steps": run.steps, "tool_calls": run.tool_calls,
-                       "cached_prompt_tokens": run.cached_prompt_tokens,
+                       "cached_prompt_tokens": run.cached_prompt_tokens, "retries": run.retries,
                        "tool_errors": run.tool_errors, "transcript": run.transcript[:10]}}
 
 
@@ -69,6 +69,7 @@ def framework_results(framework: str, samples: Sequence[dict[str, Any]], max_ste
     headline.tag(framework=framework, n_samples=n, stderr=stderr_of(success), higher_is_better=True,
                  max_steps=max_steps, steps_mean=steps / n, tool_calls=calls, tool_errors=tool_errors,
                  prompt_tokens=prompt, completion_tokens=completion, cached_prompt_tokens=cached, latency_s_mean=latency / n,
+                 retries=sum(int(d.get("retries") or 0) for d in details),
                  **{f"fail_{k}": v for k, v in sorted(failures.items())})
     extra = [("mean_steps", steps / n, "steps"), ("mean_tool_calls", calls / n, "calls"),
              ("tool_error_rate", tool_errors / calls if calls else 0.0, "ratio"),
@@ -135,10 +136,11 @@ class FrameworkEvalSuite:
                     continue
                 if framework == "baseline":
                     run = await run_baseline(ctx.target, task, max_steps=max_steps, max_tokens=max_tokens,
-                                             seed=ctx.seed)
+                                             seed=ctx.seed, max_retries=ctx.option("max_retries"))
                 else:
                     if adapter is None:
-                        adapter = TargetAdapterServer(ctx.target, max_tokens=max_tokens, seed=ctx.seed)
+                        adapter = TargetAdapterServer(ctx.target, max_tokens=max_tokens, seed=ctx.seed,
+                                                      max_retries=ctx.option("max_retries"))
                         await adapter.start()
                     run = await self._smolagents(ctx, adapter, task, max_steps, max_tokens)
                 sample = sample_of(run)
@@ -154,7 +156,8 @@ class FrameworkEvalSuite:
 
     async def _smolagents(self, ctx: RunContext, adapter: TargetAdapterServer, task: AgentTask, max_steps: int,
                           max_tokens: int) -> AgentRun:
-        before = (adapter.stats.prompt_tokens, adapter.stats.completion_tokens, adapter.stats.cached_prompt_tokens)
+        before = (adapter.stats.prompt_tokens, adapter.stats.completion_tokens, adapter.stats.cached_prompt_tokens,
+                  adapter.stats.retries)
         started = asyncio.get_running_loop().time()
         with tempfile.TemporaryDirectory(prefix="mlx-bench-agent-") as tmp:
             folder = Path(tmp)
@@ -167,4 +170,5 @@ class FrameworkEvalSuite:
         run.prompt_tokens = adapter.stats.prompt_tokens - before[0]
         run.completion_tokens = adapter.stats.completion_tokens - before[1]
         run.cached_prompt_tokens = adapter.stats.cached_prompt_tokens - before[2]
+        run.retries = adapter.stats.retries - before[3]
         return run

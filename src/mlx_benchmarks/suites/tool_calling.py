@@ -222,6 +222,7 @@ def category_results(name: str, samples: Sequence[dict[str, Any]], wall_seconds:
     for d in details:
         paths.update(d.get("paths") or {})
     headline.tag(**common, n_errors=sum(1 for s in samples if s.get("error")),
+                 retries=sum(int(s.get("retries") or 0) for s in samples),
                  **{f"fail_{k}": v for k, v in sorted(failures.items())},
                  **{f"path_{k}": v for k, v in sorted(paths.items())})
     latency = _p50([s.get("latency_ms") for s in samples if not s.get("error")])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -17,13 +18,23 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 
-from mlx_benchmarks.errors import TargetProtocolError, TargetTimeout, TargetUnavailable
+from mlx_benchmarks.errors import (
+    TargetError,
+    TargetProtocolError,
+    TargetRetryable,
+    TargetTimeout,
+    TargetUnavailable,
+)
 from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo, now_ns
-from mlx_benchmarks.targets.sse import DONE, SSEDecoder, chunks_from_event
+from mlx_benchmarks.targets.retry import parse_retry_after
+from mlx_benchmarks.targets.sse import DONE, MAX_TOOL_CALLS, SSEDecoder, chunks_from_event
 
 START_TIMEOUT_S = 4.5  # start() must give up within 5 s on an unreachable target
 MAX_CONNECTIONS = 256  # the suites refuse concurrency above this
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+IDLE_TIMEOUT_S = 60.0  # silence between events that ends a stalled stream (well below the request timeout)
+MAX_STREAM_BYTES = 64 << 20  # one answer's whole stream; far above a 100k-token reasoning trace
+RETRYABLE_STATUS = (429, 503)
 
 
 @dataclass
@@ -92,6 +103,7 @@ class OpenAITarget:
         api_key: str | None = None,
         server_pid: int | None = None,
         timeout_s: float = 600.0,
+        idle_timeout_s: float | None = IDLE_TIMEOUT_S,
         max_connections: int = MAX_CONNECTIONS,
         display_name: str | None = None,
         kind: str = "openai-http",
@@ -101,6 +113,7 @@ class OpenAITarget:
         self._api_key = api_key  # sent as a header, never logged or stored
         self._auth = url_basic_auth(url)  # user:password@ in the URL, kept in memory only
         self.timeout_s = timeout_s
+        self.idle_timeout_s = idle_timeout_s
         self.max_connections = max_connections
         self.display_name = display_name
         self.stats = ClientStats()
@@ -177,43 +190,67 @@ class OpenAITarget:
         return None
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Chunk]:
-        """Stream one chat completion; transport failures become TargetError subclasses."""
+        """Stream one chat completion; transport failures become TargetError subclasses.
+
+        The request ends within ``timeout_s`` whatever the server does; once the first event has arrived, a
+        silence of ``idle_timeout_s`` between reads ends it too. 429 / 503, a connection cut mid-answer and
+        an idle stream raise ``TargetRetryable`` (quality suites retry it, speed suites record it).
+        """
         if self._session is None or self.model is None:
             raise TargetUnavailable("target not started")
         body = json.dumps(request_body(request, self.model)).encode()
-        timeout = aiohttp.ClientTimeout(total=self.timeout_s, sock_connect=START_TIMEOUT_S)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=START_TIMEOUT_S)
+        clock = _Deadlines(self.timeout_s, self.idle_timeout_s)
         try:
-            async with self._session.post(self.base_url + "/chat/completions", data=body,
-                                          timeout=timeout) as response:
-                if response.status >= 400:
-                    text = (await response.content.read(2048)).decode("utf-8", "replace")
-                    raise TargetProtocolError(summarise_http_error(response.status, text))
-                async for chunk in self._events(response):
-                    yield chunk
+            async with asyncio.timeout(self.timeout_s) as clock.timer:
+                async with self._session.post(self.base_url + "/chat/completions", data=body,
+                                              timeout=timeout) as response:
+                    if response.status >= 400:
+                        text = (await response.content.read(2048)).decode("utf-8", "replace")
+                        raise _http_error(response.status, text, response.headers.get("Retry-After"))
+                    async for chunk in self._events(response, clock):
+                        yield chunk
         except TimeoutError:
+            if clock.idle_expired():
+                raise TargetRetryable(f"{self.host_port} sent nothing for {self.idle_timeout_s:g} s mid-answer "
+                                      "(idle timeout)") from None
             raise TargetTimeout(f"no complete answer from {self.host_port} within {self.timeout_s:g} s") from None
         except aiohttp.ClientConnectorError as exc:
             raise TargetUnavailable(f"cannot reach {self.host_port}: {exc.strerror or exc}") from None
         except (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-            raise TargetProtocolError(f"{self.host_port} closed the stream mid-answer ({type(exc).__name__})") from None
+            raise TargetRetryable(f"{self.host_port} closed the stream mid-answer ({type(exc).__name__})") from None
+        except aiohttp.ClientError as exc:  # a reply that is not HTTP, headers too large, ...
+            raise TargetProtocolError(f"{self.host_port} answered outside the protocol "
+                                      f"({type(exc).__name__}: {str(exc)[:200]})") from None
 
-    async def _events(self, response: aiohttp.ClientResponse) -> AsyncIterator[Chunk]:
+    async def _events(self, response: aiohttp.ClientResponse, clock: _Deadlines) -> AsyncIterator[Chunk]:
         decoder = SSEDecoder()
         stats = self.stats
         first_byte: int | None = None  # stamped at the first read, reported on the first chunk
         first_reported = False
         finished = False
+        received = 0
+        unindexed_calls = 0  # tool-call deltas without an index each open a call: bound them
         async for data in response.content.iter_any():
             t_ns = now_ns()  # stamped on receipt, before any parsing
+            clock.pause()  # no timer may fire while the consumer holds a chunk
             if first_byte is None:
                 first_byte = t_ns
             stats.reads += 1
+            received += len(data)
+            if received > MAX_STREAM_BYTES:
+                raise TargetProtocolError(f"{self.host_port} streamed more than {MAX_STREAM_BYTES >> 20} MiB "
+                                          "for one answer")
             for payload in decoder.feed(data):
                 stats.events += 1
                 if payload.strip() == DONE:
                     stats.parse_ns += now_ns() - t_ns
                     return
                 for chunk in chunks_from_event(payload, t_ns):
+                    if chunk.tool_call is not None and "index" not in chunk.tool_call:
+                        unindexed_calls += 1
+                        if unindexed_calls > MAX_TOOL_CALLS:
+                            chunk = Chunk(t_ns, "error", text=f"more than {MAX_TOOL_CALLS} tool calls in one answer")
                     if not first_reported:
                         chunk = replace(chunk, first_byte_ns=first_byte)
                         first_reported = True
@@ -222,6 +259,7 @@ class OpenAITarget:
                     if chunk.kind == "error":
                         return
             stats.parse_ns += now_ns() - t_ns
+            clock.arm_idle()
         for payload in decoder.flush():
             if payload.strip() != DONE:
                 for chunk in chunks_from_event(payload, now_ns()):
@@ -232,6 +270,43 @@ class OpenAITarget:
         if not finished:
             # the body ended cleanly but without [DONE] or a finish_reason: the server stopped mid-answer
             raise TargetProtocolError(f"{self.host_port} ended the stream before the answer finished")
+
+
+class _Deadlines:
+    """One timer for both limits of a request: its total deadline and, between reads, the idle timeout.
+
+    ``timer`` is the ``asyncio.timeout`` the request runs under. It is paused while a chunk is handed out
+    (a consumer awaiting something else must never be cancelled by our timer) and re-armed before each read at
+    the idle limit or the total deadline, whichever comes first.
+    """
+
+    def __init__(self, total_s: float, idle_s: float | None) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.deadline = self._loop.time() + total_s
+        self.idle_s = idle_s
+        self.timer: asyncio.Timeout | None = None
+        self._idle_armed = False
+
+    def pause(self) -> None:
+        if self.timer is not None:
+            self.timer.reschedule(None)
+
+    def arm_idle(self) -> None:
+        idle_at = self._loop.time() + self.idle_s if self.idle_s else math.inf
+        self._idle_armed = idle_at < self.deadline
+        if self.timer is not None:
+            self.timer.reschedule(min(idle_at, self.deadline))
+
+    def idle_expired(self) -> bool:
+        return self._idle_armed and self.timer is not None and self.timer.expired()
+
+
+def _http_error(status: int, body: str, retry_after: str | None) -> TargetError:
+    """429 and 503 are worth retrying (after ``Retry-After`` when given); every other status is not."""
+    summary = summarise_http_error(status, body)
+    if status in RETRYABLE_STATUS:
+        return TargetRetryable(summary, retry_after=parse_retry_after(retry_after))
+    return TargetProtocolError(summary)
 
 
 def url_basic_auth(url: str) -> aiohttp.BasicAuth | None:

@@ -1,0 +1,198 @@
+"""TEST DOUBLE: a fault-injecting OpenAI-compatible server on loopback, for tests only (never offered as a model).
+
+Each chat request gets the ``Fault`` that ``plan(index, attempt)`` names: ``index`` counts chat requests from 0,
+``attempt`` counts requests carrying the same messages (1 for the first), so "fail each prompt's first try"
+is one line. Faults: a normal answer, an HTTP status (500, 404 unknown model, 429 / 503 with ``Retry-After``),
+a stream cut after K tokens, garbage SSE, a stall after K tokens, an empty 200, and the whole server dying.
+
+Use it on the test's own loop (``async with FaultServer(plan) as server``) or in a thread for code that runs its
+own loop (``with FaultServer(plan).in_thread() as server``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+MODEL = "fault-model"
+
+
+@dataclass(frozen=True)
+class Ok:
+    """A normal streamed answer of ``tokens`` content events, each ``text``."""
+
+    tokens: int = 4
+    text: str = " 42"
+
+
+@dataclass(frozen=True)
+class Status:
+    """An HTTP error reply, with ``Retry-After`` when given."""
+
+    status: int = 500
+    message: str = "injected failure"
+    retry_after: str | None = None
+
+
+@dataclass(frozen=True)
+class Cut:
+    """``after_tokens`` content events, then the connection is cut without finishing the body."""
+
+    after_tokens: int = 2
+
+
+@dataclass(frozen=True)
+class Garbage:
+    """Raw bytes as the body of a 200 event stream, then the end of the body."""
+
+    body: bytes = b"data: {not json\n\n"
+
+
+@dataclass(frozen=True)
+class Stall:
+    """``after_tokens`` content events, then silence for ``seconds`` (then the connection is cut)."""
+
+    after_tokens: int = 2
+    seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Empty:
+    """A 200 event stream with an empty body."""
+
+
+@dataclass(frozen=True)
+class Die:
+    """One token, then the listening socket closes and this connection is cut: the server is gone."""
+
+
+Fault = Ok | Status | Cut | Garbage | Stall | Empty | Die
+Plan = Callable[[int, int], Fault]
+
+
+def every_nth(n: int, fault: Fault, otherwise: Fault = Ok()) -> Plan:
+    """``fault`` for requests n-1, 2n-1, ... (every nth), ``otherwise`` for the rest."""
+    return lambda index, attempt: fault if (index + 1) % n == 0 else otherwise
+
+
+def first_attempts(fault: Fault, times: int = 1, otherwise: Fault = Ok()) -> Plan:
+    """``fault`` for the first ``times`` tries of every prompt, then ``otherwise``: a storm a retry outlasts."""
+    return lambda index, attempt: fault if attempt <= times else otherwise
+
+
+def always(fault: Fault) -> Plan:
+    return lambda index, attempt: fault
+
+
+def _event(obj: dict[str, object]) -> bytes:
+    return b"data: " + json.dumps(obj).encode() + b"\n\n"
+
+
+def _delta(delta: dict[str, object], finish: str | None = None) -> bytes:
+    return _event({"id": "f", "object": "chat.completion.chunk", "model": MODEL,
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+
+@dataclass
+class FaultServer:
+    """The fault server. ``faults`` records the fault each chat request got, in arrival order."""
+
+    plan: Plan = field(default_factory=lambda: always(Ok()))
+    faults: list[Fault] = field(default_factory=list)
+    port: int = 0
+
+    def __post_init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self._site: web.SockSite | None = None
+        self._attempts: Counter[str] = Counter()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    async def __aenter__(self) -> FaultServer:
+        app = web.Application()
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/chat/completions", self._chat)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        self.port = sock.getsockname()[1]
+        self._site = web.SockSite(self._runner, sock)
+        await self._site.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @contextlib.contextmanager
+    def in_thread(self) -> Iterator[FaultServer]:
+        """Serve from a background thread with its own event loop (for code that runs its own loop)."""
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
+        thread.start()
+        asyncio.run_coroutine_threadsafe(self.__aenter__(), loop).result(timeout=10)
+        try:
+            yield self
+        finally:
+            asyncio.run_coroutine_threadsafe(self.__aexit__(), loop).result(timeout=10)
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=10)
+            loop.close()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": MODEL, "object": "model"}]})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        prompt = json.dumps(body.get("messages"), sort_keys=True)
+        self._attempts[prompt] += 1
+        fault = self.plan(len(self.faults), self._attempts[prompt])
+        self.faults.append(fault)
+        if isinstance(fault, Status):
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            return web.json_response({"error": {"message": fault.message, "type": "injected"}}, status=fault.status,
+                                     headers=headers)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        if isinstance(fault, Ok):
+            await response.write(_delta({"role": "assistant", "content": ""}))
+            for _ in range(fault.tokens):
+                await response.write(_delta({"content": fault.text}))
+            await response.write(_delta({}, "stop"))
+            await response.write(_event({"id": "f", "object": "chat.completion.chunk", "model": MODEL, "choices": [],
+                                         "usage": {"prompt_tokens": 8, "completion_tokens": fault.tokens}}))
+            await response.write(b"data: [DONE]\n\n")
+        elif isinstance(fault, Garbage):
+            await response.write(fault.body)
+        elif isinstance(fault, (Cut, Stall)):
+            for _ in range(fault.after_tokens):
+                await response.write(_delta({"content": " tok"}))
+            await asyncio.sleep(fault.seconds if isinstance(fault, Stall) else 0.01)
+            self._cut(request)
+            return response
+        elif isinstance(fault, Die):
+            await response.write(_delta({"content": " tok"}))
+            if self._site is not None:
+                await self._site.stop()
+            self._cut(request)
+            return response
+        await response.write_eof()
+        return response
+
+    @staticmethod
+    def _cut(request: web.Request) -> None:
+        if request.transport is not None:
+            request.transport.close()
