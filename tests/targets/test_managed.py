@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import subprocess
 import sys
 import textwrap
@@ -28,6 +29,7 @@ from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.targets import managed
 from mlx_benchmarks.targets.base import ChatRequest
 from mlx_benchmarks.targets.managed import ManagedServerTarget, managed_target
+from mlx_benchmarks.targets.parent_watch import ENV_VAR, available_methods
 from mlx_benchmarks.targets.registry import TargetSpec
 
 CREATED: list[ManagedServerTarget] = []
@@ -105,37 +107,60 @@ def test_a_server_that_exits_at_start_is_unavailable_with_its_last_words() -> No
     assert target.process is None and target.log_path is None
 
 
-def harness_with_a_server(then: str) -> tuple[subprocess.Popen[str], int]:
-    """A child Python process that starts a managed calibration server, prints its PID, then runs ``then``
-    (indented code inside ``async def main()``); returns (the harness process, the server's PID)."""
+def harness_with_a_server(then: str, env: dict[str, str] | None = None,
+                          server: str = "calibration_managed()") -> tuple[subprocess.Popen[str], int]:
+    """A child Python process that starts a managed server (by default the calibration server), prints its
+    PID, then runs ``then`` (indented code inside ``async def main()``); returns (the harness, the server's PID)."""
     script = textwrap.dedent("""
         import asyncio, sys, time
         sys.path.insert(0, sys.argv[1])
         from tests.targets.test_managed import calibration_managed
+        from mlx_benchmarks.targets.managed import managed_target
         async def main():
-            target = calibration_managed()
+            target = {server}
             await target.start()
         {then}
         asyncio.run(main())
-    """).replace("{then}", textwrap.indent(textwrap.dedent(then), "    "))
+    """).replace("{then}", textwrap.indent(textwrap.dedent(then), "    ")).replace("{server}", server)
     parent = subprocess.Popen([sys.executable, "-c", script, str(Path(__file__).resolve().parents[2])],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              env={**os.environ, **(env or {})})
     assert parent.stdout is not None
     return parent, int(parent.stdout.readline())
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux only")
-def test_server_dies_with_a_killed_parent() -> None:
+def kill_the_harness_and_check(method: str, server: str = "calibration_managed()") -> None:
+    """Start a server under parent watch ``method`` in a harness, SIGKILL the harness, expect no server left."""
+    if method not in available_methods():
+        pytest.skip(f"{method} parent watching does not exist on {sys.platform}")
     parent, child = harness_with_a_server("""
         print(target.info.pid, flush=True)
-        time.sleep(60)
-    """)
+        print(target.process.pid, flush=True)
+        time.sleep(600)
+    """, env={ENV_VAR: method}, server=server)
+    assert parent.stdout is not None
+    launched = int(parent.stdout.readline())
     assert psutil.pid_exists(child)
+    # a supervisor sits between the harness and the server; the memory sampler watches the server itself
+    assert (launched == child) == (method == "prctl")
+    assert psutil.Process(child).cmdline()[-4:-2] == ["--host", "127.0.0.1"]
     parent.kill()  # SIGKILL: no finally, no atexit
     parent.wait()
-    assert parent.stdout is not None
     parent.stdout.close()
-    assert gone(child), "the server went with its parent"
+    assert gone(child, within_s=10), f"the server went with its parent ({method})"
+    assert gone(launched)
+
+
+@pytest.mark.parametrize("method", ["prctl", "kqueue", "pidfd", "poll"])
+def test_server_dies_with_a_killed_parent(method: str) -> None:
+    kill_the_harness_and_check(method)
+
+
+@pytest.mark.mlx
+@pytest.mark.parametrize("method", ["prctl", "kqueue", "poll"])
+def test_serve_mlx_leaves_no_server_after_kill_9_of_the_harness(method: str) -> None:
+    pytest.importorskip("mlx_lm")
+    kill_the_harness_and_check(method, server='managed_target("mlx", None, timeout_s=120)')
 
 
 def test_sigterm_to_the_harness_stops_the_server() -> None:
@@ -157,8 +182,9 @@ def test_llamacpp_absent_is_a_prerequisite_error_with_the_install_hint(monkeypat
     real = importlib.util.find_spec
     monkeypatch.setattr(managed.importlib.util, "find_spec",
                         lambda name, *a: None if name == "llama_cpp" else real(name, *a))
-    with pytest.raises(PrerequisiteError, match=r"CMAKE_ARGS=.*mlx-benchmarks\[llamacpp\]"):
+    with pytest.raises(PrerequisiteError, match=r"pip install 'mlx-benchmarks\[llamacpp\]'") as raised:
         managed_target("llamacpp", None)
+    assert managed.llamacpp_cmake_args() in str(raised.value), "this machine's build flags"
 
 
 @pytest.mark.mlx
@@ -189,9 +215,13 @@ def test_managed_mlx_server_on_the_embedded_model() -> None:
 def test_managed_llamacpp_server_on_the_embedded_gguf() -> None:
     pytest.importorskip("llama_cpp")
 
+    import llama_cpp
+
     async def go() -> tuple[int, Any]:
         target = managed_target("llamacpp", None, timeout_s=120)
         await target.start()
+        expected = "-1" if llama_cpp.llama_supports_gpu_offload() else "0"
+        assert target.info.details["n_gpu_layers"] == expected, "all layers on the GPU where the build has one"
         try:
             completion = await send(target, ChatRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=4))
         finally:

@@ -1,8 +1,9 @@
 """Servers we start ourselves on loopback (``--serve mlx|llamacpp``), measure over HTTP, and always stop.
 
-The server runs in its own session (a terminal's Ctrl-C reaches only us, and we stop it), asks Linux to
-send it SIGTERM if we die (PR_SET_PDEATHSIG), and is stopped by ``stop()`` (SIGTERM, then SIGKILL), by an
-atexit hook if ``stop()`` never ran, and by SIGTERM to us (turned into SystemExit so cleanup runs).
+The server runs in its own session (a terminal's Ctrl-C reaches only us, and we stop it), goes if we die
+(``parent_watch``: PR_SET_PDEATHSIG on Linux, a kqueue/pidfd/getppid supervisor elsewhere), and is stopped
+by ``stop()`` (SIGTERM, then SIGKILL to its process group), by an atexit hook if ``stop()`` never ran, and
+by SIGTERM to us (turned into SystemExit so cleanup runs).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import atexit
 import contextlib
 import importlib.util
 import os
+import platform
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -30,35 +31,59 @@ from mlx_benchmarks.measure.server_log import ServerLog
 from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo
 from mlx_benchmarks.targets.mlx_blas import subprocess_env
 from mlx_benchmarks.targets.openai_http import OpenAITarget
+from mlx_benchmarks.targets.parent_watch import ParentWatch, choose_parent_watch
 
 HOST = "127.0.0.1"
-LLAMACPP_HINT = (
-    "llama-cpp-python is not installed: CMAKE_ARGS=\"-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON "
-    "-DGGML_F16C=ON\" pip install 'mlx-benchmarks[llamacpp]'"
-)
 MLX_HINT = "mlx-lm is not installed: pip install 'mlx-benchmarks[mlx]'"
-# the child arms PR_SET_PDEATHSIG (Linux) before running the server module, so it dies with us
-_BOOT = (
-    "import ctypes, os, runpy, signal, sys\n"
-    "try:\n    ctypes.CDLL(None).prctl(1, signal.SIGTERM)\nexcept (AttributeError, OSError):\n    pass\n"
-    "if os.getppid() == 1:\n    sys.exit(1)\n"
-    "module = sys.argv[1]\nsys.argv = sys.argv[1:]\nrunpy.run_module(module, run_name='__main__', alter_sys=True)\n"
-)
+# llama.cpp build flags by machine; the Makefile's LLAMACPP_CMAKE says the same (a test compares them)
+LLAMACPP_CMAKE_AVX = "-DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+LLAMACPP_CMAKE_METAL = "-DGGML_METAL=ON"
+
+
+def llamacpp_cmake_args(system: str | None = None, machine: str | None = None) -> str:
+    """Metal on Apple Silicon, the AVX flags on x86_64, llama.cpp's defaults elsewhere (aarch64 Linux)."""
+    system = platform.system() if system is None else system
+    machine = platform.machine() if machine is None else machine
+    if system == "Darwin" and machine == "arm64":
+        return LLAMACPP_CMAKE_METAL
+    return LLAMACPP_CMAKE_AVX if machine in ("x86_64", "AMD64") else ""
+
+
+def llamacpp_hint() -> str:
+    """How to install the [llamacpp] extra on this machine."""
+    flags = llamacpp_cmake_args()
+    prefix = f'CMAKE_ARGS="{flags}" ' if flags else ""
+    return f"llama-cpp-python is not installed: {prefix}pip install 'mlx-benchmarks[llamacpp]'"
+
+
+def llamacpp_gpu_layers() -> int:
+    """-1 (every layer on the GPU) where this llama.cpp build can offload (Metal, CUDA, ...), else 0."""
+    import llama_cpp
+
+    return -1 if llama_cpp.llama_supports_gpu_offload() else 0
+
+
 _LIVE: set[subprocess.Popen[bytes]] = set()
 
 
 def _stop_process(process: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:
-    """SIGTERM, wait, then SIGKILL; always reaps."""
+    """SIGTERM, wait, then SIGKILL to its process group (a supervisor's server too); always reaps."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             process.terminate()
         try:
             process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+            _kill_group(process.pid)
             process.wait()
+    _kill_group(process.pid)  # whatever the server started and left behind in its group
     _LIVE.discard(process)
+
+
+def _kill_group(pgid: int) -> None:
+    # started with start_new_session, so the group is the server's alone
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
 
 
 def _stop_all() -> None:
@@ -92,7 +117,8 @@ class ManagedServerTarget:
     """A server process plus an OpenAITarget talking to it."""
 
     def __init__(self, *, kind: str, command: list[str], request_model: str, display_name: str,
-                 timeout_s: float = 600.0, start_timeout_s: float = 300.0) -> None:
+                 timeout_s: float = 600.0, start_timeout_s: float = 300.0,
+                 details: dict[str, str] | None = None, watch: ParentWatch | None = None) -> None:
         self.kind = kind
         self.command = command
         self.request_model = request_model
@@ -102,6 +128,8 @@ class ManagedServerTarget:
         self.port = 0
         self.inner: OpenAITarget | None = None
         self.log_path: Path | None = None
+        self.watch = watch or choose_parent_watch()
+        self.extra_details = {**(details or {}), "parent_watch": self.watch.name}
         self.info = TargetInfo(kind=f"managed-{kind}", model=display_name, supports_ignore_eos=True)
 
     @property
@@ -118,7 +146,7 @@ class ManagedServerTarget:
     async def start(self) -> None:
         """Launch, wait until it answers, then send one 1-token request so the model is surely loaded."""
         self.port = free_port()
-        argv = [sys.executable, "-c", _BOOT, *self.command, "--host", HOST, "--port", str(self.port)]
+        argv = self.watch.command([*self.command, "--host", HOST, "--port", str(self.port)])
         fd, log = tempfile.mkstemp(prefix=f"mlx-bench-{self.kind}-", suffix=".log")
         self.log_path = Path(log)
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
@@ -134,9 +162,10 @@ class ManagedServerTarget:
         _LIVE.add(self.process)
         try:
             await self._wait_ready()
+            server_pid = self.watch.server_pid(self.process.pid)
             self.inner = OpenAITarget(f"http://{HOST}:{self.port}/v1", model=self.request_model,
                                       display_name=self.info.model, kind=self.info.kind,
-                                      server_pid=self.process.pid, timeout_s=self.timeout_s)
+                                      server_pid=server_pid, timeout_s=self.timeout_s)
             await self.inner.start()
             probe = ChatRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
             async for _ in self.inner.stream(probe):
@@ -144,8 +173,9 @@ class ManagedServerTarget:
         except BaseException:
             await self.stop()
             raise
-        self.info = replace(self.inner.info, pid=self.process.pid,
-                            details={**self.inner.info.details, "command": " ".join(self.command),
+        self.info = replace(self.inner.info, pid=server_pid,
+                            details={**self.inner.info.details, **self.extra_details,
+                                     "command": " ".join(self.command),
                                      "ready_probe": "one 1-token request before measuring"})
 
     async def _wait_ready(self) -> None:
@@ -223,16 +253,18 @@ def managed_target(kind: str, target: str | None, *, model: str | None = None,
                                    start_timeout_s=start_timeout)
     if kind == "llamacpp":
         if importlib.util.find_spec("llama_cpp") is None:
-            raise PrerequisiteError(LLAMACPP_HINT)
+            raise PrerequisiteError(llamacpp_hint())
         if path is None:
             from mlx_benchmarks.targets.embedded import embedded_gguf_path
 
             path = str(embedded_gguf_path())
         name = model if model and model != path else Path(path).stem
+        gpu_layers = str(llamacpp_gpu_layers())  # MLX on Metal is compared with llama.cpp on Metal, not CPU
         return ManagedServerTarget(kind="llamacpp",
                                    command=["llama_cpp.server", "--model", path, "--model_alias", name,
+                                            "--n_gpu_layers", gpu_layers,
                                             # native OpenAI tool calls for the tool-calling suites
                                             "--chat_format", "chatml-function-calling"],
                                    request_model=name, display_name=name, timeout_s=timeout_s,
-                                   start_timeout_s=start_timeout)
+                                   start_timeout_s=start_timeout, details={"n_gpu_layers": gpu_layers})
     raise UsageError(f"--serve {kind!r}: choose mlx or llamacpp")
