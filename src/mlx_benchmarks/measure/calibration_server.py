@@ -10,6 +10,14 @@ so a client's timing error can be split into the server's own lateness and the c
 Raw asyncio (uvloop when present), standard library only, so a subprocess starts in a fraction of a second:
 ``python -m mlx_benchmarks.measure.calibration_server --port 0 --ttft-ms 50 --itl-ms 5`` prints
 ``PORT <n>`` on its first line and serves until SIGTERM, SIGINT or end of standard input.
+
+Knobs that make the server behave like a real one whose figures are known in advance:
+- ``capacity`` K: K slots (a semaphore); a request waits for a slot, and its first token is due ``ttft_ms``
+  after it got one, so the server serves at most K / (ttft + (n - 1) * itl) requests a second;
+- ``prefill_ms_per_token`` P: the first token is due P ms later per prompt token not served by the cache;
+- ``prefix_cache``: a prompt's longest common word prefix with any recent prompt is "cached": it costs no
+  prefill and is reported as ``usage.prompt_tokens_details.cached_tokens``;
+- ``record``: every request body is kept (``received``), so tests assert on the bytes that arrived.
 """
 
 from __future__ import annotations
@@ -57,24 +65,41 @@ MODELS = _json_response({"object": "list", "data": [{"id": MODEL, "object": "mod
 HEALTH = _json_response({"status": "ok"})
 
 
-def _prompt_words(request: dict[str, Any]) -> int:
+def _prompt_words(request: dict[str, Any]) -> list[str]:
     """Prompt "tokens" are whitespace-separated words of the message texts: exact and tokenizer-free."""
-    total = 0
+    words: list[str] = []
     for message in request.get("messages") or []:
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str):
-            total += len(content.split())
-    return total
+            words.extend(content.split())
+    return words
+
+
+def _shared_words(a: list[str], b: list[str]) -> int:
+    """Length of the common word prefix of two prompts."""
+    return next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
+
+
+RECENT_PROMPTS = 64  # how many prompts the simulated prefix cache remembers
 
 
 class CalibrationServer:
     """The server; ``await start()`` on a running loop, ``await close()`` to stop."""
 
     def __init__(self, *, ttft_ms: float = 0.0, itl_ms: float = 0.0, reasoning_tokens: int = 0,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+                 host: str = "127.0.0.1", port: int = 0, capacity: int | None = None,
+                 prefill_ms_per_token: float = 0.0, prefix_cache: bool = False, record: bool = False) -> None:
         if host not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError("the calibration server listens on loopback only")
+        if capacity is not None and capacity < 1:
+            raise ValueError("capacity must be at least 1 slot")
         self.ttft_ms, self.itl_ms, self.reasoning_tokens = ttft_ms, itl_ms, reasoning_tokens
+        self.capacity, self.prefill_ms_per_token, self.prefix_cache = capacity, prefill_ms_per_token, prefix_cache
+        self.record = record
+        self.received: list[bytes] = []  # request bodies, in arrival order (with ``record``)
+        self.recent: list[list[str]] = []  # prompts the simulated prefix cache holds
+        self.slots: asyncio.Semaphore | None = None
+        self.in_service = self.peak_in_service = 0
         self.host, self.port = host, port
         self.served = 0
         self.first_token_lateness_ns: list[int] = []  # actual write time - (arrival + ttft)
@@ -88,6 +113,7 @@ class CalibrationServer:
 
     async def start(self) -> int:
         loop = asyncio.get_running_loop()
+        self.slots = asyncio.Semaphore(self.capacity) if self.capacity else None
         self._server = await loop.create_server(lambda: _Connection(self), self.host, self.port, backlog=4096)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.port
@@ -109,6 +135,19 @@ class CalibrationServer:
                                             "p99": pct(self.first_token_lateness_ns, 0.99)},
                 "itl_actual_ms": {"p50": pct(self.itl_actual_ns, 0.5), "p99": pct(self.itl_actual_ns, 0.99)}}
 
+    @property
+    def simple(self) -> bool:
+        """No slot, prefill or cache to model: a zero-delay answer may go out in one write."""
+        return self.slots is None and not self.prefill_ms_per_token and not self.prefix_cache
+
+    def cached_tokens(self, words: list[str]) -> int:
+        """Words served by the simulated prefix cache; the prompt is remembered for the next request."""
+        if not self.prefix_cache:
+            return 0
+        cached = max((_shared_words(words, seen) for seen in self.recent), default=0)
+        self.recent = [*self.recent[-(RECENT_PROMPTS - 1):], words]
+        return min(cached, max(len(words) - 1, 0))  # as real caches do, the last prompt token is recomputed
+
     def whole_answer(self, max_tokens: int, prompt_tokens: int) -> bytes:
         """The zero-delay answer, built once per shape and cached."""
         key = (max_tokens, prompt_tokens)
@@ -117,11 +156,13 @@ class CalibrationServer:
             self._cache[key] = STREAM_HEAD + _http_chunk(body) + b"0\r\n\r\n"
         return self._cache[key]
 
-    def answer_parts(self, max_tokens: int, prompt_tokens: int) -> list[bytes]:
+    def answer_parts(self, max_tokens: int, prompt_tokens: int, cached: int | None = None) -> list[bytes]:
         tokens = [THINK if i < self.reasoning_tokens else TOKEN for i in range(max_tokens)]
-        usage = _sse({**_BASE, "choices": [], "usage": {"prompt_tokens": prompt_tokens,
-                                                        "completion_tokens": max_tokens,
-                                                        "total_tokens": prompt_tokens + max_tokens}})
+        counts: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": max_tokens,
+                                  "total_tokens": prompt_tokens + max_tokens}
+        if cached is not None:
+            counts["prompt_tokens_details"] = {"cached_tokens": cached}
+        usage = _sse({**_BASE, "choices": [], "usage": counts})
         return [ROLE, *tokens, _chunk({}, "length"), usage, b"data: [DONE]\n\n"]
 
 
@@ -188,26 +229,47 @@ class _Connection(asyncio.Protocol):
         except (ValueError, TypeError, AttributeError):
             self._write(_json_response({"error": {"message": "bad request body"}}, "400 Bad Request"))
             return
-        prompt_tokens = _prompt_words(request)
+        if server.record:
+            server.received.append(body)
+        words = _prompt_words(request)
+        prompt_tokens = len(words)
         # a request may set its own delays, so one server can measure both ceiling and timing error
         ttft_ms = float(request.get("calibration_ttft_ms", server.ttft_ms))
         itl_ms = float(request.get("calibration_itl_ms", server.itl_ms))
-        if ttft_ms <= 0 and itl_ms <= 0 and self.previous is None:
+        if ttft_ms <= 0 and itl_ms <= 0 and self.previous is None and server.simple:
             server.served += 1
             server.first_token_lateness_ns.append(time.perf_counter_ns() - arrived)
             self._write(server.whole_answer(max_tokens, prompt_tokens))
             return
+        cached = server.cached_tokens(words)
+        ttft_ms += server.prefill_ms_per_token * (prompt_tokens - cached)
         previous = self.previous
-        self.previous = asyncio.ensure_future(
-            self._paced(previous, max_tokens, prompt_tokens, arrived, ttft_ms, itl_ms))
+        self.previous = asyncio.ensure_future(self._paced(
+            previous, max_tokens, prompt_tokens, arrived, ttft_ms, itl_ms, cached if server.prefix_cache else None))
 
     async def _paced(self, previous: asyncio.Task[None] | None, max_tokens: int, prompt_tokens: int,
-                     arrived: int, ttft_ms: float, itl_ms: float) -> None:
+                     arrived: int, ttft_ms: float, itl_ms: float, cached: int | None) -> None:
         if previous is not None:
             await previous
         server = self.server
+        if server.slots is None:
+            await self._stream(max_tokens, prompt_tokens, arrived, ttft_ms, itl_ms, cached)
+        else:
+            async with server.slots:  # a request queued for a slot starts its TTFT clock when it gets one
+                server.in_service += 1
+                server.peak_in_service = max(server.peak_in_service, server.in_service)
+                try:
+                    await self._stream(max_tokens, prompt_tokens, time.perf_counter_ns(), ttft_ms, itl_ms, cached)
+                finally:
+                    server.in_service -= 1
+        if self.previous is asyncio.current_task():
+            self.previous = None  # nothing queued behind us: the next request may take the fast path
+
+    async def _stream(self, max_tokens: int, prompt_tokens: int, arrived: int, ttft_ms: float, itl_ms: float,
+                      cached: int | None) -> None:
+        server = self.server
         last_sent = 0
-        parts = server.answer_parts(max_tokens, prompt_tokens)
+        parts = server.answer_parts(max_tokens, prompt_tokens, cached)
         self._write(STREAM_HEAD + _http_chunk(parts[0]))
         # the first token is due ttft after arrival; token k after the first is due k * itl after the first was
         # really sent. Absolute due times: lateness never accumulates, and a late first token does not make
@@ -228,15 +290,17 @@ class _Connection(asyncio.Protocol):
             last_sent = sent
         self._write(_http_chunk(b"".join(parts[1 + max_tokens:])) + b"0\r\n\r\n")
         server.served += 1
-        if self.previous is asyncio.current_task():
-            self.previous = None  # nothing queued behind us: the next request may take the fast path
 
 
 class SpawnedCalibrationServer:
     """The server in a child process, so it does not share a core's time with the client being measured."""
 
-    def __init__(self, *, ttft_ms: float = 0.0, itl_ms: float = 0.0, start_timeout_s: float = 20.0) -> None:
-        self.args = ["--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms)]
+    def __init__(self, *, ttft_ms: float = 0.0, itl_ms: float = 0.0, start_timeout_s: float = 20.0,
+                 capacity: int | None = None, prefill_ms_per_token: float = 0.0, prefix_cache: bool = False) -> None:
+        self.args = ["--ttft-ms", str(ttft_ms), "--itl-ms", str(itl_ms),
+                     "--prefill-ms-per-token", str(prefill_ms_per_token)]
+        self.args += ["--capacity", str(capacity)] if capacity else []
+        self.args += ["--prefix-cache"] if prefix_cache else []
         self.start_timeout_s = start_timeout_s
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
@@ -276,7 +340,8 @@ class SpawnedCalibrationServer:
 
 async def _serve(args: argparse.Namespace) -> None:
     server = CalibrationServer(ttft_ms=args.ttft_ms, itl_ms=args.itl_ms, reasoning_tokens=args.reasoning_tokens,
-                               host=args.host, port=args.port)
+                               host=args.host, port=args.port, capacity=args.capacity,
+                               prefill_ms_per_token=args.prefill_ms_per_token, prefix_cache=args.prefix_cache)
     port = await server.start()
     sys.stdout.write(f"PORT {port}\n")
     sys.stdout.flush()
@@ -300,6 +365,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ttft-ms", type=float, default=0.0)
     parser.add_argument("--itl-ms", type=float, default=0.0)
     parser.add_argument("--reasoning-tokens", type=int, default=0)
+    parser.add_argument("--capacity", type=int, default=None, help="requests served at once (default: no limit)")
+    parser.add_argument("--prefill-ms-per-token", type=float, default=0.0)
+    parser.add_argument("--prefix-cache", action="store_true", help="simulate a prompt prefix cache")
     args = parser.parse_args(argv)
     try:
         import uvloop

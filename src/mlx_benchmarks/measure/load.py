@@ -9,7 +9,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mlx_benchmarks.errors import TargetError
 from mlx_benchmarks.measure.stats import summary
@@ -64,8 +64,12 @@ async def run_load(
     n_requests: int,
     concurrency: int,
     time_limit_s: float = 600.0,
+    on_done: Callable[[Completion], None] | None = None,
 ) -> LoadResult:
-    """Send ``n_requests`` with at most ``concurrency`` in flight; stop starting new ones after the time limit."""
+    """Send ``n_requests`` with at most ``concurrency`` in flight; stop starting new ones after the time limit.
+
+    ``on_done`` sees each completion as it finishes (live progress); it must be cheap.
+    """
     if n_requests < 1 or concurrency < 1:
         raise ValueError("n_requests and concurrency must be at least 1")
     results: list[Completion | None] = [None] * n_requests
@@ -77,13 +81,37 @@ async def run_load(
         while next_index < n_requests and time.monotonic() < deadline:
             index = next_index
             next_index += 1
-            results[index] = await send(target, make_request(index))
+            results[index] = completion = await send(target, make_request(index))
+            if on_done is not None:
+                on_done(completion)
 
     cpu0, wall0 = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(min(concurrency, n_requests))))
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     done = [c for c in results if c is not None]
     return LoadResult(done, wall, cpu, concurrency, timed_out=n_requests - len(done))
+
+
+def trim(result: LoadResult, *, first: float = 0.0, last: float = 0.0, unit: str = "requests") -> LoadResult:
+    """The load run without its first and last requests (or seconds): warm-up and cool-down of a level.
+
+    In requests: the first ``first`` and the last ``last`` to start. In seconds: requests that started within
+    ``first`` seconds of the first start, or ended within ``last`` seconds of the last end. Wall time becomes
+    the kept requests' span (first start to last end), so rates are those of the steady part; client CPU
+    time is scaled to the share of requests kept.
+    """
+    if not first and not last:
+        return result
+    ordered = sorted(result.completions, key=lambda c: c.start_ns)
+    if unit == "requests":
+        kept = ordered[int(first):len(ordered) - int(last)] if int(first) + int(last) < len(ordered) else []
+    else:
+        begin = ordered[0].start_ns + first * 1e9 if ordered else 0
+        end = max(c.end_ns for c in ordered) - last * 1e9 if ordered else 0
+        kept = [c for c in ordered if c.start_ns >= begin and c.end_ns <= end]
+    span = (max(c.end_ns for c in kept) - min(c.start_ns for c in kept)) / 1e9 if kept else 0.0
+    share = len(kept) / max(len(result.completions), 1)
+    return replace(result, completions=kept, wall_s=span, cpu_s=result.cpu_s * share)
 
 
 def tpot_ms(completion: Completion) -> float | None:

@@ -1,9 +1,8 @@
-"""A background memory sampler: RSS of the target's process, free memory, swap, wired memory on macOS."""
+"""A background memory sampler: RSS of the target's process tree, free memory, swap; on macOS also the
+tree's physical footprint and wired memory (``memory_source``). No reading starts a subprocess."""
 
 from __future__ import annotations
 
-import platform
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from mlx_benchmarks.envelope import MemorySnapshot
+from mlx_benchmarks.measure.memory_source import MemorySource, choose_memory_source
 
 GB = 1024**3
 MB = 1024**2
@@ -25,34 +25,31 @@ class Sample:
     free_bytes: int
     swap_bytes: int
     wired_bytes: int | None
+    footprint_bytes: int | None = None  # macOS physical footprint of the process tree
 
 
-def _wired_bytes_macos() -> int | None:
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    """A process and its children (a server may fork workers); [] once it is gone."""
     try:
-        out = subprocess.run(["vm_stat"], capture_output=True, text=True, timeout=2, check=False).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    # the header says "page size of 16384 bytes" on Apple Silicon, 4096 on Intel Macs
-    page = 16384 if out and "16384" in out.splitlines()[0] else 4096
-    for line in out.splitlines():
-        if line.startswith("Pages wired down"):
-            return int(line.split(":")[1].strip().rstrip(".")) * page
-    return None
-
-
-def _tree_rss(process: psutil.Process) -> int:
-    """RSS of a process and its children (a server may fork workers)."""
-    total = 0
-    try:
-        total = process.memory_info().rss
-        for child in process.children(recursive=True):
-            try:
-                total += child.memory_info().rss
-            except psutil.Error:
-                continue
+        return [process, *process.children(recursive=True)]
     except psutil.Error:
-        return 0
+        return []
+
+
+def _tree_rss(tree: list[psutil.Process]) -> int:
+    total = 0
+    for process in tree:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            continue
     return total
+
+
+def _tree_footprint(tree: list[psutil.Process], source: MemorySource) -> int | None:
+    values = [source.footprint_bytes(p.pid) for p in tree]
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 @dataclass
@@ -65,7 +62,7 @@ class MemorySampler:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _is_mac: bool = field(default_factory=lambda: platform.system() == "Darwin")
+    source: MemorySource = field(default_factory=choose_memory_source)  # chosen once, by platform
 
     def __post_init__(self) -> None:
         self._process: psutil.Process | None = None
@@ -80,13 +77,16 @@ class MemorySampler:
             self._process = None
 
     def read(self) -> Sample:
+        """One reading now, kept with the others."""
         vm = psutil.virtual_memory()
+        tree = _tree(self._process) if self._process else []
         sample = Sample(
             t=time.monotonic(),
-            rss_bytes=_tree_rss(self._process) if self._process else 0,
+            rss_bytes=_tree_rss(tree),
             free_bytes=int(vm.available),
             swap_bytes=int(psutil.swap_memory().used),
-            wired_bytes=_wired_bytes_macos() if self._is_mac else None,
+            wired_bytes=self.source.wired_bytes(vm),
+            footprint_bytes=_tree_footprint(tree, self.source),
         )
         with self._lock:
             self.samples.append(sample)
@@ -117,6 +117,13 @@ class MemorySampler:
     def peak_rss_mb(self, since: float | None = None) -> float | None:
         with self._lock:
             values = [s.rss_bytes for s in self.samples if since is None or s.t >= since]
+        return max(values) / MB if values else None
+
+    def peak_footprint_mb(self, since: float | None = None) -> float | None:
+        """Peak physical footprint since a mark, where the platform reports one (macOS), else None."""
+        with self._lock:
+            values = [s.footprint_bytes for s in self.samples
+                      if s.footprint_bytes is not None and (since is None or s.t >= since)]
         return max(values) / MB if values else None
 
     def peak_sample(self) -> Sample | None:

@@ -72,7 +72,8 @@ class RateLoadResult(LoadResult):
 
 async def run_rate(target: Target, make_request: Callable[[int], ChatRequest], *, n_requests: int, rate: float,
                    arrival: str = "poisson", burstiness: float = 1.0, seed: int = 0,
-                   max_concurrency: int | None = None, time_limit_s: float = 600.0) -> RateLoadResult:
+                   max_concurrency: int | None = None, time_limit_s: float = 600.0,
+                   on_done: Callable[[Completion], None] | None = None) -> RateLoadResult:
     """Send ``n_requests`` at their scheduled times; none is due after ``time_limit_s`` is sent.
 
     ``max_concurrency`` caps requests in flight: an arrival then waits for a slot, and, as in vLLM's
@@ -102,9 +103,12 @@ async def run_rate(target: Target, make_request: Callable[[int], ChatRequest], *
         in_flight += 1
         peak = max(peak, in_flight)
         try:
-            return await send(target, request)
+            completion = await send(target, request)
         finally:
             in_flight -= 1
+        if on_done is not None:
+            on_done(completion)
+        return completion
 
     due = [i for i, offset in enumerate(offsets) if offset <= time_limit_s]
     cpu0 = time.process_time()

@@ -35,3 +35,27 @@ def summary(values: Sequence[float], percentiles: Sequence[float] = (50, 90, 99)
         assert value is not None
         out[f"p{q:g}"] = value
     return out
+
+
+def stddev(values: Sequence[float]) -> float | None:
+    """Sample standard deviation (n - 1, as numpy's ``std(ddof=1)``); None below two values."""
+    data = [v for v in values if not math.isnan(v)]
+    if len(data) < 2:
+        return None
+    mean = sum(data) / len(data)
+    return math.sqrt(sum((v - mean) ** 2 for v in data) / (len(data) - 1))
+
+
+def label(q: float) -> str:
+    """``99.9`` -> ``"p99.9"``, ``50`` -> ``"p50"``: the name a percentile goes by in results and tags."""
+    return f"p{q:g}"
+
+
+def spread_tags(values: Sequence[float], trials: Sequence[float] = (), digits: int = 4) -> dict[str, object]:
+    """What belongs beside a median: the stddev of the values it summarises and the range of the trials."""
+    tags: dict[str, object] = {}
+    deviation = stddev(values)
+    tags["stddev"] = "n/a" if deviation is None else round(deviation, digits)
+    if trials:
+        tags["trial_min"], tags["trial_max"] = round(min(trials), digits), round(max(trials), digits)
+    return tags

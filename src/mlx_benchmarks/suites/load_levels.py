@@ -1,184 +1,213 @@
-"""Load levels of the throughput suite: pooled figures per level, and the open-loop ``--request-rate`` sweep.
+"""Load levels of the throughput suite: a closed-loop concurrency, or an offered request rate (open loop).
 
-A level (a concurrency, or an offered request rate) runs ``--trials`` rounds; rates are the median over
-rounds, latency percentiles pool every request of the level.
+A level runs ``--trials`` rounds. Each round's first and last requests (or seconds) can be left out of its
+figures (``--level-warmup`` / ``--level-cooldown``, as GuideLLM does); they are still sent, and counted in
+the tags. Rates are the median over rounds, with the rounds' range and stddev beside them; latency
+percentiles (``--percentiles``) pool every kept request of the level. With ``--slo``, each level also
+reports the share of requests meeting every SLO and its goodput.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlx_benchmarks.envelope import Result
-from mlx_benchmarks.errors import UsageError
-from mlx_benchmarks.measure.load import LoadSummary, summarise, tpot_ms
-from mlx_benchmarks.measure.rate_load import ARRIVALS, run_rate
-from mlx_benchmarks.measure.stats import percentile
+from mlx_benchmarks.measure.goodput import attainment, goodput, slo_text
+from mlx_benchmarks.measure.load import ClientCheck, LoadResult, run_load, summarise, tpot_ms, trim
+from mlx_benchmarks.measure.rate_load import RateLoadResult, run_rate
+from mlx_benchmarks.measure.stats import label, percentile, spread_tags
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
-from mlx_benchmarks.suites.speed_common import (
-    PromptMaker,
-    SpeedOptions,
-    parse_int,
-    rounded,
-    salt_for,
-    speed_request,
-)
+from mlx_benchmarks.suites.rate_options import RateOptions
+from mlx_benchmarks.suites.speed_common import SpeedOptions, common_tags, rounded
+from mlx_benchmarks.suites.speed_progress import SpeedProgress
+from mlx_benchmarks.suites.workload import Workload, length_tags
+from mlx_benchmarks.suites.workload_options import WorkloadOptions
+from mlx_benchmarks.targets.base import ChatRequest
 
 LATENCIES = ("ttft", "itl", "tpot", "e2e")
-PERCENTILES = (50, 90, 99)
-RATE_TIME_LIMIT_S = 600.0
+LEVEL_TIME_LIMIT_S = 600.0
 SATURATED_BELOW = 0.9  # answers' pace / arrivals' pace under which the target is reported as not keeping up
 
 
-def add_rate_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("open-loop load (as vllm bench serve --request-rate)")
-    group.add_argument("--request-rate", default=None, metavar="R,R,...",
-                       help="also offer these request rates (requests/s), arrivals on a seeded schedule")
-    group.add_argument("--arrival", default="poisson", choices=ARRIVALS,
-                       help="gaps between arrivals: poisson (default), gamma (shape --burstiness) or constant")
-    group.add_argument("--burstiness", default=1.0, help="gamma shape: below 1 burstier, above 1 steadier")
-    group.add_argument("--rate-requests", default=None, metavar="N",
-                       help="requests per round at each rate (default: 10 seconds' worth, 8 to 200)")
-    group.add_argument("--max-concurrency", default=None, metavar="N",
-                       help="cap on requests in flight under --request-rate (default: none)")
+def latency_samples(completions: Sequence[Completion]) -> dict[str, list[float]]:
+    """Every latency sample of successful requests, per kind (ms)."""
+    ok = [c for c in completions if c.ok]
+    return {"ttft": [c.ttft_ms for c in ok if c.ttft_ms is not None],
+            "itl": [x for c in ok for x in c.itl_ms()],
+            "tpot": [t for c in ok if (t := tpot_ms(c)) is not None],
+            "e2e": [c.duration_s * 1e3 for c in ok]}
 
 
-@dataclass(frozen=True)
-class RateOptions:
-    rates: list[float]
-    arrival: str
-    burstiness: float
-    requests: int | None
-    max_concurrency: int | None
+@dataclass
+class LevelReport:
+    """What one level measured, for the results and for the sweep's knee."""
 
-    @classmethod
-    def parse(cls, options: Mapping[str, Any]) -> RateOptions:
-        raw = options.get("request_rate")
-        rates = [_positive(item, "--request-rate") for item in str(raw).split(",")] if raw else []
-        arrival = str(options.get("arrival") or "poisson")
-        if arrival not in ARRIVALS:
-            raise UsageError(f"--arrival: {arrival!r} is not one of {', '.join(ARRIVALS)}")
-        requests, cap = options.get("rate_requests"), options.get("max_concurrency")
-        burstiness = _positive(options.get("burstiness") or 1.0, "--burstiness")
-        if burstiness != 1.0 and arrival != "gamma":
-            raise UsageError(f"--burstiness applies to --arrival gamma (a {arrival} schedule has no shape)")
-        if not rates:
-            given = [flag for flag, set_ in (("--rate-requests", requests is not None),
-                                             ("--max-concurrency", cap is not None),
-                                             ("--arrival", arrival != "poisson"), ("--burstiness", burstiness != 1.0))
-                     if set_]
-            if given:
-                raise UsageError(f"{given[0]} needs --request-rate (it shapes the open-loop load only)")
-        return cls(rates=rates, arrival=arrival, burstiness=burstiness,
-                   requests=None if requests is None else parse_int(requests, "--rate-requests", minimum=1,
-                                                                      maximum=100000),
-                   max_concurrency=None if cap is None else parse_int(cap, "--max-concurrency", minimum=1,
-                                                                      maximum=100000))
-
-    def requests_at(self, rate: float) -> int:
-        return self.requests or max(8, min(200, round(rate * 10)))
+    label: str
+    completions: list[Completion] = field(default_factory=list)  # every request sent
+    kept: list[Completion] = field(default_factory=list)  # those inside the warm-up / cool-down window
+    rounds: list[LoadResult] = field(default_factory=list)  # trimmed rounds that had a success
+    requests_per_s: float | None = None
+    attainment: float | None = None  # share meeting every SLO
+    offered: float | None = None  # open loop: what the schedules offered (req/s)
+    answer_pace: float | None = None  # open loop: the slowest round's pace of answers (req/s)
+    send_lag_ms_p99: float | None = None
+    keeps_up: bool | None = None
+    paces: list[tuple[float, float]] = field(default_factory=list)  # (arrivals' pace, answers' pace) per round
 
 
-def _positive(value: object, flag: str) -> float:
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        raise UsageError(f"{flag}: {str(value).strip()!r} is not a number") from None
-    if not number > 0 or number == float("inf"):
-        raise UsageError(f"{flag}: {number:g} must be a positive, finite number")
-    return number
+@dataclass
+class Levels:
+    """Runs load levels against one target with the run's workload and options, and records their results."""
 
+    ctx: RunContext
+    opts: SpeedOptions
+    workload: Workload
+    wopts: WorkloadOptions
+    check: ClientCheck | None
+    outcome: SuiteOutcome
+    progress: SpeedProgress
 
-async def rate_level(ctx: RunContext, opts: SpeedOptions, rates: RateOptions, prompts: PromptMaker, rate: float,
-                     tags: dict[str, object], outcome: SuiteOutcome) -> list[Completion]:
-    """One offered rate: ``--trials`` rounds on a seeded schedule; results named ``rate_<R>_...``."""
-    length, gen = opts.prompt_lengths[0], opts.gen_tokens[0]
-    label = f"rate_{rate:g}"
-    mark = ctx.memory.mark()
-    started = time.perf_counter()
-    n = rates.requests_at(rate)
-    rounds: list[LoadSummary] = []
-    completions: list[Completion] = []
-    lags: list[float] = []
-    peaks: list[int] = []
-    paces: list[tuple[float, float]] = []  # (arrivals' pace, answers' pace) per round
-    not_sent = 0
-    for trial in range(opts.trials):
-        def make(index: int, trial: int = trial) -> Any:
-            return speed_request(prompts.messages(length, salt_for(ctx, label, trial, index)), gen, ctx.seed)
+    def extra_requests(self) -> int:
+        """Requests a level adds per round so that its trimmed window still holds what was asked for."""
+        return sum(int(t.amount) for t in (self.wopts.level_warmup, self.wopts.level_cooldown) if t.unit == "requests")
 
-        load = await run_rate(ctx.target, make, n_requests=n, rate=rate, arrival=rates.arrival,
-                              burstiness=rates.burstiness, seed=ctx.seed * 1000 + trial,
-                              max_concurrency=rates.max_concurrency, time_limit_s=RATE_TIME_LIMIT_S)
-        ctx.cold = False
-        completions.extend(load.completions)
-        if load.ok:
-            rounds.append(summarise(load))
-        if load.send_lag_ms_p99 is not None:
-            lags.append(load.send_lag_ms_p99)
-        peaks.append(load.max_in_flight)
-        not_sent += load.timed_out
-        if load.realized_rate is not None and load.completion_rate is not None:
-            paces.append((load.realized_rate, load.completion_rate))
-        outcome.samples.extend(
-            {"key": f"{label}/trial{trial}/req{i}", "result": label, "trial": trial, "request_rate": rate,
-             "error": c.error, "ttft_ms": rounded(c.ttft_ms), "e2e_ms": round(c.duration_s * 1e3, 4)}
-            for i, c in enumerate(load.completions))
-    if not_sent:
-        outcome.errors.append(f"{label}: {not_sent} requests were due after the {RATE_TIME_LIMIT_S:.0f} s limit "
-                              "and were not sent")
-        outcome.partial = True
-    if not rounds:
-        return completions
-    level_tags = {**tags, "request_rate": rate, "arrival": rates.arrival, "burstiness": rates.burstiness,
-                  "prompt_tokens_requested": length, "gen_tokens_requested": gen, "trials": len(rounds),
-                  "requests_per_trial": n, "max_concurrency": rates.max_concurrency or "none",
-                  "max_in_flight": max(peaks), "send_lag_ms_p99": round(max(lags), 3) if lags else "unknown",
-                  "keeps_up": all(done >= SATURATED_BELOW * offered for offered, done in paces) if paces else "unknown",
-                  "answer_pace_per_sec": round(min(done for _, done in paces), 3) if paces else "unknown",
-                  "token_count_source": rounds[0].token_count_source,
-                  "requests_not_sent": not_sent}  # due after the level's time limit
-    peak = rounded(ctx.memory.peak_rss_mb(since=mark), 1)
-    duration = round(time.perf_counter() - started, 4)
-    for name, metric, unit, value, trials in summarise_pooled([c for c in completions if c.ok], rounds):
-        result = Result(name=f"{label}_{name}", metric=metric, value=round(value, 4), unit=unit,
-                        duration_seconds=duration, peak_rss_mb=peak, raw={"trials": trials})
-        if name == "output_tok_per_sec":
-            result.decode_tokens_per_second = round(value, 4)
-        outcome.results.append(result.tag(**level_tags))
-    return completions
+    def maker(self, label: str, trial: int) -> Callable[[int], ChatRequest]:
+        return lambda index: self.workload.request(f"{label}/{trial}", index).request
 
+    def trimmed(self, load: LoadResult) -> LoadResult:
+        warm, cool = self.wopts.level_warmup, self.wopts.level_cooldown
+        return trim(load, first=warm.amount, last=cool.amount, unit=warm.unit if warm else cool.unit)
 
-def summarise_pooled(ok: list[Completion], rounds: list[LoadSummary]) -> list[tuple[str, str, str, float, list[float]]]:
-    """(name, metric, unit, value, per-trial values): aggregate rates (median of trials) and pooled percentiles."""
-    def med(values: list[float]) -> float:
-        result = percentile(values, 50)
-        assert result is not None
-        return result
+    async def concurrency(self, level: int, name: str | None = None) -> LevelReport:
+        """A closed loop of ``level`` workers; every worker sends at least two requests, so the level is held."""
+        label = name or f"concurrency_{level}"
+        per_round = 2 * level + self.extra_requests()
+        self.progress.stage(label)
+        report = LevelReport(label)
+        mark, started = self.ctx.memory.mark(), time.perf_counter()
+        for trial in range(self.opts.trials):
+            load = await run_load(self.ctx.target, self.maker(label, trial), n_requests=per_round,
+                                  concurrency=level, time_limit_s=LEVEL_TIME_LIMIT_S, on_done=self.progress.record)
+            self.ctx.cold = False
+            self._round(report, load, trial, {"concurrency": level})
+        tags = {**common_tags(self.ctx, self.check, self.workload.prompts, level), "concurrency": level,
+                "requests_per_trial": per_round}
+        self._results(report, tags, mark, started, concurrency=level)
+        return report
 
-    out: list[tuple[str, str, str, float, list[float]]] = [
-        ("output_tok_per_sec", "throughput", "tok/s", med([r.output_tps for r in rounds]),
-         [round(r.output_tps, 4) for r in rounds]),
-        ("requests_per_sec", "throughput", "req/s", med([r.requests_per_s for r in rounds]),
-         [round(r.requests_per_s, 4) for r in rounds]),
-    ]
-    samples = {
-        "ttft": [c.ttft_ms for c in ok if c.ttft_ms is not None],
-        "itl": [x for c in ok for x in c.itl_ms()],
-        "tpot": [t for c in ok if (t := tpot_ms(c)) is not None],
-        "e2e": [c.duration_s * 1e3 for c in ok],
-    }
-    per_round = {"ttft": "ttft_ms", "itl": "itl_ms", "tpot": "tpot_ms", "e2e": "e2e_ms"}
-    for latency in LATENCIES:
-        for q in PERCENTILES:
-            value = percentile(samples[latency], q)
-            if value is None:
-                continue
-            trials = [round(getattr(r, per_round[latency])[f"p{q}"], 4) for r in rounds
-                      if f"p{q}" in getattr(r, per_round[latency])]
-            out.append((f"{latency}_p{q}_ms", "latency", "ms", value, trials))
-    return out
+    async def rate(self, rate: float, rates: RateOptions, name: str | None = None) -> LevelReport:
+        """One offered rate: ``--trials`` rounds on seeded schedules; results named ``rate_<R>_...``."""
+        label = name or f"rate_{rate:g}"
+        arrival = rates.arrival
+        n = rates.requests_at(rate) + self.extra_requests()
+        self.progress.stage(label)
+        report = LevelReport(label, offered=rate)
+        mark, started = self.ctx.memory.mark(), time.perf_counter()
+        lags: list[float] = []
+        peaks: list[int] = []
+        paces = report.paces
+        not_sent = 0
+        for trial in range(self.opts.trials):
+            load = await run_rate(self.ctx.target, self.maker(label, trial), n_requests=n, rate=rate,
+                                  arrival=arrival, burstiness=rates.burstiness, seed=self.ctx.seed * 1000 + trial,
+                                  max_concurrency=rates.max_concurrency, time_limit_s=LEVEL_TIME_LIMIT_S,
+                                  on_done=self.progress.record)
+            self.ctx.cold = False
+            self._round(report, load, trial, {"request_rate": rate})
+            if load.send_lag_ms_p99 is not None:
+                lags.append(load.send_lag_ms_p99)
+            peaks.append(load.max_in_flight)
+            not_sent += load.timed_out
+            window = self.trimmed(load)
+            pace = window.completion_rate if isinstance(window, RateLoadResult) else None
+            if load.realized_rate is not None and pace is not None:
+                paces.append((load.realized_rate, pace))
+        if not_sent:
+            self.outcome.errors.append(f"{label}: {not_sent} requests were due after the "
+                                       f"{LEVEL_TIME_LIMIT_S:.0f} s limit and were not sent")
+            self.outcome.partial = True
+        report.send_lag_ms_p99 = max(lags) if lags else None
+        report.keeps_up = all(done >= SATURATED_BELOW * offered for offered, done in paces) if paces else None
+        report.answer_pace = min(done for _, done in paces) if paces else None
+        tags = {**common_tags(self.ctx, self.check, self.workload.prompts, rates.max_concurrency or 1),
+                "request_rate": rate, "arrival": arrival, "burstiness": rates.burstiness, "requests_per_trial": n,
+                "max_concurrency": rates.max_concurrency or "none", "max_in_flight": max(peaks),
+                "send_lag_ms_p99": round(max(lags), 3) if lags else "unknown",
+                "keeps_up": "unknown" if report.keeps_up is None else report.keeps_up,
+                "answer_pace_per_sec": "unknown" if report.answer_pace is None else round(report.answer_pace, 3),
+                "requests_not_sent": not_sent}  # due after the level's time limit
+        self._results(report, tags, mark, started)
+        return report
+
+    def _round(self, report: LevelReport, load: LoadResult, trial: int, where: dict[str, object]) -> None:
+        kept = self.trimmed(load)
+        report.completions.extend(load.completions)
+        report.kept.extend(kept.completions)
+        if kept.ok:
+            report.rounds.append(kept)
+        inside = {id(c) for c in kept.completions}
+        ordered = sorted(load.completions, key=lambda c: c.start_ns)
+        self.outcome.samples.extend(
+            {"key": f"{report.label}/trial{trial}/req{i}", "result": report.label, "trial": trial, **where,
+             "error": c.error, "ttft_ms": rounded(c.ttft_ms), "e2e_ms": round(c.duration_s * 1e3, 4),
+             "excluded": id(c) not in inside}
+            for i, c in enumerate(ordered))
+
+    def _results(self, report: LevelReport, tags: dict[str, object], mark: Any, started: float,
+                 concurrency: int | None = None) -> None:
+        if not report.rounds:
+            return
+        summaries = [summarise(r) for r in report.rounds]
+        slo = self.wopts.slo
+        level_tags: dict[str, object] = {
+            **tags, **self.workload.tags(), **length_tags(report.kept), "trials": len(report.rounds),
+            "prompt_tokens_requested": self.workload.length if self.workload.random else "dataset",
+            "gen_tokens_requested": self.workload.gen if self.workload.random else "dataset",
+            "token_count_source": summaries[0].token_count_source,
+            "level_warmup": str(self.wopts.level_warmup), "level_cooldown": str(self.wopts.level_cooldown),
+            "requests_excluded": len(report.completions) - len(report.kept)}
+        if slo:
+            level_tags["slo"] = slo_text(slo)
+        peak = rounded(self.ctx.memory.peak_rss_mb(since=mark), 1)
+        duration = round(time.perf_counter() - started, 4)
+        rates = [("output_tok_per_sec", "throughput", "tok/s", [s.output_tps for s in summaries]),
+                 ("requests_per_sec", "throughput", "req/s", [s.requests_per_s for s in summaries])]
+        if slo:
+            rates.append(("goodput_req_per_sec", "goodput", "req/s", [goodput(r, slo) for r in report.rounds]))
+        for name, metric, unit, values in rates:
+            value = percentile(values, 50)
+            assert value is not None
+            result = Result(name=f"{report.label}_{name}", metric=metric, value=round(value, 4), unit=unit,
+                            duration_seconds=duration, peak_rss_mb=peak, raw={"trials": [round(v, 4) for v in values]})
+            if name == "output_tok_per_sec":
+                result.decode_tokens_per_second = round(value, 4)
+                if concurrency is not None:
+                    result.tag(near_client_ceiling=self.check.near_ceiling(value, concurrency)
+                               if self.check else "unknown")
+            if name == "requests_per_sec":
+                report.requests_per_s = value
+            self.outcome.results.append(result.tag(**level_tags, **spread_tags(values, values)))
+        if slo:
+            report.attainment = attainment(report.kept, slo)
+            per_round = [attainment(r.completions, slo) or 0.0 for r in report.rounds]
+            result = Result(name=f"{report.label}_slo_attainment", metric="goodput",
+                            value=round(report.attainment or 0.0, 4), unit="ratio", duration_seconds=duration,
+                            peak_rss_mb=peak, raw={"trials": [round(v, 4) for v in per_round]})
+            self.outcome.results.append(result.tag(**level_tags, **spread_tags(per_round, per_round)))
+        pooled = latency_samples(report.kept)
+        per_round_samples = [latency_samples(r.completions) for r in report.rounds]
+        for latency in LATENCIES:
+            for q in self.wopts.percentiles:
+                value = percentile(pooled[latency], q)
+                if value is None:
+                    continue
+                trials = [v for s in per_round_samples if (v := percentile(s[latency], q)) is not None]
+                result = Result(name=f"{report.label}_{latency}_{label(q)}_ms", metric="latency",
+                                value=round(value, 4), unit="ms", duration_seconds=duration, peak_rss_mb=peak,
+                                raw={"trials": [round(t, 4) for t in trials]})
+                self.outcome.results.append(result.tag(**level_tags, percentile=label(q),
+                                                       **spread_tags(pooled[latency], trials)))

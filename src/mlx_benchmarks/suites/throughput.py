@@ -1,23 +1,29 @@
-"""``throughput``: decode tokens/s over a grid of prompt lengths x generated tokens, and a concurrency sweep.
+"""``throughput``: decode tokens/s over a grid of prompt lengths x generated tokens, and load levels.
 
 Each cell runs its warm-up requests, then ``--trials`` measured ones, one at a time, every prompt unique. The
 cell's result is the median decode tok/s; ``raw.trials`` keeps each trial's value so comparisons can
-bootstrap. ``--concurrency 1,2,4,8`` adds, per level, aggregate output tok/s, requests/s and TTFT / ITL /
-TPOT / end-to-end percentiles, from ``measure.load``.
+bootstrap. ``--dataset`` replaces the grid by one pass over real prompts (``tok_per_sec_dataset``) and feeds
+every load level from them. ``--concurrency 1,2,4,8`` and ``--request-rate`` add load levels
+(``suites.load_levels``); ``--shared-prefix`` and ``--turns`` time the target's prefix cache
+(``suites.prefix_workloads``); ``--sweep`` finds the saturation point (``suites.sweep_knee``).
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from mlx_benchmarks.datasets.prompts import load_prompt_set
 from mlx_benchmarks.envelope import GenKwargs, Result
-from mlx_benchmarks.measure.load import ClientCheck, LoadSummary, error_lines, run_load, summarise
+from mlx_benchmarks.measure.load import ClientCheck, error_lines
+from mlx_benchmarks.measure.stats import label, percentile, spread_tags
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
-from mlx_benchmarks.suites.load_levels import RateOptions, add_rate_arguments, rate_level, summarise_pooled
+from mlx_benchmarks.suites.load_levels import Levels
+from mlx_benchmarks.suites.prefix_workloads import shared_prefix, turns
+from mlx_benchmarks.suites.rate_options import RateOptions, add_rate_arguments
 from mlx_benchmarks.suites.server_log_check import CellLog
 from mlx_benchmarks.suites.speed_common import (
     PromptMaker,
@@ -33,15 +39,21 @@ from mlx_benchmarks.suites.speed_common import (
     speed_request,
     timed,
 )
+from mlx_benchmarks.suites.speed_progress import SpeedProgress
+from mlx_benchmarks.suites.sweep_knee import sweep, sweep_planned
+from mlx_benchmarks.suites.workload import Planned, Workload, length_tags
+from mlx_benchmarks.suites.workload_options import WorkloadOptions, add_workload_arguments
 
-SWEEP_TIME_LIMIT_S = 600.0
+
+def _filler_maker(workload: Workload, name: str, length: int, gen: int) -> Callable[[int], Planned]:
+    return lambda index: workload.request(name, index, length=length, gen=gen)
 
 
 class ThroughputSuite(SpeedSuiteBase):
-    """Decode speed per prompt length (and optionally per concurrency level)."""
+    """Decode speed per prompt length or dataset, and optionally per load level."""
 
     name = "throughput"
-    description = "decode tok/s over prompt lengths x generated tokens; optional concurrency sweep"
+    description = "decode tok/s over prompt lengths x generated tokens or a prompt dataset; load levels, sweep"
     trials, warmup, gen_tokens = 3, 1, "128"
     min_gen_tokens = 2  # decode speed is timed between the first and the last token
 
@@ -50,24 +62,34 @@ class ThroughputSuite(SpeedSuiteBase):
         parser.add_argument("--concurrency", default=None, metavar="N,N,...",
                             help="also sweep these numbers of requests in flight (e.g. 1,2,4,8)")
         add_rate_arguments(parser)
+        add_workload_arguments(parser)
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
         super().validate_options(options)
         RateOptions.parse(options)
+        workload = WorkloadOptions.parse(options)
+        if not workload.random:
+            load_prompt_set(workload.dataset)  # a bad file fails now, not after the calibration
 
     async def run(self, ctx: RunContext) -> SuiteOutcome:
         opts = self.options(ctx.options)
         rates = RateOptions.parse(ctx.options)
-        outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=max(opts.gen_tokens), temperature=0.0))
+        wopts = WorkloadOptions.parse(ctx.options)
         check, notes = await measure_client(ctx, opts)
-        outcome.errors.extend(notes)
         prompts = PromptMaker(ctx)
         calibration_errors = await prompts.calibrate(max(opts.prompt_lengths))
+        workload = Workload(ctx, prompts, wopts, length=opts.prompt_lengths[0], gen=opts.gen_tokens[0])
+        workload.select()
+        gen_cap = max(opts.gen_tokens) if workload.random else max(
+            workload.request("dataset", i).request.max_tokens for i in range(workload.size))
+        outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=gen_cap, temperature=0.0), errors=notes)
         sent: list[Completion] = []
-        for length in opts.prompt_lengths:
-            for gen in opts.gen_tokens:
-                name = f"tok_per_sec_{length}" + (f"_g{gen}" if len(opts.gen_tokens) > 1 else "")
-                result, completions = await self._cell(ctx, opts, prompts, check, name, length, gen, outcome)
+        with SpeedProgress(ctx.console, self.name, self._planned(opts, rates, wopts, workload)) as progress:
+            levels = Levels(ctx, opts, workload, wopts, check, outcome, progress)
+            for name, length, gen, n, make in self._cells(opts, workload):
+                progress.stage(name)
+                result, completions = await self._cell(ctx, opts, wopts, workload, check, name, length, gen, n,
+                                                       make, outcome, progress)
                 sent.extend(completions)
                 if result is not None:
                     outcome.results.append(result)
@@ -75,11 +97,16 @@ class ThroughputSuite(SpeedSuiteBase):
                     reasons = [str(s["error"]) for s in outcome.samples if s["result"] == name and s["error"]]
                     outcome.errors.append(f"{name}: no trial could be timed" + (f" ({reasons[0]})" if reasons else ""))
                     outcome.partial = True
-        for level in opts.concurrency:
-            sent.extend(await self._sweep_level(ctx, opts, prompts, check, level, outcome))
-        for rate in rates.rates:
-            tags = common_tags(ctx, check, prompts, rates.max_concurrency or 1)
-            sent.extend(await rate_level(ctx, opts, rates, prompts, rate, tags, outcome))
+            for level in opts.concurrency:
+                sent.extend((await levels.concurrency(level)).completions)
+            for rate in rates.rates:
+                sent.extend((await levels.rate(rate, rates)).completions)
+            if wopts.shared_prefix:
+                sent.extend(await shared_prefix(levels, wopts.shared_prefix))
+            if wopts.turns:
+                sent.extend(await turns(levels, wopts.turns))
+            if wopts.sweep:
+                sent.extend(await sweep(levels, rates))
         outcome.errors[:0] = error_lines(sent)
         outcome.partial = outcome.partial or any(not c.ok for c in sent)
         if calibration_errors and prompts.source == "words-estimate":
@@ -87,27 +114,63 @@ class ThroughputSuite(SpeedSuiteBase):
                                   "prompt lengths are word counts, not tokens")
         return outcome
 
-    async def _cell(self, ctx: RunContext, opts: SpeedOptions, prompts: PromptMaker, check: ClientCheck | None,
-                    name: str, length: int, gen: int, outcome: SuiteOutcome) -> tuple[Result | None, list[Completion]]:
+    @staticmethod
+    def _cells(opts: SpeedOptions, workload: Workload) -> list[tuple[str, int | None, int | None, int,
+                                                                        Callable[[int], Planned]]]:
+        """(name, prompt length, gen tokens, measured requests, request maker) per one-at-a-time cell."""
+        if not workload.random:
+            return [("tok_per_sec_dataset", None, None, workload.size, lambda i: workload.request("dataset", i))]
+        cells: list[tuple[str, int | None, int | None, int, Callable[[int], Planned]]] = []
+        for length in opts.prompt_lengths:
+            for gen in opts.gen_tokens:
+                name = f"tok_per_sec_{length}" + (f"_g{gen}" if len(opts.gen_tokens) > 1 else "")
+                cells.append((name, length, gen, opts.trials, _filler_maker(workload, name, length, gen)))
+        return cells
+
+    @staticmethod
+    def _planned(opts: SpeedOptions, rates: RateOptions, wopts: WorkloadOptions, workload: Workload) -> int:
+        """Requests the run will send (the sweep adds its own as it learns its rates)."""
+        extra = sum(int(t.amount) for t in (wopts.level_warmup, wopts.level_cooldown) if t.unit == "requests")
+        cells = (len(opts.prompt_lengths) * len(opts.gen_tokens) * (opts.warmup + opts.trials) if workload.random
+                 else opts.warmup + workload.size)
+        return (cells + sum(opts.trials * (2 * c + extra) for c in opts.concurrency)
+                + sum(opts.trials * (rates.requests_at(r) + extra) for r in rates.rates)
+                + (1 + 2 * opts.trials if wopts.shared_prefix else 0)
+                + (opts.trials * wopts.turns if wopts.turns else 0)
+                + (sweep_planned(opts, rates, extra) if wopts.sweep else 0))
+
+    async def _cell(self, ctx: RunContext, opts: SpeedOptions, wopts: WorkloadOptions, workload: Workload,
+                    check: ClientCheck | None, name: str, length: int | None, gen: int | None, n: int,
+                    make: Callable[[int], Planned], outcome: SuiteOutcome,
+                    progress: SpeedProgress) -> tuple[Result | None, list[Completion]]:
         mark = ctx.memory.mark()
         cell_log = CellLog.start(ctx)
         started = time.perf_counter()
         completions: list[Completion] = []
         trials: list[TrialMetrics] = []
         timed_indexes: list[int] = []
-        for index in range(opts.warmup + opts.trials):
-            salt = salt_for(ctx, name, index)
-            completion = await timed(ctx, speed_request(prompts.messages(length, salt), gen, ctx.seed))
-            prompts.observe(length, completion)
+        warm_length = length or workload.typical_length()
+        requested: list[int] = []
+        for index in range(opts.warmup + n):
+            if index < opts.warmup:  # filler, so no dataset prompt reaches a prefix cache before it is measured
+                planned = Planned(speed_request(workload.prompts.messages(warm_length, salt_for(ctx, name, index)),
+                                                gen or workload.gen, ctx.seed), warm_length)
+            else:
+                planned = make(index if workload.random else index - opts.warmup)
+            completion = await timed(ctx, planned.request)
+            progress.record(completion)
+            if workload.random or index < opts.warmup:
+                workload.prompts.observe(planned.prompt_tokens, completion)
             completions.append(completion)
             if index < opts.warmup:
                 continue
+            requested.append(planned.prompt_tokens)
             trial = index - opts.warmup
             record: dict[str, Any] = {"key": f"{name}/trial{trial}", "result": name, "trial": trial,
-                                      "prompt_tokens_requested": length, "gen_tokens_requested": gen,
-                                      "error": completion.error}
+                                      "prompt_tokens_requested": planned.prompt_tokens,
+                                      "gen_tokens_requested": planned.request.max_tokens, "error": completion.error}
             if completion.ok:
-                metrics = TrialMetrics.of(completion, length)
+                metrics = TrialMetrics.of(completion, planned.prompt_tokens)
                 record.update(metrics.record())
                 if metrics.decode_tps is not None:
                     trials.append(metrics)
@@ -120,6 +183,8 @@ class ThroughputSuite(SpeedSuiteBase):
             return None, completions
         value = median_of(trials, "decode_tps")
         assert value is not None
+        decode = [t.decode_tps or 0.0 for t in trials]
+        ttfts = [t.ttft_ms for t in trials]
         result = Result(
             name=name, metric="throughput", value=round(value, 4), unit="tok/s",
             duration_seconds=round(time.perf_counter() - started, 4),
@@ -128,69 +193,31 @@ class ThroughputSuite(SpeedSuiteBase):
             total_tokens_per_second=rounded(median_of(trials, "total_tps")),
             first_token_latency_ms=rounded(median_of(trials, "ttft_ms")),
             peak_rss_mb=rounded(ctx.memory.peak_rss_mb(since=mark), 1),
-            raw={"trials": [round(t.decode_tps or 0.0, 4) for t in trials],
-                 "ttft_ms": [round(t.ttft_ms, 4) for t in trials],
+            raw={"trials": [round(d, 4) for d in decode],
+                 "ttft_ms": [round(t, 4) for t in ttfts],
                  "prompt_tokens": [t.prompt_tokens for t in trials],
                  "output_tokens": [t.output_tokens for t in trials]},
         )
-        result.tag(**common_tags(ctx, check, prompts))
+        result.tag(**common_tags(ctx, check, workload.prompts), **workload.tags(),
+                   **length_tags(completions[opts.warmup:], requested))
         server_tps = median_of(trials, "server_decode_tps")
         result.tag(
             token_count_source=trials[0].token_source,
             prompt_tokens=count_tag(median_of(trials, "prompt_tokens")),
-            prompt_tokens_requested=length,
+            prompt_tokens_requested=length if length is not None else "dataset",
             prompt_tokens_cached=count_tag(median_of(trials, "cached_prompt_tokens")),
             output_tokens=count_tag(median_of(trials, "output_tokens")),
-            gen_tokens_requested=gen,
+            gen_tokens_requested=gen if gen is not None else "dataset",
             trials=len(trials),
             warmup=opts.warmup,
             server_decode_tok_per_sec=round(server_tps, 3) if server_tps is not None else "not reported",
             near_client_ceiling=check.near_ceiling(value) if check else "unknown",
+            **spread_tags(decode, decode),
+            **{f"ttft_{label(q)}_ms": round(v, 4) for q in wopts.percentiles
+               if (v := percentile(ttfts, q)) is not None},
         )
         if server_tps:  # the target's own statistic: llama.cpp's timings, mlx-lm's generation_tps in process
             result.tag(server_decode_diff_pct=round((value - server_tps) / server_tps * 100, 2))
         if cell_log is not None:
             result.tag(**cell_log.tags(completions, timed_indexes, value))
         return result, completions
-
-    async def _sweep_level(self, ctx: RunContext, opts: SpeedOptions, prompts: PromptMaker,
-                           check: ClientCheck | None, level: int, outcome: SuiteOutcome) -> list[Completion]:
-        length, gen = opts.prompt_lengths[0], opts.gen_tokens[0]
-        mark = ctx.memory.mark()
-        started = time.perf_counter()
-        rounds: list[LoadSummary] = []
-        completions: list[Completion] = []
-        per_round = 2 * level  # every worker sends at least two requests, so the level is held, not just touched
-        for trial in range(opts.trials):
-            def make(index: int, trial: int = trial) -> Any:
-                return speed_request(prompts.messages(length, salt_for(ctx, "sweep", level, trial, index)),
-                                     gen, ctx.seed)
-
-            load = await run_load(ctx.target, make, n_requests=per_round, concurrency=level,
-                                  time_limit_s=SWEEP_TIME_LIMIT_S)
-            ctx.cold = False
-            completions.extend(load.completions)
-            if load.ok:
-                rounds.append(summarise(load))
-            outcome.samples.extend(
-                {"key": f"concurrency_{level}/trial{trial}/req{i}", "result": f"concurrency_{level}",
-                 "trial": trial, "concurrency": level, "error": c.error, "ttft_ms": rounded(c.ttft_ms),
-                 "e2e_ms": round(c.duration_s * 1e3, 4)}
-                for i, c in enumerate(load.completions))
-        if not rounds:
-            return completions
-        ok = [c for c in completions if c.ok]
-        pooled = summarise_pooled(ok, rounds)
-        tags = {**common_tags(ctx, check, prompts, level), "concurrency": level, "prompt_tokens_requested": length,
-                "gen_tokens_requested": gen, "trials": len(rounds), "requests_per_trial": per_round,
-                "token_count_source": rounds[0].token_count_source}
-        peak = rounded(ctx.memory.peak_rss_mb(since=mark), 1)
-        duration = round(time.perf_counter() - started, 4)
-        for name, metric, unit, value, trials in pooled:
-            result = Result(name=f"concurrency_{level}_{name}", metric=metric, value=round(value, 4), unit=unit,
-                            duration_seconds=duration, peak_rss_mb=peak, raw={"trials": trials})
-            if name == "output_tok_per_sec":
-                result.decode_tokens_per_second = round(value, 4)
-                result.tag(near_client_ceiling=check.near_ceiling(value, level) if check else "unknown")
-            outcome.results.append(result.tag(**tags))
-        return completions

@@ -69,6 +69,29 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class ExecutionInfo:
+    """How the model actually ran, as the target observed it (never guessed); ``None`` means not known.
+
+    Vocabulary (docs/embedded-model.md): ``weights_layout`` is ``q<bits>-g<group>`` for affine-quantized
+    weights (``+q8-g32`` appended for modules quantized otherwise), ``<mode>-g<group>`` for other
+    quantization modes (``mxfp4-g32``), else the weights' float dtype (``float32``, ``float16``,
+    ``bfloat16``); ``device`` is ``gpu`` or ``cpu``; ``compute_dtype`` the dtype activations run in;
+    ``blas`` the BLAS library float matmuls bind to, only when the model runs on the CPU.
+    """
+
+    weights_layout: str | None = None
+    device: str | None = None
+    compute_dtype: str | None = None
+    blas: str | None = None
+
+    def tags(self) -> dict[str, str]:
+        """The known fields as result tags."""
+        fields = {"weights_layout": self.weights_layout, "device": self.device,
+                  "compute_dtype": self.compute_dtype, "blas": self.blas}
+        return {key: value for key, value in fields.items() if value}
+
+
+@dataclass(frozen=True)
 class TargetInfo:
     """What the target knows about itself, for the envelope."""
 
@@ -81,6 +104,32 @@ class TargetInfo:
     supports_ignore_eos: bool = False
     supports_tools: bool = True
     details: dict[str, str] = field(default_factory=dict)
+    execution: ExecutionInfo | None = None  # known once started (in-process MLX), else None
+
+
+@dataclass(frozen=True)
+class MemoryCounters:
+    """A target's own allocator counters in bytes (MLX's peak, active and cache memory)."""
+
+    peak_bytes: int
+    active_bytes: int
+    cache_bytes: int
+
+
+@runtime_checkable
+class MemoryProbe(Protocol):
+    """An optional target capability: its own memory counters. In-process MLX has it; HTTP targets do not."""
+
+    def reset_peak_memory(self) -> None:
+        """Start a new peak window (per speed cell, per quality task)."""
+
+    def memory_counters(self) -> MemoryCounters | None:
+        """The counters now (peak since the last reset), or None before the model is loaded."""
+
+
+def memory_probe(target: object) -> MemoryProbe | None:
+    """The target as a MemoryProbe where it has one."""
+    return target if isinstance(target, MemoryProbe) else None
 
 
 @runtime_checkable

@@ -9,8 +9,9 @@ Weights layout (see docs/embedded-model.md for the figures):
   and float32 matmuls go to BLAS (BLIS or OpenBLAS when ``mlx_blas`` can preload one). Dequantizing is exact:
   the float32 weights hold the very Q4_1 values, so answers match the 4-bit layout's.
 
-Either way ``info.quantization`` is ``"Q4_1"``: the weights' information is the GGUF's on every
-platform, and the layout MLX computes with is recorded in ``info.details["weights_layout"]``.
+``info.quantization`` says what ran: ``"Q4_1"`` when kept 4-bit, ``"Q4_1 (dequantized to float32)"`` (or
+float16) otherwise, so ``compare`` never takes one configuration for the other. ``info.execution`` adds the
+exact layout (``q4-g32+q8-g32``, ``float32``), device, compute dtype and BLAS as result tags.
 """
 
 from __future__ import annotations

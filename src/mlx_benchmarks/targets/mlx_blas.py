@@ -91,6 +91,17 @@ def blas_description() -> str:
     return _state or "not decided (preload_fast_blas has not run)"
 
 
+def blas_name() -> str | None:
+    """A short name for the ``blas`` tag: ``blis``, ``openblas``, ``accelerate``, ``reference`` (MLX's
+    bundled netlib BLAS) or ``other`` (an ``MLX_BENCH_BLAS`` path); None before ``preload_fast_blas``."""
+    if _state is None:
+        return None
+    state = _state.lower()
+    if state.startswith("bundled"):
+        return "reference"
+    return next((name for name in ("openblas", "blis", "accelerate") if name in state), "other")
+
+
 def has_fast_blas() -> bool:
     """True when MLX float32 matmuls go to an optimised BLAS (or the platform's own)."""
     return _state is not None and not _state.startswith("bundled")

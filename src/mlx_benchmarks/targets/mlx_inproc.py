@@ -20,8 +20,9 @@ from queue import SimpleQueue
 from typing import Any
 
 from mlx_benchmarks.errors import PrerequisiteError, TargetUnavailable
-from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo, Usage, now_ns
+from mlx_benchmarks.targets.base import ChatRequest, Chunk, MemoryCounters, TargetInfo, Usage, now_ns
 from mlx_benchmarks.targets.mlx_blas import blas_description, preload_fast_blas
+from mlx_benchmarks.targets.mlx_execution import execution_info, ran_quantization
 from mlx_benchmarks.targets.mlx_prefix_cache import PrefixCache
 from mlx_benchmarks.targets.mlx_prompt import exact_prompt, held_back_suffix
 from mlx_benchmarks.targets.mlx_revision import weights_revision
@@ -176,19 +177,24 @@ class MLXTarget:
 
         self._prefix = PrefixCache(lambda: make_prompt_cache(model), can_trim_prompt_cache, trim_prompt_cache)
         revision = self._revision or await asyncio.to_thread(weights_revision, self.path)
+        execution = await asyncio.wrap_future(self._worker().submit(execution_info, mx, model, config))
+        converted = _conversion_details(self.path)
         details = {
             **self.info.details,
             "device": str(mx.default_device()),
             "blas": blas_description(),
             "model_type": str(config.get("model_type", "")),
             "context_length": str(self._context or "unknown"),
-            **_conversion_details(self.path),
+            **converted,
         }
         self.info = dataclasses.replace(
             self.info,
-            quantization=self._quantization or quantization_label(config),
+            # a quantized file dequantized at conversion did not run quantized: the label says so
+            quantization=ran_quantization(self._quantization, converted.get("weights_layout"))
+            or quantization_label(config),
             model_revision=revision,
             details=details,
+            execution=execution,
         )
 
     def _worker(self) -> _GenerationThread:
@@ -218,6 +224,11 @@ class MLXTarget:
             # before the process does was measured to abort the process at exit now and then
             if self._mx is not None:
                 self._mx.clear_cache()
+
+    @property
+    def context_tokens(self) -> int | None:
+        """The model's context length from its config.json (None before start() or when unstated)."""
+        return self._context
 
     @property
     def loaded(self) -> tuple[Any, Any]:
@@ -275,6 +286,17 @@ class MLXTarget:
         """Start a new peak-memory window."""
         if self._mx is not None:
             self._mx.reset_peak_memory()
+
+    def memory_counters(self) -> MemoryCounters | None:
+        """MLX's allocator counters (the ``MemoryProbe`` capability): peak since the last reset, active, cache.
+
+        Reading them is a bookkeeping call on MLX's allocator, not MLX work, so any thread may ask.
+        """
+        if self._mx is None:
+            return None
+        mx = self._mx
+        return MemoryCounters(peak_bytes=int(mx.get_peak_memory()), active_bytes=int(mx.get_active_memory()),
+                              cache_bytes=int(mx.get_cache_memory()))
 
     # ----- generation -----------------------------------------------------------------------------------
     def _generate_kwargs(self, request: ChatRequest) -> dict[str, Any]:

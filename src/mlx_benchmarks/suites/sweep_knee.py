@@ -1,0 +1,99 @@
+"""``--sweep``: find the saturation point (GuideLLM's sweep profile, with the knee reported for you).
+
+1. one request at a time (a closed loop of 1): the rate a lone user gets, ``sweep_sync``;
+2. the maximum: a closed loop of ``--max-concurrency`` (default 32) workers, ``sweep_max``;
+3. ``--sweep-rates`` N offered rates (open loop, ``--arrival``) evenly spaced above the first up to the
+   second, ``sweep_rate_<R>``;
+4. the knee: the highest offered rate the target keeps up with, every round's answers coming at >= 95% of
+   the pace requests arrived at while the client sent on time (send lag p99 <= 100 ms), as
+   ``sweep_max_sustainable_rps``; with ``--slo``, the highest such rate at which >= 95% of requests met every
+   SLO, as ``sweep_max_rps_within_slo``. No rate qualifying gives 0 and ``found: false``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from mlx_benchmarks.envelope import Result
+from mlx_benchmarks.measure.goodput import slo_text
+from mlx_benchmarks.measure.timing import Completion
+from mlx_benchmarks.suites.load_levels import LevelReport, Levels
+from mlx_benchmarks.suites.rate_options import RateOptions
+from mlx_benchmarks.suites.speed_common import SpeedOptions, common_tags
+
+KEEPS_UP = 0.95  # answers' pace / arrivals' pace at or above which a rate is sustained
+SLO_SHARE = 0.95  # share of requests meeting every SLO for a rate to count as within them
+MAX_SEND_LAG_MS = 100.0  # a client later than this against its schedule did not really offer the rate
+DEFAULT_SWEEP_CONCURRENCY = 32
+
+
+def sweep_concurrency(rates: RateOptions) -> int:
+    return rates.max_concurrency or DEFAULT_SWEEP_CONCURRENCY
+
+
+def sweep_planned(opts: SpeedOptions, rates: RateOptions, extra: int) -> int:
+    """Requests of the sweep's first two stages (its rates are known only after them)."""
+    return opts.trials * (2 + extra) + opts.trials * (2 * sweep_concurrency(rates) + extra)
+
+
+def sweep_rates(low: float, high: float, n: int) -> list[float]:
+    """``n`` rates evenly spaced above ``low`` up to ``high`` (from half of ``high`` when the two are close)."""
+    low, high = min(low, high), max(low, high)
+    if high < 1.1 * low:  # concurrency bought nothing: still look below the maximum
+        low = high / 2
+    step = (high - low) / n
+    return [low + step * i for i in range(1, n + 1)]
+
+
+def sustained(report: LevelReport) -> bool:
+    """Every round's answers kept (nearly) the arrivals' pace, and the client sent on time."""
+    lag_ok = report.send_lag_ms_p99 is not None and report.send_lag_ms_p99 <= MAX_SEND_LAG_MS
+    return bool(report.paces) and lag_ok and all(done >= KEEPS_UP * offered for offered, done in report.paces)
+
+
+async def sweep(levels: Levels, rates: RateOptions) -> list[Completion]:
+    """Run the sweep's stages and record the knee (``sweep_*`` results)."""
+    started = time.perf_counter()
+    sync = await levels.concurrency(1, name="sweep_sync")
+    top = await levels.concurrency(sweep_concurrency(rates), name="sweep_max")
+    sent = [*sync.completions, *top.completions]
+    if not sync.requests_per_s or not top.requests_per_s:
+        levels.outcome.errors.append("sweep: the one-at-a-time or the maximum stage measured nothing; no knee")
+        levels.outcome.partial = True
+        return sent
+    offered = sweep_rates(sync.requests_per_s, top.requests_per_s, levels.wopts.sweep_rates)
+    levels.progress.stage("sweep", more_planned=sum(levels.opts.trials * (rates.requests_at(r)
+                                                                            + levels.extra_requests())
+                                                    for r in offered))
+    reports: list[LevelReport] = []
+    for rate in offered:
+        report = await levels.rate(round(rate, 3), rates, name=f"sweep_rate_{rate:.3g}")
+        reports.append(report)
+        sent.extend(report.completions)
+    kept_up = [r for r in reports if sustained(r)]
+    tags: dict[str, object] = {
+        **common_tags(levels.ctx, levels.check, levels.workload.prompts), **levels.workload.tags(),
+        "sync_rps": round(sync.requests_per_s, 4), "max_throughput_rps": round(top.requests_per_s, 4),
+        "max_throughput_concurrency": sweep_concurrency(rates), "rates_tried": ",".join(f"{r:.3g}" for r in offered),
+        "arrival": rates.arrival, "keeps_up_at": KEEPS_UP, "max_send_lag_ms": MAX_SEND_LAG_MS,
+        "sustained_rates": ",".join(f"{r.offered:.3g}" for r in kept_up) or "none"}
+    duration = round(time.perf_counter() - started, 4)
+    best = max((r.offered or 0.0 for r in kept_up), default=0.0)
+    levels.outcome.results.append(Result(
+        name="sweep_max_sustainable_rps", metric="throughput", value=round(best, 4), unit="req/s",
+        duration_seconds=duration, raw={"offered": [r.offered for r in reports],
+                                        "answer_pace": [r.answer_pace for r in reports],
+                                        "send_lag_ms_p99": [r.send_lag_ms_p99 for r in reports]},
+    ).tag(**tags, found=bool(kept_up),
+          definition=f"highest offered rate whose answers kept >= {KEEPS_UP:.0%} of the arrivals' pace"))
+    slo = levels.wopts.slo
+    if slo:
+        within = [r for r in kept_up if r.attainment is not None and r.attainment >= SLO_SHARE]
+        levels.outcome.results.append(Result(
+            name="sweep_max_rps_within_slo", metric="goodput", value=round(max((r.offered or 0.0 for r in within),
+                                                                                default=0.0), 4),
+            unit="req/s", duration_seconds=duration,
+            raw={"offered": [r.offered for r in reports], "attainment": [r.attainment for r in reports]},
+        ).tag(**tags, found=bool(within), slo=slo_text(slo), slo_share=SLO_SHARE,
+              definition=f"highest sustained rate at which >= {SLO_SHARE:.0%} of requests met every SLO"))
+    return sent
