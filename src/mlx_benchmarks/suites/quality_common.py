@@ -20,6 +20,7 @@ from mlx_benchmarks.errors import DatasetError, UsageError
 from mlx_benchmarks.scoring.extract import LETTERS
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import EvalTask, ScoreFn, error_lines, mean_result, run_tasks
+from mlx_benchmarks.suites.memory_window import TaskWindows
 from mlx_benchmarks.targets.base import ChatRequest
 
 # ------------------------------------------------------------------ prompt templates
@@ -312,20 +313,23 @@ class QualitySuite:
         opts = self.options(ctx.options)
         loaded = {name: load_records(name, opts, ctx.seed) for name in opts.tasks}
         outcome = SuiteOutcome(gen_kwargs=opts.gen_kwargs())
+        windows = TaskWindows(ctx)  # memory per task (MLX peak reset at each task's first request)
         with self.resources(opts) as resources:
             specs = [self.task_spec(name, opts, resources) for name in opts.tasks]
             tasks = [
-                EvalTask(name=spec.name, records=loaded[spec.name][0], build_request=opts.request, score=spec.score,
+                EvalTask(name=spec.name, records=loaded[spec.name][0],
+                         build_request=windows.wrap(spec.name, opts.request), score=spec.score,
                          metrics=spec.metrics, samples_per_record=opts.samples, sample_seed=ctx.seed)
                 for spec in specs
             ]
             done = await run_tasks(ctx, tasks, concurrency=opts.concurrency)
+        memory = windows.close()
         for spec in specs:
             samples = done.samples.get(spec.name)
             if samples is None:  # the run stopped before this task
                 continue
             run = TaskRun(spec.name, loaded[spec.name][1], opts, samples, done.wall_seconds.get(spec.name),
-                          self.run_tags())
+                          {**self.run_tags(), **memory.get(spec.name, {})})
             summary = spec.summarize(run) if spec.summarize else default_summary(run, spec.metrics)
             # a result over no scored sample (every request failed) would read as a score of 0: the
             # errors say what happened instead

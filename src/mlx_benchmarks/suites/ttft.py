@@ -15,6 +15,7 @@ from mlx_benchmarks.measure.load import ClientCheck, error_lines
 from mlx_benchmarks.measure.stats import percentile
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.memory_window import MemoryWindow
 from mlx_benchmarks.suites.server_log_check import CellLog
 from mlx_benchmarks.suites.speed_common import (
     PromptMaker,
@@ -70,6 +71,7 @@ class TTFTSuite(SpeedSuiteBase):
     async def _cold(self, ctx: RunContext, prompts: PromptMaker, length: int, gen: int,
                     sent: list[Completion]) -> Result | None:
         mark = ctx.memory.mark()
+        window = MemoryWindow.open(ctx)  # MLX's peak, reset per cell
         salt = salt_for(ctx, "cold")
         text = ctx.target.make_prompt(length, salt) or filler_text(length, salt)
         completion = await timed(ctx, speed_request([{"role": "user", "content": text}], gen, ctx.seed))
@@ -85,11 +87,12 @@ class TTFTSuite(SpeedSuiteBase):
                         raw={"trials": [round(metrics.ttft_ms, 4)], **self._definitions([metrics])})
         return result.tag(cold=True, trials=1, prompt_tokens=count_tag(metrics.prompt_tokens),
                           prompt_tokens_requested=length, token_count_source=metrics.token_source,
-                          **self._definition_tags([metrics]))
+                          **self._definition_tags([metrics]), **window.tags())
 
     async def _warm(self, ctx: RunContext, opts: SpeedOptions, prompts: PromptMaker, check: ClientCheck | None,
                     length: int, gen: int, sent: list[Completion], outcome: SuiteOutcome) -> list[Result]:
         mark = ctx.memory.mark()
+        window = MemoryWindow.open(ctx)
         cell_log = CellLog.start(ctx)
         started = time.perf_counter()
         trials: list[TrialMetrics] = []
@@ -121,6 +124,7 @@ class TTFTSuite(SpeedSuiteBase):
         if cell_log is not None:
             timed_indexes = [i for i in range(opts.warmup, len(completions)) if completions[i].ok]
             tags.update(cell_log.tags(completions, timed_indexes, median_of(trials, "decode_tps")))
+        tags.update(window.tags())
         peak = rounded(ctx.memory.peak_rss_mb(since=mark), 1)
         duration = round(time.perf_counter() - started, 4)
         results = []
