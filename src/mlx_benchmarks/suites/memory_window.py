@@ -8,8 +8,9 @@ the platform does not measure is left out, never written as 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
@@ -17,6 +18,7 @@ from mlx_benchmarks.measure.memory import MB, MemorySampler
 from mlx_benchmarks.suites.base import RunContext
 from mlx_benchmarks.targets.base import ChatRequest, MemoryCounters, MemoryProbe, memory_probe
 
+T = TypeVar("T")
 NOT_TRACKED = "not tracked: MLX reported a peak of 0 bytes over work that ran (its allocator does not count this backend)"
 
 
@@ -64,6 +66,14 @@ class MemoryWindow:
         tags = self.tags()
         for result in results:
             result.tag(**tags)
+
+
+async def windowed(ctx: RunContext, results: list[Result], work: Awaitable[T]) -> T:
+    """Await ``work`` (a load level) in its own window; the results it appended get the window's tags."""
+    window, first = MemoryWindow.open(ctx), len(results)
+    done = await work
+    window.tag_all(results[first:])
+    return done
 
 
 class TaskWindows:

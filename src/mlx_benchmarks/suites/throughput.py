@@ -22,6 +22,7 @@ from mlx_benchmarks.measure.stats import label, percentile, spread_tags
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.load_levels import Levels
+from mlx_benchmarks.suites.memory_window import MemoryWindow, windowed
 from mlx_benchmarks.suites.prefix_workloads import shared_prefix, turns
 from mlx_benchmarks.suites.rate_options import RateOptions, add_rate_arguments
 from mlx_benchmarks.suites.server_log_check import CellLog
@@ -98,9 +99,9 @@ class ThroughputSuite(SpeedSuiteBase):
                     outcome.errors.append(f"{name}: no trial could be timed" + (f" ({reasons[0]})" if reasons else ""))
                     outcome.partial = True
             for level in opts.concurrency:
-                sent.extend((await levels.concurrency(level)).completions)
+                sent.extend((await windowed(ctx, outcome.results, levels.concurrency(level))).completions)
             for rate in rates.rates:
-                sent.extend((await levels.rate(rate, rates)).completions)
+                sent.extend((await windowed(ctx, outcome.results, levels.rate(rate, rates))).completions)
             if wopts.shared_prefix:
                 sent.extend(await shared_prefix(levels, wopts.shared_prefix))
             if wopts.turns:
@@ -144,6 +145,7 @@ class ThroughputSuite(SpeedSuiteBase):
                     make: Callable[[int], Planned], outcome: SuiteOutcome,
                     progress: SpeedProgress) -> tuple[Result | None, list[Completion]]:
         mark = ctx.memory.mark()
+        window = MemoryWindow.open(ctx)  # MLX's peak, reset per cell
         cell_log = CellLog.start(ctx)
         started = time.perf_counter()
         completions: list[Completion] = []
@@ -200,6 +202,7 @@ class ThroughputSuite(SpeedSuiteBase):
         )
         result.tag(**common_tags(ctx, check, workload.prompts), **workload.tags(),
                    **length_tags(completions[opts.warmup:], requested))
+        result.tag(**window.tags())
         server_tps = median_of(trials, "server_decode_tps")
         result.tag(
             token_count_source=trials[0].token_source,
