@@ -11,8 +11,6 @@ import json
 import sys
 from typing import Any
 
-from rich.table import Table
-
 from mlx_benchmarks.cli.common import add_store_option, console, err_console, store_location
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.paths import is_remote
@@ -100,16 +98,9 @@ def build_request(args: argparse.Namespace, target: str | None) -> Any:
 
 
 def print_envelope(envelope: dict[str, Any], run_id: str, created: bool) -> None:
-    out = console()
-    table = Table(title=f"{envelope['suite']} · {envelope['model']}")
-    for column in ("name", "metric", "value", "unit"):
-        table.add_column(column)
-    for result in envelope["results"]:
-        table.add_row(result["name"], result["metric"], f"{result['value']:.4g}", result["unit"])
-    out.print(table)
-    for error in envelope.get("errors", []):
-        out.print(f"error: {error}", markup=False)
-    out.print(f"{'stored' if created else 'already stored'}: {run_id}", markup=False, soft_wrap=True)
+    from mlx_benchmarks.cli.run_output import print_run_summary
+
+    print_run_summary(console(), envelope, run_id, created)
 
 
 def run(ns: argparse.Namespace) -> int:

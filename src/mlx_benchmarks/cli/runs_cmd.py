@@ -1,4 +1,9 @@
-"""``mlx-bench runs`` and ``mlx-bench show``: browse the store."""
+"""``mlx-bench runs`` and ``mlx-bench show``: browse the store.
+
+``runs`` lists one line per run at 80 columns: a short id (a unique prefix, accepted wherever a run id is),
+suite, model, a headline figure and the key parameters. ``show`` prints a run's summary tables with their key
+tags; the remaining tags are folded behind ``--tags``.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,20 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from rich.table import Table
-
 from mlx_benchmarks.cli.common import add_store_option, console, open_store, print_json
+from mlx_benchmarks.cli.formats import (
+    add_format_option,
+    chosen_format,
+    csv_of_records,
+    markdown,
+    print_sections,
+)
 from mlx_benchmarks.errors import UsageError
-from mlx_benchmarks.query import list_runs
+from mlx_benchmarks.views.run_summary import Section
+
+RUN_COLUMNS = ("id", "suite", "model", "headline", "parameters", "err")
+RESULT_FIELDS = ("name", "metric", "value", "unit", "duration_seconds", "prompt_tokens_per_second",
+                 "decode_tokens_per_second", "total_tokens_per_second", "first_token_latency_ms", "peak_rss_mb")
 
 
 def register(subparsers: Any) -> None:
@@ -22,13 +36,14 @@ def register(subparsers: Any) -> None:
     runs.add_argument("--model", help="exact model name or a case-insensitive substring")
     runs.add_argument("--since", metavar="DATE", help="ISO date or date-time, e.g. 2026-11-01")
     runs.add_argument("--limit", type=int, default=None)
-    runs.add_argument("--json", action="store_true")
+    add_format_option(runs)
     runs.set_defaults(func=run_runs)
 
     show = subparsers.add_parser("show", help="print one stored run's envelope")
     add_store_option(show)
-    show.add_argument("run", metavar="RUN", help="run id or a unique prefix of it")
-    show.add_argument("--json", action="store_true", help="print the envelope JSON only")
+    show.add_argument("run", metavar="RUN", help="run id or a unique prefix of it (as `runs` prints)")
+    show.add_argument("--tags", action="store_true", help="also list every tag of every result")
+    add_format_option(show)
     show.set_defaults(func=run_show)
 
 
@@ -42,37 +57,121 @@ def parse_since(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.astimezone()
 
 
+def _model_label(model: str) -> str:
+    """The model's own name; the organisation before a slash is in --format json/csv."""
+    return model.rsplit("/", 1)[-1] if "/" in model.rstrip("/") else model
+
+
+def runs_section(rows: list[dict[str, Any]]) -> Section:
+    """One row per run; a suite or model every row shares moves into the title instead of a column."""
+    same = {key: values.pop() for key in ("suite", "model") if len(values := {row[key] for row in rows}) == 1}
+    columns = [c for c in RUN_COLUMNS if c not in same and (c != "err" or any(row["n_errors"] for row in rows))]
+    table_rows = [tuple(_model_label(row["model"]) if c == "model" else str(row["n_errors"]) if c == "err"
+                        else row["short_id"] if c == "id" else str(row[c]) for c in columns) for row in rows]
+    title = " · ".join([f"{len(rows)} runs", *same.values()])
+    keep = frozenset(i for i, c in enumerate(columns) if c in ("id", "suite", "headline"))
+    numeric = frozenset({columns.index("err")} if "err" in columns else ())
+    return Section(title, tuple(columns), table_rows, numeric, no_wrap=keep)
+
+
 def run_runs(args: argparse.Namespace) -> int:
-    rows = list_runs(open_store(args), suite=args.suite, model=args.model, since=parse_since(args.since), limit=args.limit)
-    if args.json:
-        print_json([{**row, "timestamp": row["timestamp"].isoformat()} for row in rows])
-        return 0
-    table = Table(title=f"{len(rows)} runs")
-    for column in ("id", "timestamp", "suite", "model", "results", "errors"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        status = "skipped" if row["skipped"] else str(row["n_results"])
-        table.add_row(row["id"], row["timestamp"].strftime("%Y-%m-%d %H:%M:%S"), row["suite"], row["model"], status, str(row["n_errors"]))
-    console().print(table)
+    from mlx_benchmarks.query import list_runs
+    from mlx_benchmarks.views.run_list import describe_runs
+
+    fmt = chosen_format(args)
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+    store = open_store(args)
+    rows = describe_runs(store, list_runs(store, suite=args.suite, model=args.model, since=parse_since(args.since),
+                                          limit=args.limit))
+    records = [{**row, "timestamp": row["timestamp"].isoformat()} for row in rows]
+    if fmt == "json":
+        print_json(records)
+    elif fmt == "csv":
+        sys.stdout.write(csv_of_records(records))
+    elif fmt == "md":
+        sys.stdout.write(markdown([runs_section(rows)], headings=False))
+    else:
+        out = console()
+        print_sections(out, [runs_section(rows)])
+        if rows:
+            out.print("ids are unique prefixes: `mlx-bench show ID` (also compare, --resume ...)", style="dim",
+                      markup=False, highlight=False)
     return 0
 
 
+def _header_lines(run_id: str, envelope: dict[str, Any]) -> list[str]:
+    system = envelope.get("system", {})
+    stamp = str(envelope.get("timestamp", ""))[:19].replace("T", " ") + " UTC"
+    lines = [run_id, f"{envelope['suite']} · {envelope['model']}",
+             f"{stamp} · git {str(envelope.get('git_sha', ''))[:12]} · {envelope.get('trigger', '')}"
+             + (f" #{envelope['pr_number']}" if envelope.get("pr_number") else "")]
+    machine = [str(system.get(key)) for key in ("os", "chip") if system.get(key)]
+    if system.get("memory_gb"):
+        machine.append(f"{system['memory_gb']} GB")
+    settings = [f"{k} {v}" for k, v in (envelope.get("gen_kwargs") or {}).items()]
+    if "seed" in envelope:
+        settings.append(f"seed {envelope['seed']}")
+    if envelope.get("quantization"):
+        settings.append(str(envelope["quantization"]))
+    lines += [" · ".join(part) for part in (machine, settings) if part]
+    if envelope.get("skipped"):
+        lines.append("skipped: the target was not available")
+    return lines
+
+
+def tag_sections(results: list[dict[str, Any]]) -> list[Section]:
+    from mlx_benchmarks.views.run_list import split_tags
+
+    shared, varying = split_tags(results)
+    sections = []
+    if shared:
+        sections.append(Section("Tags on every result", ("tag", "value"), sorted(shared.items())))
+    if varying:
+        rows = [(label, ", ".join(f"{k}={v}" for k, v in tags.items())) for label, tags in varying]
+        sections.append(Section("Tags per result", ("result", "tags"), rows))
+    return sections
+
+
+def _result_records(run_id: str, envelope: dict[str, Any]) -> list[dict[str, Any]]:
+    """One flat record per result: its fields, then its tags as ``tag_<key>`` columns."""
+    return [{"run_id": run_id, **{field: result.get(field) for field in RESULT_FIELDS},
+             **{f"tag_{key}": value for key, value in sorted((result.get("tags") or {}).items())}}
+            for result in envelope.get("results", [])]
+
+
 def run_show(args: argparse.Namespace) -> int:
+    from mlx_benchmarks.cli.run_output import print_errors
+    from mlx_benchmarks.views.run_summary import summary_sections
+
+    fmt = chosen_format(args)
     store = open_store(args)
-    envelope = store.envelope(args.run)
-    if args.json:
+    run_id = store.resolve(args.run)
+    envelope = store.envelope(run_id)
+    if fmt == "json":
         sys.stdout.write(json.dumps(envelope, indent=2) + "\n")
         return 0
+    if fmt == "csv":
+        sys.stdout.write(csv_of_records(_result_records(run_id, envelope)))
+        return 0
+    results = list(envelope.get("results", []))
+    sections = summary_sections(envelope) + (tag_sections(results) if args.tags else [])
+    if fmt == "md":
+        header = _header_lines(run_id, envelope)
+        errors = [f"- error: {error}" for error in envelope.get("errors", [])]
+        body = [f"## {header[0]}", "", *(f"{line}  " for line in header[1:]), ""]
+        sys.stdout.write("\n".join(body) + "\n" + markdown(sections) + ("\n" + "\n".join(errors) + "\n" if errors else ""))
+        return 0
     out = console()
-    out.print(f"[bold]{store.resolve(args.run)}[/bold]")
-    out.print(f"suite {envelope['suite']}  model {envelope['model']}  at {envelope['timestamp']}  git {envelope['git_sha']}")
-    table = Table()
-    for column in ("name", "metric", "value", "unit", "tags"):
-        table.add_column(column, overflow="fold")
-    for result in envelope["results"]:
-        tags = ", ".join(f"{k}={v}" for k, v in sorted(result.get("tags", {}).items()))
-        table.add_row(result["name"], result["metric"], f"{result['value']:.6g}", result["unit"], tags)
-    out.print(table)
-    for error in envelope.get("errors", []):
-        out.print(f"[red]error:[/red] {error}", markup=True, highlight=False)
+    header = _header_lines(run_id, envelope)
+    out.print(header[0], style="bold", markup=False, highlight=False, soft_wrap=True)
+    for line in header[1:]:
+        out.print(line, markup=False, highlight=False)
+    out.print()
+    print_sections(out, sections)
+    print_errors(out, list(envelope.get("errors", [])))
+    n_tags = len({key for result in results for key in (result.get("tags") or {})})
+    if n_tags and not args.tags:
+        out.print(f"{n_tags} kinds of tag folded: add --tags to list them", style="dim", markup=False,
+                  highlight=False)
     return 0

@@ -1,0 +1,97 @@
+"""What the run list and a run's page add to the stored rows: short ids, a headline and key parameters per
+run, and a run's tags split into the ones every result shares and the ones that vary.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from mlx_benchmarks.query import Queryable, fetch, relation
+from mlx_benchmarks.views.run_summary import headline_of, parameters_of
+
+JSON = dict[str, Any]
+# "run-YYYYMMDDTHHMMSS": a short id never stops inside the time it names, so short ids line up and read as times
+MIN_SHORT_ID = len("run-20260101T000000")
+
+
+def short_ids(all_ids: Iterable[str], minimum: int = MIN_SHORT_ID) -> dict[str, str]:
+    """Each id's shortest prefix (at least ``minimum`` characters) that no other id starts with.
+
+    Every store command resolves a unique prefix, so a short id is accepted wherever a run id is.
+    """
+    ordered = sorted(set(all_ids))
+
+    def common(a: str, b: str) -> int:
+        n = 0
+        for x, y in zip(a, b, strict=False):
+            if x != y:
+                break
+            n += 1
+        return n
+
+    out = {}
+    for index, run_id in enumerate(ordered):
+        shared = max((common(run_id, ordered[j]) for j in (index - 1, index + 1) if 0 <= j < len(ordered)), default=0)
+        length = max(minimum, shared + 1)
+        out[run_id] = run_id[:length]  # longer than any other id it shares a start with, so exactly one match
+    return out
+
+
+def _tags(text: Any) -> dict[str, str]:
+    loaded = json.loads(text) if isinstance(text, str) and text else {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def results_by_run(store: Queryable, run_ids: Sequence[str]) -> tuple[dict[str, list[JSON]], dict[str, JSON]]:
+    """The listed runs' results (name, metric, value, unit, tags; in envelope order) and their gen_kwargs."""
+    if not run_ids:
+        return {}, {}
+    con = store.connect()
+    results: dict[str, list[JSON]] = {run_id: [] for run_id in run_ids}
+    if store.has_table("results"):
+        rows = fetch(con, "SELECT run_id, result_index, name, metric, value, unit, tags_json "
+                          f"FROM {relation(store, 'results')} WHERE list_contains(?, run_id) "
+                          "ORDER BY run_id, result_index", [list(run_ids)])
+        for row in rows:
+            results[row["run_id"]].append({"name": row["name"], "metric": row["metric"], "value": row["value"],
+                                           "unit": row["unit"], "tags": _tags(row["tags_json"])})
+    gen: dict[str, JSON] = {}
+    if store.has_table("run"):
+        for row in fetch(con, f"SELECT run_id, gen_kwargs_json FROM {relation(store, 'run')} "
+                              "WHERE list_contains(?, run_id)", [list(run_ids)]):
+            gen[row["run_id"]] = _tags(row["gen_kwargs_json"])
+    return results, gen
+
+
+def describe_runs(store: Any, rows: Sequence[JSON]) -> list[JSON]:
+    """``list_runs`` rows with ``short_id``, ``headline`` and ``parameters`` added."""
+    ids = [row["id"] for row in rows]
+    all_ids = store.run_ids() if callable(getattr(store, "run_ids", None)) else ids
+    shorts = short_ids([*all_ids, *ids])
+    results, gen = results_by_run(store, ids)
+    described = []
+    for row in rows:
+        mine = results.get(row["id"], [])
+        headline = "skipped" if row.get("skipped") else headline_of(row["suite"], mine)
+        described.append({**row, "short_id": shorts[row["id"]], "headline": headline,
+                          "parameters": parameters_of(row["suite"], mine, gen.get(row["id"]))})
+    return described
+
+
+def split_tags(results: Sequence[JSON]) -> tuple[dict[str, str], list[tuple[str, dict[str, str]]]]:
+    """Tags every result carries with one value, and per result (labelled by name) the tags that vary."""
+    tag_sets = [r.get("tags") or {} for r in results]
+    shared: dict[str, str] = {}
+    if tag_sets:
+        first = tag_sets[0]
+        shared = {k: v for k, v in sorted(first.items()) if all(t.get(k) == v for t in tag_sets[1:])}
+    names = [r["name"] for r in results]
+    varying = []
+    for result, tags in zip(results, tag_sets, strict=True):
+        label = result["name"] if names.count(result["name"]) == 1 else f"{result['name']} ({result['metric']})"
+        rest = {k: v for k, v in sorted(tags.items()) if k not in shared}
+        if rest:
+            varying.append((label, rest))
+    return shared, varying
