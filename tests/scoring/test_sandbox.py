@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from mlx_benchmarks.datasets import load_dataset, select
@@ -18,13 +19,15 @@ from mlx_benchmarks.scoring.sandbox import check_many, check_solution, run_progr
 REPO = Path(__file__).resolve().parents[2]
 KINDS = [
     pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox_launch.bwrap_works(), reason="bubblewrap is not usable here")),
-    "rlimit",
+    pytest.param("rlimit-root", marks=pytest.mark.skipif(not sandbox_launch.namespaces_work(),
+                                                         reason="needs root and permission to create namespaces")),
 ]
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (to plant a file in /root)")
 
 
 def test_sandbox_kind_is_bwrap_where_bubblewrap_works() -> None:
-    assert sandbox_kind() == ("bwrap" if sandbox_launch.bwrap_works() else "rlimit")
+    expected = "bwrap" if sandbox_launch.bwrap_works() else "rlimit-root"
+    assert sandbox_kind() == expected
 
 
 def _reference_jobs(limit: int | None) -> list[tuple[str, CodeSpec]]:
@@ -91,14 +94,10 @@ def _live_sandbox_processes() -> list[int]:
     that does not reap them is outside our control, and the uid is retired)."""
     pool = sandbox_launch.uid_pool()
     found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-                if pool.owns(entry.stat().st_uid) and state != "Z":
-                    found.append(int(entry.name))
-            except (OSError, IndexError):
-                continue
+    for proc in psutil.process_iter(["uids", "status"]):
+        uids = proc.info["uids"]
+        if uids is not None and pool.owns(uids.real) and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc.pid)
     return found
 
 

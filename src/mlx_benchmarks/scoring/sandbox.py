@@ -32,7 +32,10 @@ from typing import Any, Literal
 from mlx_benchmarks.datasets.base import CodeSpec
 from mlx_benchmarks.errors import PrerequisiteError, UsageError
 from mlx_benchmarks.scoring import sandbox_launch as launch
-from mlx_benchmarks.scoring.sandbox_launch import SandboxKind, sandbox_kind
+from mlx_benchmarks.scoring.sandbox_backend import current_backend
+from mlx_benchmarks.scoring.sandbox_launch import Backend
+from mlx_benchmarks.scoring.sandbox_seatbelt import seatbelt_command
+from mlx_benchmarks.scoring.sandbox_watch import TOKEN_ENV, ProcessWatch, new_token
 
 __all__ = [
     "SandboxResult",
@@ -43,6 +46,8 @@ __all__ = [
     "run_program",
     "sandbox_kind",
 ]
+
+sandbox_kind = current_backend  # the name the suites and tests have always used
 
 Status = Literal["passed", "failed", "syntax_error", "runtime_error", "timeout", "killed"]
 TAIL_BYTES = 4096
@@ -69,7 +74,8 @@ class SandboxResult:
     stdout: str = ""  # tail
     stderr: str = ""  # tail
     completed: bool = False  # the program ran to its last line (no early exit)
-    sandbox: str = ""  # "bwrap" or "rlimit"
+    sandbox: str = ""  # the backend: "bwrap", "seatbelt", "rlimit-root" or "none"
+    limit: str | None = None  # which limit ended it: "memory" (the harness's watch), "wall", "cpu"
 
     @property
     def passed(self) -> bool:
@@ -87,17 +93,33 @@ def run_program(
     memory_mb: int = 512,
     file_size_mb: int = 16,
     max_processes: int = 32,
-    kind: SandboxKind | None = None,
+    kind: Backend | None = None,
 ) -> SandboxResult:
-    """Run ``code`` as ``main.py`` in a fresh temporary directory inside the sandbox."""
+    """Run ``code`` as ``main.py`` in a fresh temporary directory inside the sandbox.
+
+    ``kind`` defaults to this machine's isolating backend (``SandboxUnavailable`` where none works);
+    ``"none"`` runs with no isolation and is only passed by a suite the user told to run unsafe code.
+    """
     if timeout_s <= 0 or memory_mb <= 0:
         raise UsageError("timeout_s and memory_mb must be positive")
-    chosen = kind or sandbox_kind()
+    chosen = kind or current_backend()
     if chosen == "bwrap" and not launch.bwrap_works():
         raise PrerequisiteError("bwrap sandbox requested but bubblewrap is missing or cannot run here")
-    lease = launch.uid_pool().lease() if launch.is_root() else nullcontext(None)
+    own_uid = launch.is_root() and chosen in ("bwrap", "rlimit-root")
+    lease = launch.uid_pool().lease() if own_uid else nullcontext(None)
     with lease as uid, _workspace(uid) as (work, private):
-        return _run(code, work, private, uid, chosen, timeout_s, memory_mb, file_size_mb, max_processes)
+        limits = Limits(timeout_s, memory_mb, file_size_mb, max_processes)
+        return _run(code, work, private, uid, chosen, limits)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """One program's resource limits."""
+
+    timeout_s: float
+    memory_mb: int
+    file_size_mb: int
+    max_processes: int
 
 
 @contextmanager
@@ -118,41 +140,45 @@ def _workspace(uid: int | None) -> Iterator[tuple[str, str]]:
         shutil.rmtree(private, ignore_errors=True)
 
 
-def _run(
-    code: str,
-    work: str,
-    private: str,
-    uid: int | None,
-    kind: SandboxKind,
-    timeout_s: float,
-    memory_mb: int,
-    file_size_mb: int,
-    max_processes: int,
-) -> SandboxResult:
+def _command(kind: Backend, work: str, cfg: dict[str, Any]) -> list[str]:
+    """The full command line for one program under ``kind``."""
+    python = launch.sandbox_python(kind)
+    inner = [python, "-s", "-B", "-c", launch.RUNNER_SOURCE, json.dumps(cfg)]
+    if kind == "bwrap":
+        return [*launch.bwrap_args(sandbox_dir=work), "--", *inner]
+    if kind == "seatbelt":
+        return seatbelt_command(inner, work=work, interpreter=python)
+    return inner
+
+
+def _config(kind: Backend, work: str, inside: str, uid: int | None, limits: Limits, write_fd: int) -> dict[str, Any]:
+    """What the runner inside the sandbox is told: its limits, its uid, what to isolate."""
+    # without a uid of our own the count includes the user's other processes
+    own = uid is not None or kind == "bwrap"
+    nproc = limits.max_processes if own else launch.count_own_processes() + 256
+    return {
+        "report_fd": write_fd,
+        "program": os.path.join(inside, "main.py"),
+        "cpu_s": math.ceil(limits.timeout_s) + 1,
+        # macOS does not enforce RLIMIT_AS: seatbelt relies on the harness's memory watch alone
+        "as_bytes": None if kind == "seatbelt" else limits.memory_mb * 1024 * 1024,
+        "fsize_bytes": limits.file_size_mb * 1024 * 1024,
+        "nproc": nproc,
+        "uid": uid,
+        "gid": uid,
+        "isolate": launch.isolation_config(work=work) if kind == "rlimit-root" else None,
+    }
+
+
+def _run(code: str, work: str, private: str, uid: int | None, kind: Backend, limits: Limits) -> SandboxResult:
     program = os.path.join(work, "main.py")
     with open(program, "w", encoding="utf-8") as handle:
         handle.write(code)
     os.chmod(program, 0o644)
     inside = launch.SANDBOX_DIR if kind == "bwrap" else work
     read_fd, write_fd = os.pipe()
-    cfg: dict[str, Any] = {
-        "report_fd": write_fd,
-        "program": os.path.join(inside, "main.py"),
-        "cpu_s": math.ceil(timeout_s) + 1,
-        "as_bytes": memory_mb * 1024 * 1024,
-        "fsize_bytes": file_size_mb * 1024 * 1024,
-        # without a uid of our own the count includes the harness's processes and threads
-        "nproc": max_processes
-        if (uid is not None or kind == "bwrap")
-        else launch.count_own_processes() + 256,
-        "uid": uid,
-        "gid": uid,
-        "unshare_net": kind == "rlimit",
-    }
-    python = launch.sandbox_python(kind)
-    command = [python, "-s", "-B", "-c", launch.RUNNER_SOURCE, json.dumps(cfg)]
-    if kind == "bwrap":
-        command = [*launch.bwrap_args(sandbox_dir=work), "--", *command]
+    token = new_token()
+    command = _command(kind, work, _config(kind, work, inside, uid, limits, write_fd))
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": inside,
@@ -161,6 +187,7 @@ def _run(
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONIOENCODING": "utf-8",
+        TOKEN_ENV: token,  # marks every process of this program, for the final sweep
     }
     out_path, err_path = os.path.join(private, "stdout"), os.path.join(private, "stderr")
     started = time.perf_counter()
@@ -179,15 +206,16 @@ def _run(
             )
         os.close(write_fd)
         write_fd = -1
-        try:
-            returncode = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc.pid)
-            returncode = proc.wait()
+        with ProcessWatch(proc.pid, token=token, memory_bytes=limits.memory_mb * 1024 * 1024) as watch:
+            try:
+                returncode = proc.wait(timeout=limits.timeout_s)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _kill_group(proc.pid)
+                returncode = proc.wait()
         duration = time.perf_counter() - started
-        _kill_group(proc.pid)  # stragglers that escaped into the group
-        if uid is not None and kind == "rlimit":
+        watch.sweep()  # stragglers: its group, every pid seen, anything carrying the token
+        if uid is not None and kind == "rlimit-root":
             launch.kill_uid(uid)
         report = _read_report(read_fd)
     finally:
@@ -195,9 +223,21 @@ def _run(
             os.close(write_fd)
         os.close(read_fd)
     stdout, stderr = _tail(out_path), _tail(err_path)
+    _raise_if_sandbox_failed(kind, report, returncode, stderr)
+    if watch.over_limit is not None and not timed_out:
+        return SandboxResult(status="killed", duration_s=duration, signal="SIGKILL", limit="memory", sandbox=kind,
+                             error=watch.over_limit, stdout=stdout, stderr=stderr)
+    return _classify(returncode, timed_out, report, duration, stdout, stderr, kind, limits.timeout_s)
+
+
+def _raise_if_sandbox_failed(kind: Backend, report: dict[str, Any], returncode: int, stderr: str) -> None:
+    """The sandbox itself could not start: a machine problem, not a verdict on the program."""
+    if report.get("outcome") == "isolation_failed":
+        raise PrerequisiteError(f"the rlimit-root sandbox could not isolate the program: {report.get('message')}")
     if kind == "bwrap" and not report and returncode == 1 and stderr.startswith("bwrap:"):
         raise PrerequisiteError(f"the bwrap sandbox failed: {stderr.strip().splitlines()[0]}")
-    return _classify(returncode, timed_out, report, duration, stdout, stderr, kind, timeout_s)
+    if kind == "seatbelt" and not report and returncode != 0 and stderr.startswith("sandbox-exec:"):
+        raise PrerequisiteError(f"the seatbelt sandbox failed: {stderr.strip().splitlines()[0]}")
 
 
 def _kill_group(pid: int) -> None:
@@ -220,7 +260,7 @@ def _read_report(fd: int) -> dict[str, Any]:
             item = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if isinstance(item, dict) and item.get("outcome") != "network":
+        if isinstance(item, dict):
             report = item
     return report
 
@@ -233,7 +273,7 @@ def _tail(path: str) -> str:
         return handle.read().decode("utf-8", "replace")
 
 
-def _signal_of(returncode: int, kind: SandboxKind) -> int | None:
+def _signal_of(returncode: int, kind: Backend) -> int | None:
     if returncode < 0:
         return -returncode
     # bwrap reports a child killed by signal N as exit status 128 + N
@@ -249,7 +289,7 @@ def _classify(
     duration: float,
     stdout: str,
     stderr: str,
-    kind: SandboxKind,
+    kind: Backend,
     timeout_s: float,
 ) -> SandboxResult:
     base = SandboxResult(
@@ -257,7 +297,8 @@ def _classify(
     )
     outcome = report.get("outcome")
     if timed_out:
-        return replace(base, status="timeout", signal="SIGKILL", error=f"wall-clock limit of {timeout_s:g}s")
+        return replace(base, status="timeout", signal="SIGKILL", limit="wall",
+                       error=f"wall-clock limit of {timeout_s:g}s")
     if outcome == "completed":
         return replace(base, status="passed", exit_code=0, completed=True)
     if outcome == "exit":
@@ -280,7 +321,7 @@ def _classify(
     if signum is not None:
         name = _signal_name(signum)
         if signum == signal.SIGXCPU:
-            return replace(base, status="timeout", signal=name, error="CPU time limit")
+            return replace(base, status="timeout", signal=name, limit="cpu", error="CPU time limit")
         status = "killed" if signum in (signal.SIGKILL, signal.SIGXFSZ) else "runtime_error"
         return replace(base, status=status, signal=name, error=f"ended by {name}")
     if returncode == 0:  # os._exit(0) before the end: ran, but we cannot say it finished
@@ -322,7 +363,7 @@ def check_solution(
     plus: bool = False,
     timeout_s: float | None = None,
     memory_mb: int = 512,
-    kind: SandboxKind | None = None,
+    kind: Backend | None = None,
 ) -> SandboxResult:
     """Run a candidate against the tests (and evalplus's extra tests with ``plus``) and classify it.
 
@@ -347,7 +388,7 @@ def check_many(
     workers: int = 2,
     timeout_s: float | None = None,
     memory_mb: int = 512,
-    kind: SandboxKind | None = None,
+    kind: Backend | None = None,
 ) -> list[SandboxResult]:
     """``check_solution`` for each (spec, program) pair, ``workers`` at a time, in input order."""
     if not 1 <= workers <= launch.UID_SLOTS:

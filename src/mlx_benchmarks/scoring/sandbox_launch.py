@@ -1,19 +1,23 @@
-"""How a sandboxed program is started: which sandbox, which interpreter, which uid, which command line.
+"""How a sandboxed program is started: which interpreter, which uid, which command line, which probes.
 
-Two kinds, chosen once per process (``MLX_BENCH_SANDBOX=bwrap|rlimit`` forces one):
+The backend itself is chosen in ``sandbox_backend`` (from the platform facts probed here):
 
 - ``bwrap``: bubblewrap gives a read-only view of ``/``, empty ``/tmp``, ``/root``, ``/home`` and
   ``$HOME``, fresh pid/net/ipc/uts namespaces, and kills everything when the sandbox's pid 1 exits.
-- ``rlimit``: a plain child process with resource limits and, where the kernel allows, an empty
-  network namespace. It relies on file permissions of a separate uid for the filesystem.
+- ``seatbelt``: ``sandbox-exec`` with a per-program profile (``sandbox_seatbelt``).
+- ``rlimit-root``: as root, the runner itself enters fresh network and mount namespaces, hides the
+  writable and home directories under empty tmpfs mounts, and drops to a uid of its own.
+- ``none``: a plain child process with resource limits (only with --confirm-run-unsafe-code).
 
 When the harness runs as root the program runs as a uid of its own (one per concurrent slot), so
 ``RLIMIT_NPROC`` really contains a fork bomb and leftover processes can be killed by uid.
+Process information comes from psutil, never from ``/proc`` (macOS has none).
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import signal
@@ -26,11 +30,15 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Literal
 
+import psutil
+
 from mlx_benchmarks.errors import PrerequisiteError
 
-SandboxKind = Literal["bwrap", "rlimit"]
+Backend = Literal["bwrap", "seatbelt", "rlimit-root", "none"]
 SANDBOX_DIR = "/tmp/sandbox"  # the program's cwd and HOME inside bwrap
 HIDDEN_ROOTS = ("/root", "/home", "/tmp")
+# rlimit-root also covers the directories any uid may write to, so nothing outlives the program
+WRITABLE_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock")
 FALLBACK_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
 UID_SLOTS = 16
 RUNNER_SOURCE = (Path(__file__).with_name("sandbox_runner.py")).read_text(encoding="utf-8")
@@ -44,21 +52,13 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
-@functools.cache
-def sandbox_kind() -> SandboxKind:
-    """``bwrap`` where bubblewrap is installed and works here, else ``rlimit``."""
-    forced = os.environ.get("MLX_BENCH_SANDBOX", "").strip().lower()
-    if forced == "rlimit":
-        return "rlimit"
-    if forced == "bwrap":
-        if not bwrap_works():
-            raise PrerequisiteError(
-                "MLX_BENCH_SANDBOX=bwrap but bwrap is missing or cannot create namespaces here"
-            )
-        return "bwrap"
-    if forced:
-        raise PrerequisiteError(f"MLX_BENCH_SANDBOX={forced!r}: choose bwrap or rlimit")
-    return "bwrap" if bwrap_works() else "rlimit"
+def _succeeds(command: list[str]) -> bool:
+    """The probe command ran and exited 0."""
+    try:
+        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
 
 
 @functools.cache
@@ -67,17 +67,46 @@ def bwrap_works() -> bool:
     if bwrap_path() is None:
         return False
     probe = [*bwrap_args(sandbox_dir=None), "--", "/bin/true"]
-    try:
-        done = subprocess.run(probe, stdin=subprocess.DEVNULL, capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
+    return _succeeds(probe)
+
+
+@functools.cache
+def seatbelt_works(sandbox_exec: str) -> bool:
+    """Probe ``sandbox-exec`` once: it fails inside another sandbox, where profiles cannot nest."""
+    probe = [sandbox_exec, "-p", "(version 1)(allow default)", "/usr/bin/true"]
+    return _succeeds(probe)
+
+
+@functools.cache
+def namespaces_work() -> bool:
+    """As root: can the runner enter fresh network and mount namespaces (rlimit-root's isolation)?
+
+    The probe runs the runner's own isolation step and nothing else, so it tests exactly that code.
+    """
+    if not is_root():
         return False
-    return done.returncode == 0
+    cfg = {"probe_isolation": True, "isolate": isolation_config(work=None)}
+    probe = [sys.executable, "-s", "-B", "-c", RUNNER_SOURCE, json.dumps(cfg)]
+    return _succeeds(probe)
+
+
+def isolation_config(*, work: str | None) -> dict[str, object]:
+    """What the runner hides under empty tmpfs mounts for rlimit-root, and where the program's folder is."""
+    hide = sorted({os.path.realpath(p) for p in (*WRITABLE_ROOTS, *_hidden_roots())} - {"/"})
+    scratch = sorted({os.path.realpath(p) for p in WRITABLE_ROOTS})
+    return {"hide": [p for p in hide if os.path.isdir(p)], "scratch": scratch, "work": work}
+
+
+def reset_probes() -> None:
+    """Forget every probe result (tests that fake the platform call this through sandbox_backend.reset)."""
+    for probe in (bwrap_works, seatbelt_works, namespaces_work, sandbox_python):
+        probe.cache_clear()
 
 
 def _hidden_roots() -> list[str]:
     roots = list(HIDDEN_ROOTS)
     home = os.environ.get("HOME")
-    if home and os.path.isdir(home) and os.path.realpath(home) != "/":
+    if home and os.path.isdir(home) and os.path.realpath(home) not in ("/", "/tmp"):
         roots.append(os.path.realpath(home))
     # a hidden path inside another hidden path is already hidden
     roots = sorted({r for r in roots if os.path.isdir(r)}, key=len)
@@ -93,6 +122,8 @@ def _python_roots() -> list[str]:
 def bwrap_args(*, sandbox_dir: str | None) -> list[str]:
     """The bubblewrap command line up to (not including) ``--``."""
     args = [bwrap_path() or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
+    # multiprocessing's locks are POSIX semaphores, which live in /dev/shm
+    args += ["--perms", "1777", "--tmpfs", "/dev/shm"]
     hidden = _hidden_roots()
     for root in hidden:
         args += ["--tmpfs", root]
@@ -127,24 +158,32 @@ def reachable_by_others(path: str) -> bool:
         return False
 
 
+def base_interpreter() -> str:
+    """The real interpreter behind this (virtual) environment: what seatbelt lets the program run."""
+    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+
+
 @functools.cache
-def sandbox_python(kind: SandboxKind) -> str:
+def sandbox_python(kind: Backend) -> str:
     """The interpreter the program runs under (``MLX_BENCH_SANDBOX_PYTHON`` overrides).
 
-    bwrap can re-expose a hidden interpreter; the rlimit sandbox running as another uid needs one
-    that uid can read, e.g. the system python3 when the harness's Python lives under /root.
+    bwrap can re-expose a hidden interpreter; seatbelt runs the base interpreter, so the profile
+    needs to open its installation only, not the virtual environment; rlimit-root, running as
+    another uid, needs one that uid can read, e.g. the system python3 when ours lives under /root.
     """
     override = os.environ.get("MLX_BENCH_SANDBOX_PYTHON")
     if override:
         return override
-    if kind == "bwrap" or not is_root():
+    if kind == "seatbelt":
+        return base_interpreter()
+    if kind != "rlimit-root":
         return sys.executable
     own = [sys.executable] if all(reachable_by_others(p) for p in (sys.executable, *_python_roots())) else []
     for candidate in [*own, *FALLBACK_PYTHONS]:
         if os.path.exists(candidate) and reachable_by_others(candidate):
             return candidate
     raise PrerequisiteError(
-        "the rlimit sandbox needs a Python that an unprivileged uid can run "
+        "the rlimit-root sandbox needs a Python that an unprivileged uid can run "
         f"({sys.executable} is not reachable); install python3 or bubblewrap, or set MLX_BENCH_SANDBOX_PYTHON"
     )
 
@@ -214,13 +253,12 @@ def kill_uid(uid: int) -> None:
 
 
 def uid_processes(uid: int) -> list[int]:
-    """Pids (zombies included) whose owner is ``uid``."""
+    """Pids (zombies included) whose real or effective owner is ``uid``."""
     found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with suppress(OSError):
-                if entry.stat().st_uid == uid:
-                    found.append(int(entry.name))
+    for proc in psutil.process_iter(["uids"]):
+        uids = proc.info.get("uids")
+        if uids is not None and uid in (uids.real, uids.effective):
+            found.append(proc.pid)
     return found
 
 
@@ -230,12 +268,4 @@ def uid_has_processes(uid: int) -> bool:
 
 def count_own_processes() -> int:
     """Processes of the current user; the base for RLIMIT_NPROC when we cannot switch uid."""
-    me = os.getuid()
-    count = 0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                count += entry.stat().st_uid == me
-            except OSError:
-                continue
-    return count
+    return len(uid_processes(os.getuid()))

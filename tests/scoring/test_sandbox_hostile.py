@@ -1,0 +1,85 @@
+"""The hostile-program battery leaves no trace on every sandbox backend that runs on this machine.
+
+bwrap and rlimit-root run in this (root) test process; bwrap as a non-root user runs the battery in a
+child process under ``setpriv``, with the system python3 (ours lives under /root, which other users
+cannot enter). ``none`` is run too, to prove the battery does see a trace when nothing isolates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlx_benchmarks.scoring import sandbox_launch
+from tests.scoring.hostile_battery import run_battery
+
+REPO = Path(__file__).resolve().parents[2]
+ISOLATING = [
+    pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox_launch.bwrap_works(), reason="bubblewrap is not usable here")),
+    pytest.param("rlimit-root", marks=pytest.mark.skipif(not sandbox_launch.namespaces_work(),
+                                                         reason="needs root and permission to create namespaces")),
+]
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def _assert_harness_healthy() -> None:
+    assert subprocess.run(["/bin/sh", "-c", "exit 7"], check=False).returncode == 7
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ISOLATING)
+def test_hostile_programs_leave_no_trace(kind: str, tmp_path: Path) -> None:
+    verdicts = run_battery(kind, tmp_path)
+    assert set(verdicts) == {"read_ssh_key", "append_zshrc", "connect_loopback", "detached_child", "fork_bomb",
+                             "memory_hog", "infinite_loop"}
+    assert {name: v.detail for name, v in verdicts.items() if not v.ok} == {}
+    _assert_harness_healthy()
+
+
+@pytest.mark.slow
+def test_without_a_sandbox_the_battery_sees_the_leaks(tmp_path: Path) -> None:
+    # what --confirm-run-unsafe-code risks: the same programs, unconfined, do read, write and connect
+    verdicts = run_battery("none", tmp_path)
+    assert not verdicts["read_ssh_key"].ok and "READ hunter2" in verdicts["read_ssh_key"].detail
+    assert not verdicts["append_zshrc"].ok and not verdicts["connect_loopback"].ok
+    # process containment comes from the harness's watch and sweep, which work without a sandbox
+    assert verdicts["detached_child"].ok and verdicts["fork_bomb"].ok and verdicts["infinite_loop"].ok
+
+
+def _can_run_as_nobody() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root to switch to another user"
+    if shutil.which("setpriv") is None or not os.path.exists(SYSTEM_PYTHON):
+        return "needs setpriv and a system python3"
+    if not sandbox_launch.bwrap_works():
+        return "bubblewrap is not usable here"
+    minor = subprocess.run([SYSTEM_PYTHON, "-c", "import sys; print(sys.version_info[:2])"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    if minor != str(sys.version_info[:2]):
+        return f"the system python3 {minor} cannot load this environment's {sys.version_info[:2]} packages"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_can_run_as_nobody() is not None, reason=str(_can_run_as_nobody()))
+def test_hostile_programs_leave_no_trace_under_bwrap_as_a_normal_user(tmp_path: Path) -> None:
+    site = next(p for p in sys.path if p.endswith("site-packages") and p.startswith(sys.prefix))
+    home = tmp_path / "nobody-home"
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+    tmp_path.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
+           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), site])}
+    done = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", SYSTEM_PYTHON,
+                           str(REPO / "tests" / "scoring" / "hostile_battery.py")],
+                          cwd="/", env=env, capture_output=True, text=True, timeout=600, check=False)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (report["backend"], report["euid"]) == ("bwrap", 65534)
+    assert {name: v["detail"] for name, v in report["verdicts"].items() if not v["ok"]} == {}
+    assert done.returncode == 0, done.stderr[-2000:]
