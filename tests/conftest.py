@@ -6,6 +6,7 @@ macOS emulation on Linux: the ``fake_macos`` fixture / ``emulate_macos()`` in te
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,3 +33,15 @@ def _isolated_store(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 @pytest.fixture
 def repo_root() -> Path:
     return REPO
+
+
+# platform markers: a test of an OS's own facilities skips elsewhere, saying why (pyproject's markers)
+_PLATFORM_MARKERS = {"linux_only": ("linux", "Linux"), "macos_only": ("darwin", "macOS")}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for name, (prefix, label) in _PLATFORM_MARKERS.items():
+        marker = item.get_closest_marker(name)
+        if marker is not None and not sys.platform.startswith(prefix):
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            pytest.skip(f"{label} only" + (f": {reason}" if reason else ""))

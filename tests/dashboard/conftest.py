@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from mlx_benchmarks.dashboard import BackgroundServer, make_app
 from mlx_benchmarks.store import Store
+from tests.browser_path import INSTALL_HINT, find_chromium
 from tests.dashboard.store_builder import BuiltStore, build_store
 
-CHROMIUM = Path("/usr/bin/chromium")
 # the flags this closed network needs: without the background-networking ones Chromium's connections are refused
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -35,15 +34,16 @@ def server(built: BuiltStore) -> Iterator[BackgroundServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright; skipped only when either is truly absent."""
-    if not CHROMIUM.is_file():
-        pytest.skip("needs /usr/bin/chromium (apt-get install chromium)")
+    """Chromium (the system's, else Playwright's own) driven by Playwright; skipped only when either is absent."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.skip("needs the playwright Python package")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = find_chromium(playwright.chromium.executable_path)
+        if chromium is None:
+            pytest.skip(INSTALL_HINT)
+        launched = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
 

@@ -239,6 +239,7 @@ def probe(before: str = "", **env: str) -> list[str]:
 
 @needs_mlx
 @pytest.mark.mlx
+@pytest.mark.linux_only(reason="the Linux CPU wheel's BLAS; macOS MLX uses Accelerate and Metal")
 def test_blas_preload_choices() -> None:
     from mlx_benchmarks.targets.mlx_blas import INSTALL_HINT, _candidates
 
