@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -19,6 +20,8 @@ from mlx_benchmarks.errors import EnvelopeInvalid
 
 Trigger = Literal["schedule", "pr", "workflow_dispatch", "local"]
 JSON = dict[str, Any]
+MAX_DEPTH = 64  # nesting of objects and arrays; real envelopes stay under 10
+MAX_INT = 2**63 - 1  # what a Parquet int64 column holds
 
 
 @cache
@@ -49,10 +52,66 @@ def json_path(error: jsonschema.ValidationError) -> str:
     return out
 
 
+def _text_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")  # a lone surrogate ("\\ud800" in JSON) cannot be stored as text
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _scalar_error(value: Any) -> str | None:
+    if isinstance(value, str):
+        return None if value.isascii() or _text_ok(value) else "string is not valid Unicode (lone surrogate)"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a finite number"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        return "integer beyond the 64-bit range"
+    return None
+
+
+def value_errors(document: Any) -> list[str]:
+    """``$.path: ...`` for every NaN, ±Infinity, out-of-range integer, lone surrogate or over-deep nesting.
+
+    JSON Schema cannot say "finite", and Python's json reads ``NaN`` and ``Infinity`` happily; no stored
+    number may be one. The walk is iterative, so no document can exhaust the stack.
+    """
+    errors: list[str] = []
+    stack: list[tuple[str, int, Any]] = [("$", 0, document)]
+    while stack:
+        path, depth, value = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= MAX_DEPTH:
+                errors.append(f"{path}: nested deeper than {MAX_DEPTH} levels")
+                continue
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            if isinstance(value, dict) and not all(_text_ok(k) for k in value if not k.isascii()):
+                errors.append(f"{path}: a key is not valid Unicode (lone surrogate)")
+            stack.extend((f"{path}[{k}]" if isinstance(k, int) else f"{path}.{k}", depth + 1, v)
+                         for k, v in reversed(list(items)))
+        elif (problem := _scalar_error(value)) is not None:
+            errors.append(f"{path}: {problem}")
+    return errors
+
+
 def validation_errors(document: Any) -> list[str]:
-    """Every schema error of ``document`` in one pass, each as ``$.path: message``."""
-    errors = sorted(_validator().iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    return [f"{json_path(e)}: {e.message}" for e in errors]
+    """Every schema error of ``document`` in one pass, each as ``$.path: message``, then every non-finite
+    number or over-deep nesting (``value_errors``)."""
+    lines = value_errors(document)
+    if not any("nested deeper" in line for line in lines):  # else the schema walk would recurse that deep
+        errors = sorted(_validator().iter_errors(document), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+        lines = [f"{json_path(e)}: {e.message}" for e in errors] + lines
+    # a key with a lone surrogate must not make the message itself unprintable
+    return [line if line.isascii() else line.encode("utf-8", "backslashreplace").decode() for line in lines]
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """``json.loads`` that refuses NaN and ±Infinity (ValueError) instead of reading them as floats."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number")
 
 
 def validate(document: Any) -> None:
@@ -136,7 +195,7 @@ class Result:
             "peak_rss_mb",
         ):
             value = getattr(self, key)
-            if value is not None:
+            if value is not None and math.isfinite(value):  # no figure rather than NaN, or NaN turned into 0
                 out[key] = max(0.0, float(value)) if key != "duration_seconds" else float(value)
         if self.tags:
             out["tags"] = {k: tag_value(v) for k, v in self.tags.items()}

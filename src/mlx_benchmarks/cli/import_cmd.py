@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlx_benchmarks.cli.common import add_store_option, console, print_json
+from mlx_benchmarks.cli.input_files import read_text_bounded
 from mlx_benchmarks.envelope import suite_names
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.fileio import atomic_write_text
@@ -32,14 +33,23 @@ def register(subparsers: Any) -> None:
 
 
 def read_json(path: Path) -> Any:
+    """The file's JSON (NaN and Infinity read as floats: the importers drop them and say so); UsageError for
+    anything unreadable: missing, too large, not UTF-8, not JSON, nested too deep, an integer past the
+    digit limit."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_text_bounded(path))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not JSON ({exc})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except ValueError as exc:  # an integer past Python's digit limit
+        raise UsageError(f"{path}: not JSON this tool can read ({str(exc)[:120]})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: JSON nested too deep") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,7 +61,13 @@ def run(args: argparse.Namespace) -> int:
     context = ImportContext(source=path.name, suite=args.suite, model=args.model,
                             git_sha=args.git_sha or detect_git_sha(), system=detect_system(),
                             trigger=ci.trigger, pr_number=ci.pr_number)  # type: ignore[arg-type]
-    envelope = get_importer(args.kind)(document, context).validated()
+    convert = get_importer(args.kind)
+    try:
+        envelope = convert(document, context).validated()
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        # a field of an unexpected type or value deep in the file: the file, not the harness, is at fault
+        raise UsageError(f"{path}: not a {args.kind} results file the importer understands "
+                         f"({type(exc).__name__}: {str(exc)[:160]})") from None
     if args.output:
         try:
             atomic_write_text(Path(args.output), json.dumps(envelope, indent=2) + "\n")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlx_benchmarks.cli.common import print_json
+from mlx_benchmarks.cli.input_files import InputTooLarge, read_text_bounded
 from mlx_benchmarks.envelope import validation_errors
 from mlx_benchmarks.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 
@@ -23,13 +24,20 @@ def register(subparsers: Any) -> None:
 def check_file(path: Path) -> dict[str, Any]:
     """{file, status: valid|invalid|unreadable, errors: [...]}"""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        # NaN and Infinity are read as floats so that validation names where they are
+        document = json.loads(read_text_bounded(path))
     except OSError as exc:
         return {"file": str(path), "status": "unreadable", "errors": [f"cannot read: {exc.strerror or exc}"]}
+    except InputTooLarge as exc:
+        return {"file": str(path), "status": "unreadable", "errors": [str(exc).removeprefix(f"{path}: ")]}
     except UnicodeDecodeError:
         return {"file": str(path), "status": "unreadable", "errors": ["not UTF-8 text"]}
     except json.JSONDecodeError as exc:
         return {"file": str(path), "status": "unreadable", "errors": [f"not JSON: {exc.msg} at line {exc.lineno}"]}
+    except ValueError as exc:  # an integer past Python's digit limit
+        return {"file": str(path), "status": "unreadable", "errors": [f"not JSON this tool reads: {str(exc)[:120]}"]}
+    except RecursionError:
+        return {"file": str(path), "status": "unreadable", "errors": ["JSON nested too deep"]}
     errors = validation_errors(document)
     return {"file": str(path), "status": "invalid" if errors else "valid", "errors": errors}
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
-from mlx_benchmarks.envelope import Envelope, Trigger, tag_value
+from mlx_benchmarks.envelope import MAX_DEPTH, Envelope, Trigger, tag_value
 from mlx_benchmarks.errors import UsageError
 
 
@@ -45,11 +45,56 @@ def is_number(value: Any) -> TypeGuard[int | float]:
 
 
 def iso_from_epoch(value: Any) -> str | None:
-    if is_number(value):
+    """An epoch time as RFC 3339; None for anything that is not a representable time."""
+    if not is_number(value):
+        return None
+    try:
         return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return None
+    except (OverflowError, ValueError, OSError):  # years past 9999, before year 1
+        return None
 
 
 def tags_of(mapping: dict[str, Any]) -> dict[str, str]:
     """Scalar entries of a mapping as string tags (nested values are skipped)."""
     return {k: tag_value(v) for k, v in mapping.items() if isinstance(v, (str, int, float, bool))}
+
+
+NONFINITE_TEXT = ("nan", "inf", "infinity")
+
+
+def is_nonfinite(value: Any) -> bool:
+    """NaN or ±Infinity, as a float or as text (llama-bench writes ``"avg_ts": "nan"``)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    return isinstance(value, str) and value.strip().lower().lstrip("+-") in NONFINITE_TEXT
+
+
+def dropped(where: str, value: Any) -> str:
+    """The ``errors[]`` line for a field left out because it is not a finite number."""
+    return f"{where}: {str(value)[:40]!r} is not a finite number; dropped"
+
+
+def scrub_nonfinite(value: Any, errors: list[str], where: str) -> Any:
+    """``value`` with every NaN / ±Infinity float replaced by None, and one ``errors[]`` line saying how many.
+
+    Nesting past the envelope's depth limit is left as it is: validation then refuses the file.
+    """
+    count = 0
+
+    def clean(item: Any, depth: int) -> Any:
+        nonlocal count
+        if depth > MAX_DEPTH:
+            return item
+        if isinstance(item, float) and not math.isfinite(item):
+            count += 1
+            return None
+        if isinstance(item, dict):
+            return {k: clean(v, depth + 1) for k, v in item.items()}
+        if isinstance(item, list):
+            return [clean(v, depth + 1) for v in item]
+        return item
+
+    out = clean(value, 0)
+    if count:
+        errors.append(f"{where}: {count} non-finite numbers (NaN, Infinity) replaced by null")
+    return out

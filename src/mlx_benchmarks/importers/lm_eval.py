@@ -11,7 +11,15 @@ import re
 from typing import Any
 
 from mlx_benchmarks.envelope import Envelope, GenKwargs, Result, tag_value, utc_now_iso
-from mlx_benchmarks.importers.common import ImportContext, is_number, iso_from_epoch, shape_error
+from mlx_benchmarks.importers.common import (
+    ImportContext,
+    dropped,
+    is_nonfinite,
+    is_number,
+    iso_from_epoch,
+    scrub_nonfinite,
+    shape_error,
+)
 
 KIND = "lm-eval"
 KNOWN_TOP = {"results", "groups", "configs", "versions", "n-shot", "higher_is_better", "n-samples", "config",
@@ -81,7 +89,11 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
         gen_kwargs = gen_kwargs or task_gen
         samples = n_samples.get(task) if isinstance(n_samples, dict) else None
         for key, value in metrics.items():
-            if not is_number(value) or "_stderr" in key:
+            if "_stderr" in key:
+                continue
+            if not is_number(value):
+                if is_nonfinite(value):
+                    envelope.errors.append(dropped(f"{task} {key}", value))
                 continue
             metric, _, filter_name = key.partition(",")
             result = Result(name=task, metric=_metric_name(key), value=float(value), unit="ratio" if _is_ratio(value) else "score")
@@ -107,7 +119,8 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
         raise shape_error(KIND, context.source, "no numeric metrics in 'results'")
     envelope.gen_kwargs = _gen_kwargs_block(gen_kwargs)
     unknown = {k: v for k, v in document.items() if k not in KNOWN_TOP}
-    envelope.results[0].raw = {"lm_eval_unknown_keys": unknown, "config": config} if unknown or config else None
+    raw = {"lm_eval_unknown_keys": unknown, "config": config} if unknown or config else None
+    envelope.results[0].raw = scrub_nonfinite(raw, envelope.errors, "raw")
     return envelope
 
 

@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import Any
 
 from mlx_benchmarks.envelope import Envelope, Result, utc_now_iso
-from mlx_benchmarks.importers.common import ImportContext, is_number, shape_error, tags_of
+from mlx_benchmarks.importers.common import (
+    ImportContext,
+    dropped,
+    is_nonfinite,
+    is_number,
+    scrub_nonfinite,
+    shape_error,
+    tags_of,
+)
 
 KIND = "vllm"
 LATENCY_RE = re.compile(r"^(mean|median|std|p\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$")
@@ -52,12 +60,15 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
     median_ttft = document.get("median_ttft_ms")
     for key, (name, unit) in THROUGHPUT.items():
         if not is_number(document.get(key)):
+            if is_nonfinite(document.get(key)):
+                envelope.errors.append(dropped(key, document[key]))
             continue
         result = Result(name=name, metric="throughput", value=float(document[key]), unit=unit,
                         duration_seconds=duration)
         if duration and is_number(output_tokens) and key == "output_throughput":
             result.decode_tokens_per_second = float(document[key])
-            result.total_tokens_per_second = float(document.get("total_token_throughput") or 0) or None
+            total = document.get("total_token_throughput")
+            result.total_tokens_per_second = float(total) if is_number(total) and total else None
             if is_number(input_tokens):
                 result.prompt_tokens_per_second = float(input_tokens) / duration
             if is_number(median_ttft):
@@ -65,7 +76,9 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
         envelope.results.append(result.tag(**settings, imported_from=KIND, source=context.source))
     for key, value in document.items():
         match = LATENCY_RE.match(key)
-        if match and is_number(value):
+        if match and is_nonfinite(value):
+            envelope.errors.append(dropped(key, value))
+        elif match and is_number(value):
             stat, quantity = match.groups()
             result = Result(name=f"{quantity}_{stat}", metric="latency", value=float(value), unit="ms")
             result.tag(statistic=stat, quantity=quantity, vllm_key=key, imported_from=KIND, source=context.source,
@@ -79,5 +92,6 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
     extra = {k: v for k, v in document.items() if k not in known and not LATENCY_RE.match(k)}
     if extra:
         per_request = {k: v for k, v in extra.items() if k in PER_REQUEST}
-        envelope.results[0].raw = {"per_request": per_request, "other": {k: v for k, v in extra.items() if k not in PER_REQUEST}}
+        raw = {"per_request": per_request, "other": {k: v for k, v in extra.items() if k not in PER_REQUEST}}
+        envelope.results[0].raw = scrub_nonfinite(raw, envelope.errors, "raw")
     return envelope
