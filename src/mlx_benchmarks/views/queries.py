@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from mlx_benchmarks.compare.config_key import config_label, config_sql, parse_config_text, varying_keys
 from mlx_benchmarks.compare.direction import higher_is_better
-from mlx_benchmarks.compare.trend import detect_change_points
+from mlx_benchmarks.compare.trend import DEFAULT_ALPHA, detect_change_points, min_series_length
 from mlx_benchmarks.query import fetch
 from mlx_benchmarks.views.source import ViewSource
 
@@ -92,74 +93,133 @@ def _tags(text: Any) -> dict[str, str]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def leaderboard(src: ViewSource, filters: Filters = NO_FILTERS, name: str | None = None, metric: str | None = None) -> list[JSON]:
-    """Per suite: the latest run of each model, its results, and models ranked by the headline result."""
-    cte, params = _latest_cte(filters)
+def _latest_per_configuration(src: ViewSource, filters: Filters) -> list[JSON]:
+    """Per (suite, model, name, metric, configuration): the newest result, with its parsed configuration."""
+    where, params = filters.sql()
     rows = fetch(
         src.connect(),
-        f"WITH {cte} SELECT l.suite, l.model, l.run_id, l.timestamp, r.result_index, r.name, r.metric, r.value, "
-        "r.unit, r.tags_json FROM latest l JOIN results r USING (run_id) ORDER BY l.suite, l.model, r.result_index",
+        "SELECT suite, model, run_id, timestamp, result_index, name, metric, value, unit, tags_json, config FROM ("
+        " SELECT *, row_number() OVER (PARTITION BY suite, model, name, metric, config"
+        "  ORDER BY timestamp DESC, run_id DESC, result_index) AS rn"
+        f" FROM (SELECT *, {config_sql()} AS config FROM results WHERE NOT coalesce(skipped, false) AND {where}))"
+        " WHERE rn = 1 ORDER BY suite, model, timestamp DESC, run_id DESC, result_index",
         params,
     )
-    by_suite: dict[str, list[JSON]] = {}
     for row in rows:
+        row["config"] = parse_config_text(row["config"])
+    return rows
+
+
+def _board_rows(suite_rows: list[JSON], key: tuple[str, str]) -> tuple[list[JSON], bool | None]:
+    """One entry per (model, configuration) of the headline result; a model without it gets one empty entry."""
+    entries: list[JSON] = []
+    direction: bool | None = None
+    by_run: dict[str, list[JSON]] = {}
+    for row in suite_rows:
+        by_run.setdefault(row["run_id"], []).append(row)
+    for row in suite_rows:
+        if (row["name"], row["metric"]) != key:
+            continue
+        if direction is None:
+            direction = higher_is_better(row["unit"], _tags(row["tags_json"]))
+        entries.append(_entry(row, by_run[row["run_id"]], value=True))
+    ranked = {entry["model"] for entry in entries}
+    for row in suite_rows:  # newest first within a model, so the first row seen is its latest run
+        if row["model"] not in ranked:
+            ranked.add(row["model"])
+            entries.append(_entry(row, by_run[row["run_id"]], value=False))
+    return entries, direction
+
+
+def _entry(row: JSON, run_rows: list[JSON], *, value: bool) -> JSON:
+    return {
+        "model": row["model"], "run_id": row["run_id"], "timestamp": iso(row["timestamp"]),
+        "value": row["value"] if value else None, "unit": row["unit"] if value else None,
+        "config": row["config"] if value else {},
+        "results": [{k: r[k] for k in ("name", "metric", "value", "unit")}
+                    for r in sorted(run_rows, key=lambda r: r["result_index"])],
+    }
+
+
+def _label(entries: list[JSON]) -> None:
+    """``model · weights_layout=float32``: a model with several rows is told apart by the keys that vary among
+    them; a model with one row keeps its plain name (its ``config`` says the rest)."""
+    by_model: dict[str, list[JSON]] = {}
+    for entry in entries:
+        by_model.setdefault(entry["model"], []).append(entry)
+    for model, mine in by_model.items():
+        keys = varying_keys([e["config"] for e in mine]) if len(mine) > 1 else []
+        for entry in mine:
+            label = config_label(entry["config"], keys)
+            entry["label"] = f"{model} · {label}" if label else model
+
+
+def leaderboard(src: ViewSource, filters: Filters = NO_FILTERS, name: str | None = None, metric: str | None = None) -> list[JSON]:
+    """Per suite: the latest result of each model *and configuration*, ranked by the headline result.
+
+    A model measured at two weights layouts (or prompt lengths, devices, ...) is two rows; ``label`` names each
+    with the keys that tell them apart (``Qwen3 · weights_layout=float32``); ``config_keys`` are the keys whose
+    values differ anywhere on the board.
+    """
+    by_suite: dict[str, list[JSON]] = {}
+    for row in _latest_per_configuration(src, filters):
         by_suite.setdefault(row["suite"], []).append(row)
     boards = []
     for suite, suite_rows in by_suite.items():
         key = (name, metric) if name and metric else _headline(suite_rows)
-        models: dict[str, JSON] = {}
-        direction: bool | None = None
-        for row in suite_rows:
-            entry = models.setdefault(row["model"], {
-                "model": row["model"], "run_id": row["run_id"], "timestamp": iso(row["timestamp"]),
-                "value": None, "unit": None, "results": [],
-            })
-            entry["results"].append({k: row[k] for k in ("name", "metric", "value", "unit")})
-            if (row["name"], row["metric"]) == key and entry["value"] is None:
-                entry["value"], entry["unit"] = row["value"], row["unit"]
-                direction = higher_is_better(row["unit"], _tags(row["tags_json"]))
-        unit = next((m["unit"] for m in models.values() if m["unit"] is not None), "")
+        entries, direction = _board_rows(suite_rows, key)
+        keys = varying_keys([e["config"] for e in entries if e["value"] is not None])
+        _label(entries)
+        unit = next((e["unit"] for e in entries if e["unit"] is not None), "")
         sign = -1.0 if direction is not False else 1.0  # best first; an unknown direction ranks high first
-        ranked = sorted(models.values(), key=lambda m: (m["value"] is None, sign * (m["value"] or 0.0), m["model"]))
+        ranked = sorted(entries, key=lambda e: (e["value"] is None, sign * (e["value"] or 0.0), e["label"]))
         boards.append({
             "suite": suite, "name": key[0], "metric": key[1], "unit": unit, "higher_is_better": direction,
-            "rows": ranked,
+            "config_keys": keys, "rows": ranked,
         })
     return boards
 
 
 def trend(src: ViewSource, suite: str, name: str, metric: str, filters: Filters = NO_FILTERS) -> JSON:
-    """One series per model of a result (suite, name, metric) over time, one point per run, oldest first.
+    """One series per model and configuration of a result (suite, name, metric) over time, one point per run.
 
     Each series carries the change points ``mlx_benchmarks.compare`` finds in it (index of the first run at
-    the new level, medians before and after, p-value).
+    the new level, medians before and after, p-value), or ``tested: false`` when it has fewer runs than the
+    test needs to reach its alpha (``min_runs``).
     """
     where, params = Filters(suite=suite, model=filters.model).sql("r.")
     rows = fetch(
         src.connect(),
-        "SELECT r.model, r.run_id, min(r.timestamp) AS timestamp, arg_min(r.value, r.result_index) AS value, "
-        "any_value(r.unit) AS unit, any_value(r.tags_json) AS tags_json FROM results r "
+        "SELECT r.model, r.config, r.run_id, min(r.timestamp) AS timestamp, arg_min(r.value, r.result_index) AS value, "
+        "any_value(r.unit) AS unit, any_value(r.tags_json) AS tags_json "
+        f"FROM (SELECT *, {config_sql()} AS config FROM results) r "
         f"WHERE {where} AND NOT coalesce(r.skipped, false) AND r.name = ? AND r.metric = ? "
-        "GROUP BY r.model, r.run_id ORDER BY r.model, timestamp, r.run_id",
+        "GROUP BY r.model, r.config, r.run_id ORDER BY r.model, r.config, timestamp, r.run_id",
         [*params, name, metric],
     )
-    series: dict[str, list[JSON]] = {}
+    series: dict[tuple[str, str], list[JSON]] = {}
     for row in rows:
-        series.setdefault(row["model"], []).append(
+        series.setdefault((row["model"], row["config"]), []).append(
             {"timestamp": iso(row["timestamp"]), "value": row["value"], "run_id": row["run_id"]}
         )
     unit = rows[0]["unit"] if rows else ""
+    configs = {text: parse_config_text(text) for _, text in series}
+    keys = varying_keys(list(configs.values()))
+    needed = min_series_length(DEFAULT_ALPHA)
     out = []
-    for model, points in series.items():
-        splits = detect_change_points([p["value"] for p in points])
+    for (model, text), points in series.items():
+        tested = needed is not None and len(points) >= needed
+        splits = detect_change_points([p["value"] for p in points]) if tested else []
         changes = [
             {"index": s.index, "run_id": points[s.index]["run_id"], "timestamp": points[s.index]["timestamp"],
              "before": s.before, "after": s.after, "p_value": s.p_value}
             for s in splits
         ]
-        out.append({"model": model, "points": points, "change_points": changes})
+        out.append({"model": model, "config": configs[text], "points": points, "change_points": changes,
+                    "tested": tested, "min_runs": needed})
+    _label(out)
     return {
-        "suite": suite, "name": name, "metric": metric, "unit": unit,
+        "suite": suite, "name": name, "metric": metric, "unit": unit, "config_keys": keys,
         "higher_is_better": higher_is_better(unit, _tags(rows[0]["tags_json"])) if rows else None, "series": out,
     }
 

@@ -18,7 +18,8 @@ REMOTE_RELIST_SECONDS = 10.0
 _EMPTY_RESULTS = (
     "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS timestamp, NULL::VARCHAR AS suite, "
     "NULL::VARCHAR AS model, NULL::BIGINT AS result_index, NULL::VARCHAR AS name, NULL::VARCHAR AS metric, "
-    "NULL::DOUBLE AS value, NULL::VARCHAR AS unit, NULL::VARCHAR AS tags_json WHERE false"
+    "NULL::DOUBLE AS value, NULL::VARCHAR AS unit, NULL::VARCHAR AS tags_json, NULL::BOOLEAN AS skipped, "
+    "NULL::VARCHAR AS quantization, NULL::BIGINT AS seed WHERE false"  # skipped..seed: the configuration's columns
 )
 _EMPTY_RUNS = (
     "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS timestamp, NULL::VARCHAR AS suite, "

@@ -88,10 +88,15 @@
       select("metric", options, key, (v) => go("trend", {suite: suite, key: v, model: p.model})),
       textInput("model", p.model, (v) => go("trend", {suite: suite, key: key, model: v})));
     const t = await api("/api/trend", {suite: suite, name: name, metric: metric, model: p.model});
-    const counts = MB.table(["model", "runs", "latest"], t.series.map((s) => el("tr", {class: "series-row", dataset: {points: s.points.length}},
-      el("td", {class: "model"}, s.model), el("td", {class: "num"}, String(s.points.length)),
-      el("td", {class: "num"}, num(s.points[s.points.length - 1].value, t.unit)))), {class: "grid series-table"});
-    out.append(card("Trend over time", controls, MB.trendChart(t), el("h3", {}, "Change points"), MB.changePointList(t), counts));
+    // one series per model and configuration; a series too short for the test is "not tested", not "no change"
+    const counts = MB.table(["model", "runs", "latest", "change test"], t.series.map((s) => el("tr", {class: "series-row", dataset: {points: s.points.length, tested: String(s.tested)}},
+      el("td", {class: "model"}, s.label || s.model), el("td", {class: "num"}, String(s.points.length)),
+      el("td", {class: "num"}, num(s.points[s.points.length - 1].value, t.unit)),
+      el("td", {class: "tested"}, s.tested ? "tested" : "not tested: " + s.points.length + " of " + s.min_runs + " runs needed"))), {class: "grid series-table"});
+    const untested = t.series.filter((s) => !s.tested).length;
+    const shortNote = untested ? el("p", {class: "muted too-short"}, untested + " of " + t.series.length +
+      " series have fewer runs than the change-point test needs to reach its level (" + t.series[0].min_runs + "): not tested") : null;
+    out.append(card("Trend over time", controls, MB.trendChart(t), el("h3", {}, "Change points"), MB.changePointList(t), shortNote, counts));
   }
 
   async function pivotView(p, out) {
@@ -184,17 +189,33 @@
     if (!p.a || !p.b) return out.append(card("Compare two runs", form, el("p", {class: "muted"}, "pick two runs here or on the Runs page")));
     const c = await api("/api/compare", {a: p.a, b: p.b});
     const side = (e, id) => el("div", {class: "side"}, runLink(id), " · " + e.model + " · " + e.suite + " · " + shortTime(e.timestamp) + " · git " + e.git_sha);
-    const rows = c.rows.map((r) => el("tr", {class: "compare-row", dataset: {name: r.name, metric: r.metric}},
-      el("td", {}, r.name), el("td", {}, r.metric), el("td", {class: "num value-a"}, num(r.a, r.unit)), el("td", {class: "num value-b"}, num(r.b, r.unit)),
+    const names = rowNames(c.rows);
+    const rows = c.rows.map((r, i) => el("tr", {class: "compare-row", dataset: {name: r.name, metric: r.metric}},
+      el("td", {}, names[i]), el("td", {}, r.metric), el("td", {class: "num value-a"}, num(r.a, r.unit)), el("td", {class: "num value-b"}, num(r.b, r.unit)),
       el("td", {class: "num"}, pct(r.rel_change)),
       el("td", {class: "num"}, r.ci_low === null ? "—" : "[" + pct(r.ci_low) + ", " + pct(r.ci_high) + "]"),
       el("td", {class: "num"}, r.p_value === null ? "—" : Number(r.p_value).toFixed(3)),
       el("td", {}, r.method), el("td", {class: "verdict verdict-" + r.verdict.replace(/[^a-z]/g, "")}, r.verdict)));
-    const only = [...c.only_a.map((k) => "only in A: " + k), ...c.only_b.map((k) => "only in B: " + k)];
+    // results are paired by name, metric and configuration; the rest is listed with the reason
+    const only = [...c.unpaired.map((u) => "not paired: " + u.key + ": " + u.reason),
+      ...c.only_a.map((k) => "only in A: " + k), ...c.only_b.map((k) => "only in B: " + k)];
     out.append(card("Compare", form, el("p", {}, "A: ", side(c.envelope_a, c.run_a)), el("p", {}, "B: ", side(c.envelope_b, c.run_b)),
       el("p", {class: "summary"}, c.regressions + " regressions, " + c.improvements + " improvements (threshold " + pct(c.threshold) + ", confidence " + c.confidence + ")"),
       MB.table(["name", "metric", "A", "B", "change", "CI of change", "p", "method", "verdict"], rows, {class: "grid compare-table"}),
-      only.length ? el("ul", {class: "muted"}, only.map((o) => el("li", {}, o))) : null));
+      only.length ? el("ul", {class: "muted not-paired"}, only.map((o) => el("li", {}, o))) : null));
+  }
+
+  /* A compare row's name, with the configuration keys that tell it from a namesake row (as the CLI shows it). */
+  function rowNames(rows) {
+    const groups = {};
+    for (const r of rows) (groups[r.name + "|" + r.metric] = groups[r.name + "|" + r.metric] || []).push(r);
+    return rows.map((r) => {
+      const namesakes = groups[r.name + "|" + r.metric];
+      if (namesakes.length < 2) return r.name;
+      const keys = [...new Set(namesakes.flatMap((x) => Object.keys(x.config || {})))]
+        .filter((k) => new Set(namesakes.map((x) => (x.config || {})[k])).size > 1);
+      return r.name + " [" + keys.map((k) => k + "=" + ((r.config || {})[k] ?? "(not recorded)")).join(", ") + "]";
+    });
   }
 
   const VIEWS = {leaderboard: leaderboardView, trend: trendView, pivot: pivotView, runs: runsView, compare: compareView};

@@ -107,10 +107,10 @@ const MB = (() => {
       type: "bar",
       orientation: "h",
       x: rows.map((r) => r.value),
-      y: rows.map((r) => ptext(r.model)),
+      y: rows.map((r) => ptext(r.label || r.model)),  // label: the model and the configuration keys that vary
       text: rows.map((r) => ptext(num(r.value, unit))),
       textposition: "auto",
-      hovertext: rows.map((r) => ptext(r.model + ": " + num(r.value, unit))),
+      hovertext: rows.map((r) => ptext((r.label || r.model) + ": " + num(r.value, unit))),
       hoverinfo: "text",
       marker: {color: "#4c78a8"},
     }], {
@@ -125,7 +125,7 @@ const MB = (() => {
     const columns = ["#", "model", keyLabel(board), "other results", "run", "when"];
     const rows = board.rows.map((r, i) => el("tr", {class: "lb-row", dataset: {rank: i + 1}},
       el("td", {}, String(i + 1)),
-      el("td", {class: "model"}, r.model),
+      el("td", {class: "model"}, r.label || r.model),
       el("td", {class: "value num"}, num(r.value, r.unit)),
       el("td", {class: "others"}, r.results.filter((x) => !(x.name === board.name && x.metric === board.metric))
         .map((x) => keyLabel(x) + " " + num(x.value, x.unit)).join("; ")),
@@ -140,10 +140,10 @@ const MB = (() => {
     const traces = trend.series.map((s) => ({
       type: "scatter",
       mode: "lines+markers",
-      name: ptext(s.model),
+      name: ptext(s.label || s.model),
       x: s.points.map((p) => p.timestamp),
       y: s.points.map((p) => p.value),
-      text: s.points.map((p) => ptext(s.model + " · " + p.run_id)),
+      text: s.points.map((p) => ptext((s.label || s.model) + " · " + p.run_id)),
       hoverinfo: "x+y+text",
     }));
     const div = el("div", {class: "chart trend-chart", dataset: {suite: trend.suite, name: trend.name, metric: trend.metric}});
@@ -160,7 +160,7 @@ const MB = (() => {
     const items = [];
     for (const s of trend.series) {
       for (const c of s.change_points || []) {
-        items.push(el("li", {}, s.model + ": from " + shortTime(c.timestamp) + " " + num(c.before) + " → " + num(c.after) +
+        items.push(el("li", {}, (s.label || s.model) + ": from " + shortTime(c.timestamp) + " " + num(c.before) + " → " + num(c.after) +
           " (p=" + Number(c.p_value).toFixed(3) + ")"));
       }
     }
