@@ -69,6 +69,17 @@ def is_nonfinite(value: Any) -> bool:
     return isinstance(value, str) and value.strip().lower().lstrip("+-") in NONFINITE_TEXT
 
 
+def finite_float(value: Any) -> float | None:
+    """A finite number, or numeric text, as a float; None for NaN, ±Infinity and anything else."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
 def dropped(where: str, value: Any) -> str:
     """The ``errors[]`` line for a field left out because it is not a finite number."""
     return f"{where}: {str(value)[:40]!r} is not a finite number; dropped"
