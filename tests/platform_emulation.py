@@ -11,6 +11,7 @@ platform facts a Mac would show faked through ``monkeypatch``:
 - ``shutil.which`` finds none of the Linux-only tools (bwrap, unshare, setpriv, ...) and finds the macOS
   ones (sandbox-exec, sysctl, sw_vers, ioreg, system_profiler, vm_stat) at their usual paths;
 - ``os.geteuid()`` is 501 (the first user of a Mac, never root);
+- ``psutil.virtual_memory().total`` is ``hw.memsize`` (what psutil's macOS backend reports);
 - ``subprocess.run``/``check_output`` answer ``sysctl``, ``sw_vers``, ``ioreg`` and ``system_profiler``
   from :class:`MacFacts`; every other command runs for real. ``Popen`` is not faked.
 
@@ -33,6 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import psutil
 import pytest
 
 LINUX_ONLY_TOOLS = frozenset({"bwrap", "unshare", "setpriv", "prlimit", "apt-get", "dpkg", "nsenter"})
@@ -151,6 +153,9 @@ def emulate_macos(monkeypatch: pytest.MonkeyPatch, facts: MacFacts | None = None
     _hide_proc(monkeypatch)
     _fake_which(monkeypatch, facts)
     _fake_subprocess(monkeypatch, fake)
+    real_memory = psutil.virtual_memory
+    memsize = int(facts.sysctl["hw.memsize"])
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: real_memory()._replace(total=memsize))
     return fake
 
 

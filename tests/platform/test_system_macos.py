@@ -19,6 +19,7 @@ def test_chip_os_and_kernel_come_from_the_mac_tools(fake_macos: FakeMac) -> None
     assert block["chip"] == "Apple M3 Max"
     assert block["os"] == "macOS 15.3.2"
     assert block["kernel"] == "24.3.0"
+    assert block["memory_gb"] == 128
     assert ["sysctl", "-n", "machdep.cpu.brand_string"] in fake_macos.commands
 
 
@@ -87,3 +88,10 @@ def test_emulation_hides_proc_and_linux_tools(fake_macos: FakeMac) -> None:
     out = subprocess.run(["sysctl", "-n", "hw.perflevel0.physicalcpu", "hw.memsize"], capture_output=True, text=True)
     assert out.stdout.split() == ["12", str(128 * 1024**3)]
     assert subprocess.run(["sysctl", "-n", "no.such"], capture_output=True).returncode == 1
+
+
+def test_a_36_gb_mac(monkeypatch: pytest.MonkeyPatch) -> None:
+    emulate_macos(monkeypatch, MacFacts().with_sysctl(hw__memsize=str(36 * 1024**3),
+                                                      machdep__cpu__brand_string="Apple M3 Pro"))
+    block = system.detect_system({})
+    assert (block["chip"], block["memory_gb"]) == ("Apple M3 Pro", 36)
