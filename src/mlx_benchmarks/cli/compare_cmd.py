@@ -24,8 +24,10 @@ def register(subparsers: Any) -> None:
         "compare",
         help="compare two runs metric by metric, with confidence intervals",
         description="Compare baseline run A with candidate run B (ids or unique prefixes), or pick them with "
-        "--model/--suite/--latest. A change is only called a regression when it is significant and at "
-        "least --threshold in size.",
+        "--model/--suite/--latest. Results pair by name, metric and configuration (prompt and generated "
+        "tokens, concurrency, depth, weights layout, device, quantization, dataset, limit, scoring, ...); the "
+        "rest is listed with the reason, and nothing comparable exits 2. A change is only called a regression "
+        "when it is significant and at least --threshold in size (docs/compare.md).",
     )
     add_store_option(parser)
     parser.add_argument("run_a", nargs="?", metavar="A", help="baseline run id or unique prefix")
