@@ -97,6 +97,7 @@ def test_llamacpp_offloads_every_layer_where_the_build_can(mac_kernel: FakeMac, 
     flag = target.command.index("--n_gpu_layers")
     assert target.command[flag + 1] == layers
     assert target.extra_details == {"n_gpu_layers": layers, "parent_watch": "kqueue"}
+    assert target.execution is not None and target.execution.tags() == {"device": "gpu" if gpu else "cpu"}
 
 
 def test_llamacpp_hint_on_apple_silicon_builds_metal(mac_kernel: FakeMac, monkeypatch: pytest.MonkeyPatch) -> None:

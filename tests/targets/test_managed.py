@@ -222,6 +222,8 @@ def test_managed_llamacpp_server_on_the_embedded_gguf() -> None:
         await target.start()
         expected = "-1" if llama_cpp.llama_supports_gpu_offload() else "0"
         assert target.info.details["n_gpu_layers"] == expected, "all layers on the GPU where the build has one"
+        assert target.info.execution is not None
+        assert target.info.execution.device == ("cpu" if expected == "0" else "gpu")
         try:
             completion = await send(target, ChatRequest(messages=[{"role": "user", "content": "Hi"}], max_tokens=4))
         finally:

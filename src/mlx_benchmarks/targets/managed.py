@@ -28,7 +28,7 @@ import aiohttp
 
 from mlx_benchmarks.errors import PrerequisiteError, TargetUnavailable, UsageError
 from mlx_benchmarks.measure.server_log import ServerLog
-from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo
+from mlx_benchmarks.targets.base import ChatRequest, Chunk, ExecutionInfo, TargetInfo
 from mlx_benchmarks.targets.mlx_blas import subprocess_env
 from mlx_benchmarks.targets.openai_http import OpenAITarget
 from mlx_benchmarks.targets.parent_watch import ParentWatch, choose_parent_watch
@@ -118,7 +118,8 @@ class ManagedServerTarget:
 
     def __init__(self, *, kind: str, command: list[str], request_model: str, display_name: str,
                  timeout_s: float = 600.0, start_timeout_s: float = 300.0,
-                 details: dict[str, str] | None = None, watch: ParentWatch | None = None) -> None:
+                 details: dict[str, str] | None = None, execution: ExecutionInfo | None = None,
+                 watch: ParentWatch | None = None) -> None:
         self.kind = kind
         self.command = command
         self.request_model = request_model
@@ -130,6 +131,7 @@ class ManagedServerTarget:
         self.log_path: Path | None = None
         self.watch = watch or choose_parent_watch()
         self.extra_details = {**(details or {}), "parent_watch": self.watch.name}
+        self.execution = execution
         self.info = TargetInfo(kind=f"managed-{kind}", model=display_name, supports_ignore_eos=True)
 
     @property
@@ -173,7 +175,7 @@ class ManagedServerTarget:
         except BaseException:
             await self.stop()
             raise
-        self.info = replace(self.inner.info, pid=server_pid,
+        self.info = replace(self.inner.info, pid=server_pid, execution=self.execution or self.inner.info.execution,
                             details={**self.inner.info.details, **self.extra_details,
                                      "command": " ".join(self.command),
                                      "ready_probe": "one 1-token request before measuring"})
@@ -266,5 +268,6 @@ def managed_target(kind: str, target: str | None, *, model: str | None = None,
                                             # native OpenAI tool calls for the tool-calling suites
                                             "--chat_format", "chatml-function-calling"],
                                    request_model=name, display_name=name, timeout_s=timeout_s,
-                                   start_timeout_s=start_timeout, details={"n_gpu_layers": gpu_layers})
+                                   start_timeout_s=start_timeout, details={"n_gpu_layers": gpu_layers},
+                                   execution=ExecutionInfo(device="cpu" if gpu_layers == "0" else "gpu"))
     raise UsageError(f"--serve {kind!r}: choose mlx or llamacpp")
