@@ -8,6 +8,7 @@ is the stack measured fastest on one core (see docs/timing.md); every network re
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import math
 import os
@@ -138,7 +139,10 @@ class OpenAITarget:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=self.max_connections,
                                              ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, headers=self._headers(), auth=self._auth)
+            headers = self._headers()
+            if self._auth and "Authorization" not in headers:
+                headers["Authorization"] = self._auth
+            self._session = aiohttp.ClientSession(connector=connector, headers=headers)
         try:
             await asyncio.wait_for(self._discover(), START_TIMEOUT_S)
         except TimeoutError:
@@ -309,12 +313,13 @@ def _http_error(status: int, body: str, retry_after: str | None) -> TargetError:
     return TargetProtocolError(summary)
 
 
-def url_basic_auth(url: str) -> aiohttp.BasicAuth | None:
-    """HTTP basic auth from ``http://user:password@host``; split_base_url drops it from the URL itself."""
+def url_basic_auth(url: str) -> str | None:
+    """The basic-auth header value for ``http://user:password@host`` (split_base_url drops it from the URL)."""
     parts = urlsplit(url)
     if parts.username is None:
         return None
-    return aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
 
 
 def _model_ids(text: str, where: str, *, required: bool) -> list[str]:
