@@ -7,12 +7,14 @@ first reasoning, first tool-call delta), so numbers from other tools can be matc
 
 from __future__ import annotations
 
+import argparse
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlx_benchmarks.envelope import GenKwargs, Result
 from mlx_benchmarks.measure.load import ClientCheck, error_lines
-from mlx_benchmarks.measure.stats import percentile
+from mlx_benchmarks.measure.stats import label, percentile, spread_tags
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.memory_window import MemoryWindow
@@ -32,8 +34,9 @@ from mlx_benchmarks.suites.speed_common import (
     speed_request,
     timed,
 )
+from mlx_benchmarks.suites.speed_progress import SpeedProgress
+from mlx_benchmarks.suites.workload_options import parse_percentiles
 
-PERCENTILES = (50, 90, 99)
 DEFINITIONS = {
     "first_byte_ms": "first byte of the response body",
     "first_content_ms": "first non-empty content delta",
@@ -49,6 +52,15 @@ class TTFTSuite(SpeedSuiteBase):
     description = "time to first token per prompt length: cold, then p50/p90/p99 warm"
     trials, warmup, gen_tokens = 5, 1, "8"
 
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--percentiles", default=None, metavar="Q,Q,...",
+                            help="warm TTFT percentiles to report (default 50,90,99; e.g. 50,90,95,99,99.9)")
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        super().validate_options(options)
+        parse_percentiles(options.get("percentiles"))
+
     async def run(self, ctx: RunContext) -> SuiteOutcome:
         opts = self.options(ctx.options)
         gen = opts.gen_tokens[0]
@@ -62,8 +74,11 @@ class TTFTSuite(SpeedSuiteBase):
         await prompts.calibrate(max(opts.prompt_lengths))
         if cold_result is not None:
             outcome.results.append(cold_result.tag(**common_tags(ctx, check, prompts)))
-        for length in opts.prompt_lengths:
-            outcome.results.extend(await self._warm(ctx, opts, prompts, check, length, gen, sent, outcome))
+        with SpeedProgress(ctx.console, self.name, len(opts.prompt_lengths) * (opts.warmup + opts.trials)) as progress:
+            for length in opts.prompt_lengths:
+                progress.stage(f"ttft_ms_{length}")
+                outcome.results.extend(await self._warm(ctx, opts, prompts, check, length, gen, sent, outcome,
+                                                        progress.record))
         outcome.errors[:0] = error_lines(sent)
         outcome.partial = any(not c.ok for c in sent)
         return outcome
@@ -90,7 +105,8 @@ class TTFTSuite(SpeedSuiteBase):
                           **self._definition_tags([metrics]), **window.tags())
 
     async def _warm(self, ctx: RunContext, opts: SpeedOptions, prompts: PromptMaker, check: ClientCheck | None,
-                    length: int, gen: int, sent: list[Completion], outcome: SuiteOutcome) -> list[Result]:
+                    length: int, gen: int, sent: list[Completion], outcome: SuiteOutcome,
+                    record_progress: Callable[[Completion], None]) -> list[Result]:
         mark = ctx.memory.mark()
         window = MemoryWindow.open(ctx)
         cell_log = CellLog.start(ctx)
@@ -102,6 +118,7 @@ class TTFTSuite(SpeedSuiteBase):
             completion = await timed(ctx, speed_request(prompts.messages(length, salt), gen, ctx.seed))
             prompts.observe(length, completion)
             sent.append(completion)
+            record_progress(completion)
             completions.append(completion)
             if index < opts.warmup:
                 continue
@@ -124,18 +141,18 @@ class TTFTSuite(SpeedSuiteBase):
         if cell_log is not None:
             timed_indexes = [i for i in range(opts.warmup, len(completions)) if completions[i].ok]
             tags.update(cell_log.tags(completions, timed_indexes, median_of(trials, "decode_tps")))
-        tags.update(window.tags())
+        tags.update(window.tags(), **spread_tags(values, values))
         peak = rounded(ctx.memory.peak_rss_mb(since=mark), 1)
         duration = round(time.perf_counter() - started, 4)
         results = []
-        for q in PERCENTILES:
+        for q in parse_percentiles(ctx.options.get("percentiles")):
             value = percentile(values, q)
             assert value is not None
-            result = Result(name=f"ttft_ms_{length}_p{q}", metric="latency", value=round(value, 4), unit="ms",
+            result = Result(name=f"ttft_ms_{length}_{label(q)}", metric="latency", value=round(value, 4), unit="ms",
                             duration_seconds=duration, first_token_latency_ms=round(value, 4), peak_rss_mb=peak,
                             prompt_tokens_per_second=rounded(median_of(trials, "prompt_tps")) if q == 50 else None,
                             raw=raw)
-            results.append(result.tag(**tags, percentile=f"p{q}"))
+            results.append(result.tag(**tags, percentile=label(q)))
         return results
 
     @staticmethod
