@@ -32,7 +32,7 @@ from typing import Any, Literal
 from mlx_benchmarks.datasets.base import CodeSpec
 from mlx_benchmarks.errors import PrerequisiteError, UsageError
 from mlx_benchmarks.scoring import sandbox_launch as launch
-from mlx_benchmarks.scoring.sandbox_backend import current_backend
+from mlx_benchmarks.scoring.sandbox_backend import current_backend, sandbox_exec_path
 from mlx_benchmarks.scoring.sandbox_launch import Backend
 from mlx_benchmarks.scoring.sandbox_seatbelt import seatbelt_command
 from mlx_benchmarks.scoring.sandbox_watch import TOKEN_ENV, ProcessWatch, new_token
@@ -147,7 +147,7 @@ def _command(kind: Backend, work: str, cfg: dict[str, Any]) -> list[str]:
     if kind == "bwrap":
         return [*launch.bwrap_args(sandbox_dir=work), "--", *inner]
     if kind == "seatbelt":
-        return seatbelt_command(inner, work=work, interpreter=python)
+        return seatbelt_command(inner, work=work, interpreter=python, sandbox_exec=sandbox_exec_path())
     return inner
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from mlx_benchmarks.errors import PrerequisiteError, UsageError
 from mlx_benchmarks.scoring import sandbox_launch as launch
 from mlx_benchmarks.scoring.sandbox_launch import Backend
+from mlx_benchmarks.scoring.sandbox_seatbelt import SANDBOX_EXEC
 
 __all__ = [
     "BACKENDS",
@@ -158,6 +159,11 @@ def reset() -> None:
     """Forget the probed facts (tests that change the platform facts call this)."""
     _facts.cache_clear()
     launch.reset_probes()
+
+
+def sandbox_exec_path() -> str:
+    """The ``sandbox-exec`` the facts found (macOS keeps it in /usr/bin)."""
+    return _facts().sandbox_exec or SANDBOX_EXEC
 
 
 def unsafe_notice() -> str:

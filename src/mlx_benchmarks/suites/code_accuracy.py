@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.scoring.pass_at_k import pass_at_k
-from mlx_benchmarks.suites.coding import CodeSuite, count_tags, failure_counts, run_code
+from mlx_benchmarks.suites.coding import CodeSuite, count_tags, failure_counts
 from mlx_benchmarks.suites.eval_engine import stderr_of, timing_fields
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, TaskRun, TaskSpec
 
@@ -70,4 +69,4 @@ class CodeAccuracySuite(CodeSuite):
         return super().options(options)
 
     def task_spec(self, name: str, opts: QualityOptions, resources: dict[str, Any]) -> TaskSpec:
-        return TaskSpec(name, ("pass_at_1",), partial(run_code, plus=False), summarize_pass_at_k)
+        return TaskSpec(name, ("pass_at_1",), self.code_scorer(plus=False), summarize_pass_at_k)

@@ -7,6 +7,7 @@ count each failure kind (syntax error, runtime error, wrong answer, timeout) and
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from functools import partial
 from typing import Any
@@ -15,8 +16,10 @@ from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.errors import DatasetError
 from mlx_benchmarks.scoring.code_answer import code_program
-from mlx_benchmarks.scoring.sandbox import check_solution, sandbox_kind
-from mlx_benchmarks.suites.eval_engine import ModelOutput, Scores
+from mlx_benchmarks.scoring.sandbox import check_solution
+from mlx_benchmarks.scoring.sandbox_backend import UNSAFE_FLAG, Backend, resolve_backend, unsafe_notice
+from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.eval_engine import ModelOutput, ScoreFn, Scores
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, QualitySuite, TaskRun, TaskSpec
 
 FAILURES = ("syntax_error", "runtime_error", "wrong_answer", "timeout")
@@ -25,11 +28,12 @@ FAILURE_OF_STATUS = {"failed": "wrong_answer", "syntax_error": "syntax_error", "
                      "timeout": "timeout", "killed": "runtime_error"}
 
 
-def run_code(record: Record, output: ModelOutput, *, plus: bool = False,
-             timeout_s: float | None = None) -> tuple[Scores, dict[str, Any]]:
+def run_code(record: Record, output: ModelOutput, *, plus: bool = False, timeout_s: float | None = None,
+             kind: Backend | None = None) -> tuple[Scores, dict[str, Any]]:
     """Execute the reply's program against the tests; ``plus`` also runs evalplus's extra tests.
 
-    ``timeout_s`` overrides the sandbox's per-program limit (10 s base, 60 s with the extra tests).
+    ``timeout_s`` overrides the sandbox's per-program limit (10 s base, 60 s with the extra tests);
+    ``kind`` is the sandbox backend the suite chose (default: this machine's isolating one).
     """
     spec = record.code
     if spec is None:
@@ -40,13 +44,13 @@ def run_code(record: Record, output: ModelOutput, *, plus: bool = False,
         detail.update(status="no_code", failure="syntax_error")
         scores = {"pass_at_1": 0.0} if not plus else {"pass_at_1_base": 0.0, "pass_at_1_plus": 0.0}
         return scores, detail
-    base = check_solution(spec, answer.program, timeout_s=timeout_s)
+    base = check_solution(spec, answer.program, timeout_s=timeout_s, kind=kind)
     detail.update(status=base.status, failure=FAILURE_OF_STATUS.get(base.status), error=(base.error or "")[:300],
                   sandbox=base.sandbox, run_seconds=round(base.duration_s, 3))
     if not plus:
         return {"pass_at_1": float(base.passed)}, detail
     # evalplus's "plus" verdict is base tests and extra tests together; a base failure fails both
-    extra = check_solution(spec, answer.program, plus=True, timeout_s=timeout_s) if base.passed else base
+    extra = check_solution(spec, answer.program, plus=True, timeout_s=timeout_s, kind=kind) if base.passed else base
     detail.update(plus_status=extra.status, plus_failure=FAILURE_OF_STATUS.get(extra.status),
                   plus_error=(extra.error or "")[:300])
     return {"pass_at_1_base": float(base.passed), "pass_at_1_plus": float(extra.passed)}, detail
@@ -73,14 +77,43 @@ def summarize_pass_at_1(run: TaskRun) -> list[Result]:
 
 
 class CodeSuite(QualitySuite):
-    """Shared by the code suites: the sandbox kind goes into every result's tags."""
+    """Shared by the code suites: a sandbox, or a refusal before any generation; its name in every result.
+
+    Without a sandbox that isolates files and network the suite refuses (exit 2, one line saying what
+    to install) unless the user passed ``--confirm-run-unsafe-code``; then the envelope's errors[]
+    says so and every result is tagged ``sandbox=none``.
+    """
+
+    sandbox: Backend | None = None  # chosen when the options are validated, again when the run starts
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(UNSAFE_FLAG, action="store_true",
+                            help="where no sandbox works here, run the model's programs anyway, unprotected "
+                                 "(recorded in the envelope); see docs/sandbox.md")
+
+    def choose_sandbox(self, options: Mapping[str, Any]) -> Backend:
+        """This machine's sandbox for these options; ``SandboxUnavailable`` (exit 2) when there is none."""
+        self.sandbox = resolve_backend(allow_unsafe=bool(options.get("confirm_run_unsafe_code")))
+        return self.sandbox
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
+        self.choose_sandbox(options)  # refuse before the datasets, the target and any generation
         super().validate_options(options)
-        sandbox_kind()  # a bad MLX_BENCH_SANDBOX fails before any work
+
+    def code_scorer(self, *, plus: bool) -> ScoreFn:
+        """``run_code`` bound to the chosen sandbox."""
+        return partial(run_code, plus=plus, kind=self.sandbox or self.choose_sandbox({}))
 
     def run_tags(self) -> dict[str, object]:
-        return {"sandbox": sandbox_kind()}
+        return {"sandbox": self.sandbox or self.choose_sandbox({})}
+
+    async def run(self, ctx: RunContext) -> SuiteOutcome:
+        sandbox = self.choose_sandbox(ctx.options)
+        outcome = await super().run(ctx)
+        if sandbox == "none":
+            outcome.errors.insert(0, unsafe_notice())
+        return outcome
 
 
 class CodingSuite(CodeSuite):
@@ -92,4 +125,4 @@ class CodingSuite(CodeSuite):
     defaults = Defaults(max_tokens=512)
 
     def task_spec(self, name: str, opts: QualityOptions, resources: dict[str, Any]) -> TaskSpec:
-        return TaskSpec(name, ("pass_at_1",), partial(run_code, plus=False), summarize_pass_at_1)
+        return TaskSpec(name, ("pass_at_1",), self.code_scorer(plus=False), summarize_pass_at_1)

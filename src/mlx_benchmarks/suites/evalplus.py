@@ -8,14 +8,13 @@ original and evalplus's extra tests, evalplus's "plus" column).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
 from typing import Any
 
 from mlx_benchmarks.datasets.api import cached_info
 from mlx_benchmarks.datasets.evalplus import HUMANEVAL_PLUS, MBPP_PLUS
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.errors import DatasetError
-from mlx_benchmarks.suites.coding import CodeSuite, count_tags, run_code
+from mlx_benchmarks.suites.coding import CodeSuite, count_tags
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, TaskRun, TaskSpec
 
 
@@ -50,4 +49,4 @@ class EvalPlusSuite(CodeSuite):
             raise DatasetError(how_to_get())
 
     def task_spec(self, name: str, opts: QualityOptions, resources: dict[str, Any]) -> TaskSpec:
-        return TaskSpec(name, ("pass_at_1_base", "pass_at_1_plus"), partial(run_code, plus=True), summarize_plus)
+        return TaskSpec(name, ("pass_at_1_base", "pass_at_1_plus"), self.code_scorer(plus=True), summarize_plus)

@@ -1,0 +1,91 @@
+"""Through the whole CLI: with no sandbox, the code suites refuse before any generation (exit 2, one
+line); with --confirm-run-unsafe-code they run, and the envelope says so in errors[] and every tag.
+
+The platform facts are faked in-process (a Mac without sandbox-exec, a Linux user without
+bubblewrap); the gold-answer target double logs every request it gets, so "nothing generated" is seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlx_benchmarks.cli.main import main
+from mlx_benchmarks.scoring import sandbox_backend
+from mlx_benchmarks.scoring.sandbox_backend import PlatformFacts, unsafe_notice
+from mlx_benchmarks.store import Store
+
+DOUBLES = "py:tests.doubles.gold_target:"
+QUICK = ["--git-sha", "abcdef0"]
+NO_SANDBOX = {
+    "mac-without-sandbox-exec": (PlatformFacts("Darwin", 501), "sandbox-exec is missing"),
+    "linux-user-without-bwrap": (PlatformFacts("Linux", 1000), "apt-get install bubblewrap"),
+}
+
+
+@pytest.fixture
+def no_sandbox(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """This process sees a platform where no sandbox works; yields what the refusal must name."""
+    facts, names = NO_SANDBOX[request.param]
+    monkeypatch.delenv("MLX_BENCH_SANDBOX", raising=False)
+    monkeypatch.setattr(sandbox_backend, "detect_facts", lambda: facts)
+    sandbox_backend.reset()
+    yield names
+    sandbox_backend.reset()
+
+
+def _requests(log: Path) -> list[str]:
+    return log.read_text().split() if log.exists() else []
+
+
+@pytest.mark.parametrize("no_sandbox", list(NO_SANDBOX), indirect=True)
+@pytest.mark.parametrize(("suite", "flags"), [
+    ("coding", []),
+    ("code-accuracy", ["--samples", "2", "--k", "1"]),
+    ("evalplus", []),
+])
+def test_code_suites_refuse_before_any_generation(no_sandbox: str, suite: str, flags: list[str], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    log = tmp_path / "requests.log"
+    monkeypatch.setenv("GOLD_TARGET_LOG", str(log))
+    store = tmp_path / "store"
+    code = main(["run", suite, "--target", DOUBLES + "gold_target", "--limit", "1", "--store", str(store),
+                 *flags, *QUICK])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("mlx-bench: error: no code sandbox")
+    assert no_sandbox in err and "--confirm-run-unsafe-code" in err
+    assert _requests(log) == []
+    assert not store.exists() or Store(store).run_ids() == []
+
+
+@pytest.mark.parametrize("no_sandbox", ["mac-without-sandbox-exec"], indirect=True)
+def test_confirm_run_unsafe_code_runs_and_says_so(no_sandbox: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "requests.log"
+    monkeypatch.setenv("GOLD_TARGET_LOG", str(log))
+    code = main(["run", "coding", "--target", DOUBLES + "gold_target", "--limit", "1", "--store", str(tmp_path),
+                 "--confirm-run-unsafe-code", *QUICK])
+    assert code == 0
+    store = Store(tmp_path)
+    (run_id,) = store.run_ids()
+    envelope = store.envelope(run_id)
+    assert envelope["errors"][0] == unsafe_notice()
+    assert envelope["results"] and all(r["tags"]["sandbox"] == "none" for r in envelope["results"])
+    assert {r["value"] for r in envelope["results"] if r["metric"] == "pass_at_1"} == {1.0}
+    assert len(_requests(log)) == 2  # one per task: the run really generated and scored
+
+
+def test_with_a_sandbox_the_flag_changes_nothing(tmp_path: Path) -> None:
+    sandbox_backend.reset()
+    expected = sandbox_backend.current_backend()
+    code = main(["run", "coding", "--tasks", "mbpp", "--target", DOUBLES + "gold_target", "--limit", "1",
+                 "--store", str(tmp_path), "--confirm-run-unsafe-code", *QUICK])
+    assert code == 0
+    store = Store(tmp_path)
+    envelope = store.envelope(store.run_ids()[0])
+    assert envelope["errors"] == []
+    assert {r["tags"]["sandbox"] for r in envelope["results"]} == {expected}
