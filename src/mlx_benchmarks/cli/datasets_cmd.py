@@ -89,7 +89,7 @@ def _section(rows: list[dict[str, Any]], title: str, *, whole: bool = False) -> 
     notes = ["--data: needs a file of yours (datasets prepare NAME --data PATH)"] \
         if any(row.get("needs_data") and not row["cached"] for row in rows) else []
     # licence and source are cut short (whole in --format md|json|csv and `datasets info`), so rows fit 80 columns
-    return Section(title, columns, table_rows, frozenset({1}), notes, no_wrap=frozenset({1, 2}),
+    return Section(title, columns, table_rows, frozenset({1}), notes, no_wrap=frozenset({0, 1, 2}),
                    clip={3: 14, len(columns) - 1: 26})
 
 

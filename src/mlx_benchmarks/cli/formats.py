@@ -44,11 +44,10 @@ def rich_table(section: Section, *, title: bool = True) -> Table:
     table = Table(title=section.title if title else None, title_justify="left", title_style="bold",
                   box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     for index, column in enumerate(section.columns):
-        # the first column names the row: kept on one line, the others wrap when the terminal is narrow
         clipped = index in section.clip
         table.add_column(column, justify="right" if index in section.numeric else "left",
                          overflow="ellipsis" if clipped else "fold", max_width=section.clip.get(index),
-                         no_wrap=index == 0 or clipped or index in section.no_wrap)
+                         no_wrap=clipped or index in section.no_wrap, min_width=section.min_width.get(index))
     for row in section.rows:
         table.add_row(*row)
     return table

@@ -24,7 +24,8 @@ from mlx_benchmarks.cli.formats import (
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.views.run_summary import Section
 
-RUN_COLUMNS = ("id", "suite", "model", "headline", "parameters", "err")
+RUN_COLUMNS = ("id", "suite", "model", "headline", "parameters")
+MIN_SHORT_ID = len("run-20260101T000000")  # as views.run_list.MIN_SHORT_ID (not imported: DuckDB loads with it)
 RESULT_FIELDS = ("name", "metric", "value", "unit", "duration_seconds", "prompt_tokens_per_second",
                  "decode_tokens_per_second", "total_tokens_per_second", "first_token_latency_ms", "peak_rss_mb")
 
@@ -63,15 +64,29 @@ def _model_label(model: str) -> str:
 
 
 def runs_section(rows: list[dict[str, Any]]) -> Section:
-    """One row per run; a suite or model every row shares moves into the title instead of a column."""
+    """One row per run; a suite or model every row shares moves into the title instead of a column.
+
+    Ids never crop (a long one wraps), the model is cut short, errors follow the headline.
+    """
     same = {key: values.pop() for key in ("suite", "model") if len(values := {row[key] for row in rows}) == 1}
-    columns = [c for c in RUN_COLUMNS if c not in same and (c != "err" or any(row["n_errors"] for row in rows))]
-    table_rows = [tuple(_model_label(row["model"]) if c == "model" else str(row["n_errors"]) if c == "err"
-                        else row["short_id"] if c == "id" else str(row[c]) for c in columns) for row in rows]
-    title = " · ".join([f"{len(rows)} runs", *same.values()])
-    keep = frozenset(i for i, c in enumerate(columns) if c in ("id", "suite", "headline"))
-    numeric = frozenset({columns.index("err")} if "err" in columns else ())
-    return Section(title, tuple(columns), table_rows, numeric, no_wrap=keep)
+    columns = [c for c in RUN_COLUMNS if c not in same]
+
+    def cell(row: dict[str, Any], column: str) -> str:
+        if column == "id":
+            return str(row["short_id"])
+        if column == "model":
+            return _model_label(row["model"])
+        if column == "headline" and row["n_errors"]:
+            return f"{row['headline']} ({row['n_errors']} err)"
+        return str(row[column])
+
+    title = " · ".join([f"{len(rows)} run{'' if len(rows) == 1 else 's'}", *same.values()])
+    index = {c: i for i, c in enumerate(columns)}
+    # ids of the usual length stay on one line; a longer one (runs stored in the same second) may wrap
+    whole = [index[c] for c in ("suite",) if c in index] + \
+        ([0] if all(len(row["short_id"]) <= MIN_SHORT_ID for row in rows) else [])
+    return Section(title, tuple(columns), [tuple(cell(row, c) for c in columns) for row in rows],
+                   no_wrap=frozenset(whole), clip={index["model"]: 14} if "model" in index else {})
 
 
 def run_runs(args: argparse.Namespace) -> int:

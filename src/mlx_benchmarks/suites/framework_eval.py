@@ -19,7 +19,7 @@ from typing import Any
 from mlx_benchmarks.agents import smolagents_runner
 from mlx_benchmarks.agents.loop import AgentRun, run_baseline
 from mlx_benchmarks.agents.openai_adapter import TargetAdapterServer
-from mlx_benchmarks.agents.tasks import AgentTask, select_tasks
+from mlx_benchmarks.agents.tasks import TASKS, AgentTask, select_tasks
 from mlx_benchmarks.envelope import GenKwargs, Result
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
@@ -81,6 +81,14 @@ def framework_results(framework: str, samples: Sequence[dict[str, Any]], max_ste
     return results
 
 
+def limited(tasks: list[AgentTask], limit: object) -> list[AgentTask]:
+    """The first ``limit`` tasks in the suite's fixed order (``--tasks`` picks which; its order does not count)."""
+    if limit is None:
+        return tasks
+    order = {task.id: index for index, task in enumerate(TASKS)}
+    return sorted(tasks, key=lambda task: order[task.id])[: int(str(limit))]
+
+
 class FrameworkEvalSuite:
     """Agent tasks through the baseline loop and each installed framework."""
 
@@ -91,6 +99,8 @@ class FrameworkEvalSuite:
         parser.add_argument("--frameworks", default=DEFAULT_FRAMEWORKS,
                             help=f"comma separated, from: {', '.join(FRAMEWORKS)} (default {DEFAULT_FRAMEWORKS})")
         parser.add_argument("--tasks", default=None, metavar="ID,ID", help="agent task ids (default all)")
+        parser.add_argument("--limit", type=int, default=None, metavar="N",
+                            help="only the first N tasks (of --tasks, in their fixed order)")
         parser.add_argument("--max-steps", type=int, default=8, help="model turns per task before step_limit")
         parser.add_argument("--max-tokens", type=int, default=512, help="generation cap per model turn")
 
@@ -100,6 +110,9 @@ class FrameworkEvalSuite:
             select_tasks(options.get("tasks"))
         except ValueError as exc:
             raise UsageError(f"--tasks: {exc}") from None
+        limit = options.get("limit")
+        if limit is not None and int(limit) < 1:
+            raise UsageError("--limit must be at least 1")
         if int(options.get("max_steps") or 8) < 1:
             raise UsageError("--max-steps must be at least 1")
         if int(options.get("max_tokens") or 512) < 1:
@@ -107,7 +120,7 @@ class FrameworkEvalSuite:
 
     async def run(self, ctx: RunContext) -> SuiteOutcome:
         frameworks = parse_frameworks(ctx.option("frameworks"))
-        tasks = select_tasks(ctx.option("tasks"))
+        tasks = limited(select_tasks(ctx.option("tasks")), ctx.option("limit"))
         max_steps, max_tokens = int(ctx.option("max_steps", 8)), int(ctx.option("max_tokens", 512))
         outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=max_tokens, temperature=0.0))
         done: dict[str, dict[str, Any]] = ctx.journal.done() if ctx.journal is not None else {}
@@ -117,7 +130,8 @@ class FrameworkEvalSuite:
                 continue
             samples = await self._framework(ctx, framework, tasks, done, max_steps, max_tokens)
             outcome.samples.extend(samples)
-            outcome.results.extend(framework_results(framework, samples, max_steps))
+            results = framework_results(framework, samples, max_steps)
+            outcome.results.extend(result.tag(n_limit=ctx.option("limit") or "all") for result in results)
             failed = [s for s in samples if s["detail"]["failure"] in ("target_error", "framework_error")]
             if failed:
                 outcome.errors.append(f"{framework}: {len(failed)} of {len(samples)} tasks failed to run "

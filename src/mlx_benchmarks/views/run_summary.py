@@ -27,9 +27,8 @@ TOOL_METRICS = ("accuracy", "json_valid_rate", "schema_valid_rate")
 class Section:
     """One table: a title, column names, rows of display strings, and notes printed under it.
 
-    ``numeric`` holds the indexes of right-aligned (number) columns, ``no_wrap`` those kept on one line (the
-    first column, which names the row, always is), ``clip`` maps columns cut short with an ellipsis to their
-    widest.
+    ``numeric`` holds the indexes of right-aligned (number) columns, ``no_wrap`` those kept on one line (by
+    default the first, which names the row), ``clip`` maps columns cut short with an ellipsis to their widest, ``min_width`` sets a column's narrowest.
     """
 
     title: str
@@ -37,7 +36,8 @@ class Section:
     rows: Sequence[tuple[str, ...]]
     numeric: frozenset[int] = frozenset()
     notes: list[str] = field(default_factory=list)
-    no_wrap: frozenset[int] = frozenset()
+    no_wrap: frozenset[int] = frozenset({0})
+    min_width: dict[int, int] = field(default_factory=dict)
     clip: dict[int, int] = field(default_factory=dict)
 
 
@@ -205,6 +205,25 @@ def tool_table(results: Sequence[JSON]) -> Section:
                    rows, frozenset({1, 2, 3, 4, 5}), notes)
 
 
+def framework_table(results: Sequence[JSON]) -> Section:
+    """One row per agent framework: task success with its stderr, then the means that explain it."""
+    frameworks: dict[str, dict[str, JSON]] = {}
+    for result in results:
+        frameworks.setdefault(result["name"], {})[result["metric"]] = result
+    rows = []
+    for name, metrics in frameworks.items():
+        def value(metric: str, metrics: dict[str, JSON] = metrics, digits: int | None = None) -> str:
+            return num(metrics[metric]["value"], digits) if metric in metrics else "-"
+
+        head = metrics.get("success_rate") or next(iter(metrics.values()))
+        rows.append((name, _value_with_stderr(head, precise=False), _count(_tags(head), "n_samples"),
+                     value("mean_steps"), value("mean_tool_calls"), value("tool_error_rate", digits=2),
+                     value("mean_tokens"), value("mean_latency")))
+    return Section("Agent frameworks", ("framework", "success ± se", "tasks", "steps", "calls", "tool err",
+                                        "tokens", "seconds"), rows, frozenset(range(1, 8)),
+                   ["steps, calls, tokens, seconds: means per task; tool err: failed calls / calls"])
+
+
 def other_table(results: Sequence[JSON]) -> Section:
     rows = [(r["name"], r["metric"], num(r["value"]), r["unit"]) for r in results]
     return Section("Other results", ("name", "metric", "value", "unit"), rows, frozenset({2}))
@@ -224,6 +243,7 @@ SHAPES: tuple[tuple[Callable[[str, JSON], bool], Callable[[Sequence[JSON]], Sect
     (lambda suite, r: LEVEL.match(r["name"]) is not None, load_levels),
     (lambda suite, r: TTFT.match(r["name"]) is not None and r.get("unit") == "ms", ttft_table),
     (_is_tool_result, tool_table),
+    (lambda suite, r: suite == "framework-eval", framework_table),
     (lambda suite, r: _is_quality(r), quality_table),
     (lambda suite, r: True, other_table),
 )
@@ -265,6 +285,11 @@ def headline_of(suite: str, results: Iterable[JSON]) -> str:
     if firsts and all(r.get("unit") == "ratio" for r in firsts.values()):
         mean = sum(float(r["value"]) for r in firsts.values()) / len(firsts)
         return f"mean {num(mean, 3)} ({len(firsts)} tasks)"
+    # imported speed results (llama-bench's tg128, vllm's output_tokens_per_second): the generation speed
+    speed = next((r for r in results if r.get("unit") == "tok/s" and (re.match(r"tg\d+$", r["name"])
+                                                                       or "output" in r["name"])), None)
+    if speed is not None:
+        return f"{speed['name'].split('_')[0]} {num(speed['value'])} tok/s"
     return f"{len(results)} results" if results else "-"
 
 
