@@ -26,7 +26,7 @@ RUSAGE_PROTOTYPE = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_int, ct
 
 
 class RusageInfoV4(ctypes.Structure):
-    """``struct rusage_info_v4`` from macOS's <sys/resource.h> (a 16-byte uuid, then 36 uint64 fields)."""
+    """``struct rusage_info_v4`` from macOS's <sys/resource.h> (a 16-byte uuid, then 35 uint64 fields)."""
 
     _fields_ = [
         ("ri_uuid", ctypes.c_uint8 * 16),
