@@ -125,6 +125,9 @@ def test_namesakes_of_two_configurations_pair_with_their_own(store: Store, capsy
     assert code == 0 and {line["result"] for line in lines} == {"tok_per_sec_128 [gen_tokens=8]",
                                                                "tok_per_sec_128 [gen_tokens=16]"}
     assert {line["config"] for line in lines} == {"prompt_tokens=128, gen_tokens=8", "prompt_tokens=128, gen_tokens=16"}
+    document = json.loads(run(["compare", a, b, "--json"], store, capsys)[1])
+    assert sorted(r["label"] for r in document["rows"]) == ["tok_per_sec_128 [gen_tokens=16]",
+                                                          "tok_per_sec_128 [gen_tokens=8]"]
     code, out, _ = run(["compare", a, b, "--format", "md"], store, capsys)
     assert code == 0 and "| tok_per_sec_128 [gen_tokens=8] | throughput |" in out and "🔴 regressed" in out
 

@@ -72,6 +72,7 @@ class ComparisonRow:
     higher_is_better: bool | None
     n: int = 0
     config: dict[str, str] = field(default_factory=dict)  # the configuration both results share
+    label: str = ""  # the name with the configuration keys that tell it from namesakes ("" when it has none)
 
     def to_json(self) -> JSON:
         return asdict(self)
@@ -241,6 +242,7 @@ def compare_results(
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,
     config: dict[str, str] | None = None,
+    label: str = "",
 ) -> ComparisonRow:
     """Compare one result of run A with the same result of run B."""
     a, b = float(ra["value"]), float(rb["value"])
@@ -269,6 +271,7 @@ def compare_results(
         higher_is_better=direction,
         n=evidence.n if evidence else 0,
         config=dict(config or {}),
+        label=label if label != str(ra["name"]) else "",
     )
 
 
@@ -302,6 +305,7 @@ def compare_envelopes(
             seed=seed,
             confidence=confidence,
             config=pair.config,
+            label=pair.label,
         )
         for pair in pairing.pairs
     ]

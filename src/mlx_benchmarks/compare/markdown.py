@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from mlx_benchmarks.compare.config_key import labelled, varying_keys
-
 if TYPE_CHECKING:
     from mlx_benchmarks.compare.diff import Comparison, ComparisonRow
 
@@ -49,16 +47,8 @@ def format_p(value: float | None) -> str:
 
 
 def row_names(rows: Sequence[ComparisonRow]) -> list[str]:
-    """Each row's result name, with the configuration keys that tell it apart from a namesake row."""
-    groups: dict[tuple[str, str], list[ComparisonRow]] = {}
-    for row in rows:
-        groups.setdefault((row.name, row.metric), []).append(row)
-    names = []
-    for row in rows:
-        namesakes = groups[(row.name, row.metric)]
-        keys = varying_keys([r.config for r in namesakes]) if len(namesakes) > 1 else []
-        names.append(labelled(row.name, row.config, keys))
-    return names
+    """Each row's result name, with the configuration keys that tell it from its namesakes in either run."""
+    return [row.label or row.name for row in rows]
 
 
 def not_paired_lines(comparison: Comparison) -> list[str]:

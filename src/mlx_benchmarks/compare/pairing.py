@@ -28,6 +28,7 @@ class Pair:
     a: Mapping[str, Any]
     b: Mapping[str, Any]
     config: dict[str, str]
+    label: str  # the name, with the keys that tell it from its namesakes ("tok_per_sec_128 [gen_tokens=8]")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,25 @@ def _described(key: str, entries: Sequence[tuple[Mapping[str, Any], dict[str, st
     return [labelled(key, config, keys) for _, config in entries]
 
 
+def _explain(key: str, namesakes_a: list[dict[str, str]], left_a: list[dict[str, str]],
+             left_b: list[dict[str, str]]) -> list[Unpaired]:
+    """Why each left-over result of one name found no partner: set against the closest left-over of the other
+    run, the keys that differ; without one, "only in A/B with ..."."""
+    keys = varying_keys(namesakes_a) if len(namesakes_a) > 1 else []
+    out = []
+    left_b = list(left_b)
+    for config_a in left_a:
+        shown = labelled(key, config_a, keys)  # which of A's namesakes this is
+        if not left_b:
+            out.append(Unpaired(shown, f"only in A with {config_label(config_a) or 'no recorded configuration'}"))
+            continue
+        closest = min(range(len(left_b)), key=lambda i: len(differences(config_a, left_b[i])))
+        out.append(Unpaired(shown, ", ".join(differences(config_a, left_b.pop(closest)))))
+    for config_b in left_b:
+        out.append(Unpaired(key, f"only in B with {config_label(config_b) or 'no recorded configuration'}"))
+    return out
+
+
 def pair_results(envelope_a: Mapping[str, Any], envelope_b: Mapping[str, Any], *,
                  ignore: Iterable[str] = ()) -> Pairing:
     """Pair A's results with B's; ``ignore`` names configuration keys not to match on (``--ignore-config``)."""
@@ -93,18 +113,17 @@ def pair_results(envelope_a: Mapping[str, Any], envelope_b: Mapping[str, Any], *
             continue
         left_b = list(entries_b)
         left_a = []
+        # told apart by what varies among A's namesakes (B's where A has one): "tok_per_sec_128 [gen_tokens=8]"
+        namesakes = entries_a if len(entries_a) > 1 else entries_b
+        namesake_keys = varying_keys([c for _, c in namesakes]) if len(namesakes) > 1 else []
         for result_a, config_a in entries_a:
             match = next((i for i, (_, config_b) in enumerate(left_b) if config_b == config_a), None)
             if match is None:
                 left_a.append((result_a, config_a))
             else:
-                pairs.append(Pair(result_a, left_b.pop(match)[0], config_a))
-        for (_, config_a), (_, config_b) in zip(left_a, left_b, strict=False):
-            unpaired.append(Unpaired(key, ", ".join(differences(config_a, config_b))))
-        for _, config in left_a[len(left_b):]:
-            unpaired.append(Unpaired(key, f"only in A with {config_label(config) or 'no recorded configuration'}"))
-        for _, config in left_b[len(left_a):]:
-            unpaired.append(Unpaired(key, f"only in B with {config_label(config) or 'no recorded configuration'}"))
+                shown = labelled(name, config_a, namesake_keys)
+                pairs.append(Pair(result_a, left_b.pop(match)[0], config_a, shown))
+        unpaired += _explain(key, [c for _, c in entries_a], [c for _, c in left_a], [c for _, c in left_b])
     only_b = [item for (name, metric), entries in grouped_b.items() if (name, metric) not in grouped_a
               for item in _described(f"{name}/{metric}", entries)]
     return Pairing(pairs, unpaired, only_a, only_b)

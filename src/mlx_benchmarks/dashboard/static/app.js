@@ -189,9 +189,9 @@
     if (!p.a || !p.b) return out.append(card("Compare two runs", form, el("p", {class: "muted"}, "pick two runs here or on the Runs page")));
     const c = await api("/api/compare", {a: p.a, b: p.b});
     const side = (e, id) => el("div", {class: "side"}, runLink(id), " · " + e.model + " · " + e.suite + " · " + shortTime(e.timestamp) + " · git " + e.git_sha);
-    const names = rowNames(c.rows);
-    const rows = c.rows.map((r, i) => el("tr", {class: "compare-row", dataset: {name: r.name, metric: r.metric}},
-      el("td", {}, names[i]), el("td", {}, r.metric), el("td", {class: "num value-a"}, num(r.a, r.unit)), el("td", {class: "num value-b"}, num(r.b, r.unit)),
+    // label: the name with the configuration keys that tell it from a namesake ("tok_per_sec_128 [gen_tokens=8]")
+    const rows = c.rows.map((r) => el("tr", {class: "compare-row", dataset: {name: r.name, metric: r.metric}},
+      el("td", {}, r.label || r.name), el("td", {}, r.metric), el("td", {class: "num value-a"}, num(r.a, r.unit)), el("td", {class: "num value-b"}, num(r.b, r.unit)),
       el("td", {class: "num"}, pct(r.rel_change)),
       el("td", {class: "num"}, r.ci_low === null ? "—" : "[" + pct(r.ci_low) + ", " + pct(r.ci_high) + "]"),
       el("td", {class: "num"}, r.p_value === null ? "—" : Number(r.p_value).toFixed(3)),
@@ -203,19 +203,6 @@
       el("p", {class: "summary"}, c.regressions + " regressions, " + c.improvements + " improvements (threshold " + pct(c.threshold) + ", confidence " + c.confidence + ")"),
       MB.table(["name", "metric", "A", "B", "change", "CI of change", "p", "method", "verdict"], rows, {class: "grid compare-table"}),
       only.length ? el("ul", {class: "muted not-paired"}, only.map((o) => el("li", {}, o))) : null));
-  }
-
-  /* A compare row's name, with the configuration keys that tell it from a namesake row (as the CLI shows it). */
-  function rowNames(rows) {
-    const groups = {};
-    for (const r of rows) (groups[r.name + "|" + r.metric] = groups[r.name + "|" + r.metric] || []).push(r);
-    return rows.map((r) => {
-      const namesakes = groups[r.name + "|" + r.metric];
-      if (namesakes.length < 2) return r.name;
-      const keys = [...new Set(namesakes.flatMap((x) => Object.keys(x.config || {})))]
-        .filter((k) => new Set(namesakes.map((x) => (x.config || {})[k])).size > 1);
-      return r.name + " [" + keys.map((k) => k + "=" + ((r.config || {})[k] ?? "(not recorded)")).join(", ") + "]";
-    });
   }
 
   const VIEWS = {leaderboard: leaderboardView, trend: trendView, pivot: pivotView, runs: runsView, compare: compareView};
