@@ -70,7 +70,7 @@
       p.suite ? select("metric", [["", "headline"], ...metricOptions(catalog, p.suite)], p.key, (v) => go("leaderboard", {...p, key: v})) : null,
       textInput("model", p.model, (v) => go("leaderboard", {...p, model: v})));
     const boards = await api("/api/leaderboard", {suite: p.suite, model: p.model, name: name, metric: metric});
-    out.append(card("Leaderboard: latest run per model", controls,
+    out.append(card("Leaderboard: latest result per model and configuration", controls,
       boards.length ? null : el("p", {class: "muted"}, "no runs with results"),
       boards.map((b) => el("div", {class: "board", dataset: {suite: b.suite}}, el("h3", {}, b.suite),
         MB.leaderboardChart(b), MB.leaderboardTable(b, runLink)))));

@@ -20,7 +20,7 @@
 
   function leaderboards() {
     if (!data.leaderboards.length) return section("leaderboard", "Leaderboard", el("p", {class: "muted"}, "no runs with results"));
-    return section("leaderboard", "Leaderboard: latest run per model",
+    return section("leaderboard", "Leaderboard: latest result per model and configuration",
       data.leaderboards.map((board) => el("div", {class: "board", dataset: {suite: board.suite}},
         el("h3", {}, board.suite),
         MB.leaderboardChart(board),
