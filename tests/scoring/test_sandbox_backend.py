@@ -109,8 +109,11 @@ def test_detection_for_a_linux_user_without_bubblewrap(monkeypatch: pytest.Monke
 
 def test_detection_on_this_machine_matches_the_probes() -> None:
     facts = detect_facts()
-    assert facts.system == "Linux" and facts.bwrap_works == sandbox_launch.bwrap_works()
-    expected = "bwrap" if facts.bwrap_works else ("rlimit-root" if facts.namespaces_work else None)
+    if facts.system == "Darwin":
+        expected: str | None = "seatbelt" if facts.seatbelt_works else None
+    else:
+        assert facts.system == "Linux" and facts.bwrap_works == sandbox_launch.bwrap_works()
+        expected = "bwrap" if facts.bwrap_works else ("rlimit-root" if facts.namespaces_work else None)
     if expected is None:
         with pytest.raises(SandboxUnavailable):
             sandbox_backend.current_backend()
