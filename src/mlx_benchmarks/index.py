@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from mlx_benchmarks.store import RUNS_DIR
@@ -57,13 +58,53 @@ def _concat(tables: Iterable[pa.Table]) -> pa.Table:
         raise IndexUnavailable(f"shards have clashing column types: {exc}") from None
 
 
-def read_shards(runs_dir: Path, ids: Iterable[str]) -> dict[str, pa.Table]:
+def read_shards(runs_dir: Path, ids: Iterable[str], skipped: dict[str, str] | None = None) -> dict[str, pa.Table]:
     """The ``run`` and ``results`` rows of the given shards, one table each.
+
+    With ``skipped``, one bad shard (unreadable Parquet, a NaN or infinite number from before validation refused
+    them) is left out and named there with the reason, instead of failing every view of the store.
+    """
+    ordered = sorted(ids)
+    if skipped is None:
+        return _read_together(runs_dir, ordered)
+    try:
+        out = _read_together(runs_dir, ordered)
+    except IndexUnavailable:
+        good = []
+        for run_id in ordered:  # find the culprits one shard at a time, then read the rest together as usual
+            try:
+                _read_together(runs_dir, [run_id])
+                good.append(run_id)
+            except IndexUnavailable as exc:
+                skipped[run_id] = str(exc)[:300]
+        out = _read_together(runs_dir, good)
+    return _without_nonfinite(out, skipped)
+
+
+def _without_nonfinite(tables: dict[str, pa.Table], skipped: dict[str, str]) -> dict[str, pa.Table]:
+    results = tables["results"]
+    if not results.num_rows:
+        return tables
+    bad: set[str] = set()
+    for column in results.column_names:
+        if column != "result_index" and pa.types.is_floating(results.schema.field(column).type):
+            mask = pc.fill_null(pc.invert(pc.is_finite(results.column(column))), False)
+            bad.update(str(r) for r in pc.filter(results.column("run_id"), mask).to_pylist())
+    if not bad:
+        return tables
+    for run_id in bad:
+        skipped[run_id] = "a result holds NaN or Infinity"
+    drop = pa.array(sorted(bad), pa.string())
+    return {name: t.filter(pc.invert(pc.is_in(t.column("run_id"), value_set=drop))) if t.num_rows else t
+            for name, t in tables.items()}
+
+
+def _read_together(runs_dir: Path, ordered: list[str]) -> dict[str, pa.Table]:
+    """Every given shard in one DuckDB read.
 
     DuckDB reads the files in parallel (about three times faster than one ``pq.read_table`` per file here) and
     every part of the index comes from it, so the column types of old and new parts always agree.
     """
-    ordered = sorted(ids)
     out: dict[str, pa.Table] = {}
     con = duckdb.connect()
     try:
@@ -92,6 +133,7 @@ class ShardIndex:
     covered: frozenset[str] = frozenset()
     parts: list[str] = field(default_factory=list)  # part tokens as listed in the manifest
     generation: int = 0  # bumps whenever ``tables`` change, so callers can cache derived values
+    skipped: dict[str, str] = field(default_factory=dict)  # shard id -> why it is left out of every view
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -115,7 +157,7 @@ class ShardIndex:
                 self._reset()
             missing = listing - self.covered
             if missing:
-                self._append(read_shards(self.runs_dir, missing))
+                self._append(read_shards(self.runs_dir, missing, self.skipped), frozenset(missing))
             self.generation += 1
             return True
 
@@ -124,10 +166,10 @@ class ShardIndex:
         self.covered = frozenset()
         self.parts = []
 
-    def _append(self, new: dict[str, pa.Table]) -> None:
+    def _append(self, new: dict[str, pa.Table], listed: frozenset[str] = frozenset()) -> None:
         ids = frozenset(new["run"].column("run_id").to_pylist()) if new["run"].num_rows else frozenset()
         self.tables = {name: _concat([self.tables[name], new[name]]) for name in TABLES}
-        self.covered = self.covered | ids
+        self.covered = self.covered | ids | (listed & self.skipped.keys())  # a skipped shard is not re-read
         self._persist(new)
 
     def _load_persisted(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,4 +34,6 @@ def run_report(args: argparse.Namespace) -> int:
         f"{len(data['leaderboards'])} suites",
         markup=False,
     )
+    for shard in data["skipped_shards"]:  # a bad shard is left out, not fatal to the whole report
+        sys.stderr.write(f"mlx-bench: warning: skipped shard {shard['run_id']}: {shard['reason']}\n")
     return 0

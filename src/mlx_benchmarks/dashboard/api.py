@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from mlx_benchmarks.errors import UsageError
+from mlx_benchmarks.report.html import json_safe
 from mlx_benchmarks.views import (
     Filters,
     ViewSource,
@@ -32,19 +32,8 @@ from mlx_benchmarks.views import (
 STATE = web.AppKey("state", dict)
 
 
-def _clean(value: Any) -> Any:
-    """NaN and infinities are not JSON: send them as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    return value
-
-
 def json_response(data: Any, status: int = 200) -> web.Response:
-    body = json.dumps(_clean(data), default=str, allow_nan=False)
+    body = json.dumps(json_safe(data), default=str, allow_nan=False)
     return web.Response(text=body, status=status, content_type="application/json", headers={"Cache-Control": "no-store"})
 
 

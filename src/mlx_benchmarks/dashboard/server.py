@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import sys
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -85,8 +86,12 @@ def make_app(store: Any, *, loopback_only: bool = True) -> web.Application:
 
 
 def warm(app: web.Application) -> None:
-    """Bring the store's shard index up to date (the first time, it reads every shard)."""
-    app[STATE]["source"].connect().close()
+    """Bring the store's shard index up to date (the first time, it reads every shard); warn on stderr about
+    any shard left out of the views (unreadable, or holding NaN)."""
+    source = app[STATE]["source"]
+    source.connect().close()
+    for run_id, reason in sorted(source.skipped.items()):
+        sys.stderr.write(f"mlx-bench: warning: skipped shard {run_id}: {reason}\n")
 
 
 async def _index(request: web.Request) -> web.Response:

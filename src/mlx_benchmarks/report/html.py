@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
 import re
 import secrets
@@ -16,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mlx_benchmarks.errors import StoreError, UsageError
+from mlx_benchmarks.envelope import value_errors
+from mlx_benchmarks.errors import BenchError, StoreError, UsageError
 from mlx_benchmarks.report.assets import inline_json, inline_script, plotly_js, static_text
 from mlx_benchmarks.store import Store
 from mlx_benchmarks.views import NO_FILTERS, Filters, ViewSource, catalog, leaderboard, pivot, run_list, trend
@@ -29,12 +31,37 @@ MAX_ERRORS_PER_RUN = 5
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 
 
-def _memory(store: Any, boards: list[JSON]) -> list[JSON]:
+def json_safe(value: Any) -> Any:
+    """NaN and infinities are not JSON: null instead (a view's statistic over too few values, say)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _envelope(store: Any, run_id: str, skipped: dict[str, str]) -> JSON:
+    """The run's envelope, or {} with the shard named in ``skipped`` when it cannot be read (or holds NaN)."""
+    if run_id in skipped:
+        return {}
+    try:
+        envelope = read_envelope(store, run_id)
+        if value_errors(envelope):
+            raise ValueError("it holds NaN, Infinity or over-deep nesting")
+    except (OSError, ValueError, RecursionError, BenchError) as exc:
+        skipped[run_id] = f"envelope.json unreadable: {str(exc)[:200]}"
+        return {}
+    return envelope
+
+
+def _memory(store: Any, boards: list[JSON], skipped: dict[str, str]) -> list[JSON]:
     """Memory snapshots of each model's latest run per suite, from the envelopes."""
     out = []
     for board in boards:
         for row in board["rows"]:
-            snapshots = read_envelope(store, row["run_id"]).get("memory_snapshots", [])
+            snapshots = _envelope(store, row["run_id"], skipped).get("memory_snapshots", [])
             peak = max((float(s["rss_gb"]) for s in snapshots), default=None)
             out.append({"model": row["model"], "suite": board["suite"], "run_id": row["run_id"], "snapshots": snapshots, "peak_gb": peak})
     return out
@@ -56,11 +83,13 @@ def report_data(store: Any, location: str, filters: Filters = NO_FILTERS) -> JSO
         if table["rows"]:
             pivots.append(table)
     runs = run_list(source, filters, limit=MAX_RUNS)
+    skipped = source.skipped  # shards the index could not read; envelopes that fail below join them
     errors = [
-        {"run_id": r["run_id"], "errors": read_envelope(store, r["run_id"]).get("errors", [])[:MAX_ERRORS_PER_RUN]}
+        {"run_id": r["run_id"], "errors": _envelope(store, r["run_id"], skipped).get("errors", [])[:MAX_ERRORS_PER_RUN]}
         for r in runs["runs"]
         if r["n_errors"]
     ]
+    memory = _memory(store, boards, skipped)
     return {
         "generated": datetime.now(UTC).isoformat(),
         "store": location,
@@ -69,10 +98,11 @@ def report_data(store: Any, location: str, filters: Filters = NO_FILTERS) -> JSO
         "leaderboards": boards,
         "trends": trends,
         "pivots": pivots,
-        "memory": _memory(store, boards),
+        "memory": memory,
         "runs": runs["runs"],
         "runs_total": runs["total"],
         "runs_errors": errors,
+        "skipped_shards": [{"run_id": k, "reason": v} for k, v in sorted(skipped.items())],
     }
 
 
@@ -82,7 +112,7 @@ def render_report(data: JSON, title: str = "mlx-bench report") -> str:
         "TITLE": html.escape(title),
         "NONCE": secrets.token_urlsafe(16),
         "STYLE": static_text("style.css"),
-        "DATA": inline_json(json.dumps(data, default=str, allow_nan=False)),
+        "DATA": inline_json(json.dumps(json_safe(data), default=str, allow_nan=False)),
         "PLOTLY": inline_script(plotly_js()),
         "RENDER_JS": inline_script(static_text("render.js")),
         "REPORT_JS": inline_script(static_text("report.js")),

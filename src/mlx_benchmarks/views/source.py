@@ -47,6 +47,11 @@ class ViewSource:
         """Changes whenever the indexed rows change; None when there is no index to key a cache on."""
         return self._index.generation if self._index is not None else None
 
+    @property
+    def skipped(self) -> dict[str, str]:
+        """Shards left out of every view (unreadable, or holding NaN): id -> reason, for a warning."""
+        return dict(self._index.skipped) if self._index is not None else {}
+
     def _indexed(self) -> ShardIndex | None:
         if self._index is None:
             return None
