@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -51,14 +52,14 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path: Path, monkeyp
            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "mlx_benchmarks.cli.main", "run", "reasoning", "--store", str(store), *FLAGS]
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    journal = wait_for_journal(store, process, at_least=4)
+    journal = wait_for_journal(store, process, at_least=random.randint(2, 9))  # a random point
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     assert process.stderr is not None
     process.stderr.close()
     finished = [json.loads(line)["id"] for line in journal.read_text(encoding="utf-8").splitlines()
                 if line.endswith("}")]
-    assert 4 <= len(finished) < 2 * LIMIT
+    assert 2 <= len(finished) < 2 * LIMIT
     assert Store(store).run_ids() == []  # nothing stored by the killed run
     asked_before = Counter(log.read_text(encoding="utf-8").split())
 
@@ -74,7 +75,14 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path: Path, monkeyp
     (run_id,) = Store(store).run_ids()
     envelope = Store(store).envelope(run_id)
     validate(envelope)
-    assert len(Store(store).samples(run_id)) == 2 * LIMIT
+    samples = Store(store).samples(run_id)
+    assert len(samples) == 2 * LIMIT and len({s["key"] for s in samples}) == 2 * LIMIT  # no duplicates
+    for result in envelope["results"]:
+        # one request at a time, 0.4 s each: the figures of both processes together, as if never stopped
+        assert 0.8 * LIMIT * 0.4 <= result["duration_seconds"] <= 1.6 * LIMIT * 0.4, result
+        if result.get("decode_tokens_per_second"):
+            tokens = sum(s["completion_tokens"] or 0 for s in samples if s["task"] == result["name"])
+            assert result["decode_tokens_per_second"] == pytest.approx(tokens / result["duration_seconds"], rel=1e-3)
     assert not journal.parent.exists()  # the journal is gone once the run is stored
 
     monkeypatch.setenv("GOLD_TARGET_DELAY_S", "0")

@@ -248,6 +248,14 @@ def never_tried_counts(outcome: EvalOutcome, tasks: Sequence[EvalTask]) -> str:
     return f"{len(tried)} samples tried, {failed} failed, {total - len(tried)} never tried"
 
 
+def own_seconds(sample: dict[str, Any]) -> float:
+    """One sample's time from its start to its end (scoring included), else its request latency."""
+    timing = sample.get("timing")
+    if isinstance(timing, dict) and {"start_ns", "end_ns"} <= timing.keys():
+        return (int(timing["end_ns"]) - int(timing["start_ns"])) / 1e9
+    return float(sample["latency_ms"]) / 1000 if sample.get("latency_ms") is not None else 0.0
+
+
 def active_seconds(samples: Sequence[dict[str, Any]]) -> float:
     """The time the samples' sessions spent on them: per session (one process of the run), from its first
     sample's start to its last sample's end, summed; a sample without timing (a journal written before
@@ -278,8 +286,8 @@ def stderr_of(values: Sequence[float]) -> float:
 def timing_fields(samples: Sequence[dict[str, Any]], wall_seconds: float | None) -> dict[str, float]:
     """Throughput fields for a result, from its samples' timings."""
     ok = [s for s in samples if not s.get("error")]
-    latencies = [float(s["latency_ms"]) for s in ok if s.get("latency_ms") is not None]
-    duration = wall_seconds if wall_seconds and wall_seconds > 0 else sum(latencies) / 1000
+    # without the task's active time (a subset of its samples), each sample's own time, scoring included
+    duration = wall_seconds if wall_seconds and wall_seconds > 0 else sum(map(own_seconds, ok))
     out: dict[str, float] = {"duration_seconds": round(duration, 4)}
     prompt = sum(int(s["prompt_tokens"]) for s in ok if s.get("prompt_tokens") is not None)
     completion = sum(int(s["completion_tokens"]) for s in ok if s.get("completion_tokens") is not None)
