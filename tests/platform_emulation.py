@@ -216,7 +216,8 @@ def _fake_subprocess(monkeypatch: pytest.MonkeyPatch, fake: FakeMac) -> None:
         text = bool(kwargs.get("text") or kwargs.get("universal_newlines") or kwargs.get("encoding"))
         captured = kwargs.get("capture_output") or kwargs.get("stdout") == subprocess.PIPE
         stdout: Any = (out if text else out.encode()) if captured else None
-        stderr: Any = (err if text else err.encode()) if kwargs.get("capture_output") else None
+        errors_captured = kwargs.get("capture_output") or kwargs.get("stderr") == subprocess.PIPE
+        stderr: Any = (err if text else err.encode()) if errors_captured else None
         if kwargs.get("check") and code:
             raise subprocess.CalledProcessError(code, args, stdout, stderr)
         return subprocess.CompletedProcess(args, code, stdout, stderr)
