@@ -13,7 +13,8 @@ platform facts a Mac would show faked through ``monkeypatch``:
 - ``os.geteuid()`` is 501 (the first user of a Mac, never root);
 - ``psutil.virtual_memory().total`` is ``hw.memsize`` (what psutil's macOS backend reports);
 - ``subprocess.run``/``check_output`` answer ``sysctl``, ``sw_vers``, ``ioreg`` and ``system_profiler``
-  from :class:`MacFacts`; every other command runs for real. ``Popen`` is not faked.
+  from :class:`MacFacts` and raise FileNotFoundError for the Linux-only tools; every other command runs
+  for real. ``Popen`` is not faked.
 
 Use the ``fake_macos`` fixture (registered in tests/conftest.py) or call :func:`emulate_macos` with
 your own :class:`MacFacts`. What passes here was verified under emulation only, not on Apple hardware.
@@ -37,7 +38,7 @@ from typing import Any
 import psutil
 import pytest
 
-LINUX_ONLY_TOOLS = frozenset({"bwrap", "unshare", "setpriv", "prlimit", "apt-get", "dpkg", "nsenter"})
+LINUX_ONLY_TOOLS = frozenset({"bwrap", "unshare", "setpriv", "prlimit", "apt-get", "dpkg", "nsenter", "lscpu"})
 MAC_TOOLS = {
     "sandbox-exec": "/usr/bin/sandbox-exec",
     "sysctl": "/usr/sbin/sysctl",
@@ -114,6 +115,8 @@ def _answer(facts: MacFacts, cmd: list[str]) -> tuple[int, str, str] | None:
     """(returncode, stdout, stderr) for a faked command, None to run it for real."""
     name = os.path.basename(cmd[0]) if cmd else ""
     args = cmd[1:]
+    if name in facts.hidden_tools:
+        raise FileNotFoundError(2, "No such file or directory (not on macOS)", cmd[0])
     if name == "sysctl":
         keys = [arg for arg in args if not arg.startswith("-")]
         bare = "-n" in args
@@ -146,6 +149,7 @@ def emulate_macos(monkeypatch: pytest.MonkeyPatch, facts: MacFacts | None = None
     facts = fake.facts
     monkeypatch.setattr(platform, "system", lambda: "Darwin")
     monkeypatch.setattr(platform, "machine", lambda: facts.machine)
+    monkeypatch.setattr(platform, "processor", lambda: "arm" if facts.machine == "arm64" else "i386")
     monkeypatch.setattr(platform, "release", lambda: facts.darwin_release)
     monkeypatch.setattr(platform, "mac_ver", lambda *a, **k: (facts.macos_version, ("", "", ""), facts.machine))
     monkeypatch.setattr(sys, "platform", "darwin")

@@ -95,3 +95,12 @@ def test_a_36_gb_mac(monkeypatch: pytest.MonkeyPatch) -> None:
                                                       machdep__cpu__brand_string="Apple M3 Pro"))
     block = system.detect_system({})
     assert (block["chip"], block["memory_gb"]) == ("Apple M3 Pro", 36)
+
+
+def test_chip_without_a_brand_string_is_the_processor_not_linux_tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    facts = MacFacts()
+    sysctl = {k: v for k, v in facts.sysctl.items() if k != "machdep.cpu.brand_string"}
+    emulate_macos(monkeypatch, replace(facts, sysctl=sysctl))
+    assert system.detect_chip() == "arm", "no lscpu or /proc/cpuinfo on a Mac"
+    with pytest.raises(FileNotFoundError):
+        subprocess.run(["lscpu"], capture_output=True, check=False)
