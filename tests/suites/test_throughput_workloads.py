@@ -93,6 +93,14 @@ def test_shared_prefix_is_measured_against_an_unshared_baseline_in_one_run() -> 
     assert "stddev" in with_prefix.tags and "trial_min" in with_prefix.tags
 
 
+def test_load_levels_record_the_cached_prompt_tokens_the_server_reports() -> None:
+    server = CalibrationServer(ttft_ms=2, itl_ms=1, prefix_cache=True)
+    outcome = asyncio.run(run_against(server, prompt_lengths="16", gen_tokens="3", trials=1, warmup=0,
+                                      concurrency="2"))
+    level = {r.name: r for r in outcome.results}["concurrency_2_requests_per_sec"]
+    assert float(level.tags["cached_tokens_p50"]) <= 1, "salted prompts share (almost) nothing"
+
+
 def test_turns_carry_the_conversation_and_report_ttft_per_turn() -> None:
     server = CalibrationServer(ttft_ms=5, itl_ms=1, prefill_ms_per_token=1.0, prefix_cache=True, record=True)
     outcome = asyncio.run(run_against(server, prompt_lengths="30", gen_tokens="4", trials=2, warmup=0, turns=3))

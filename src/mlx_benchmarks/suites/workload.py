@@ -105,13 +105,17 @@ class Workload:
 
 
 def length_tags(completions: Sequence[Completion], requested: Sequence[int] = ()) -> dict[str, object]:
-    """p50 / p90 of the input and output lengths a set of requests really ran (usage, else what was asked)."""
+    """p50 / p90 of the input and output lengths a set of requests really ran (usage, else what was asked),
+    and the median of cached prompt tokens where the target reports them."""
     ok = [c for c in completions if c.ok]
     inputs = [float(c.usage.prompt_tokens) for c in ok if c.usage and c.usage.prompt_tokens is not None]
     if not inputs:
         inputs = [float(n) for n in requested]
     outputs = [float(output_tokens(c)[0]) for c in ok]
+    cached = [float(c.usage.cached_prompt_tokens) for c in ok if c.usage and c.usage.cached_prompt_tokens is not None]
     tags: dict[str, object] = {}
+    if cached:  # served by the target's prefix cache, where it says so
+        tags["cached_tokens_p50"] = round(percentile(cached, 50) or 0.0, 1)
     for name, values in (("input_tokens", inputs), ("output_tokens", outputs)):
         for q in (50, 90):
             value = percentile(values, q)
