@@ -192,3 +192,28 @@ def test_every_quality_result_carries_the_config_and_its_tasks_memory(
         assert tags["blas"]
         assert all(float(tags[key]) >= 0 for key in MLX_MEMORY_TAGS)
         assert float(tags["mlx_peak_memory_mb"]) > 500  # the float32 weights (about 513 MiB) are held
+
+
+# ---------------------------------------------------------------- the runner and a quality suite, no MLX
+
+@pytest.mark.parametrize("platform", ["linux", "emulated-mac"])
+def test_a_quality_run_tags_every_result_and_resets_the_peak_per_task(
+    tmp_path: Path, request: pytest.FixtureRequest, platform: str
+) -> None:
+    if platform == "emulated-mac":
+        request.getfixturevalue("fake_macos")  # an M3 Max with 40 GPU cores, as ioreg would say
+    target = "py:tests.doubles.probed_target:probed_gold_target"
+    assert main(["run", "reasoning", "--target", target, "--limit", "3", "--concurrency", "2",
+                 "--store", str(tmp_path), "--git-sha", "abcdef0"]) == 0
+    (run_id,) = Store(tmp_path).run_ids()
+    envelope = Store(tmp_path).envelope(run_id)
+    validate(envelope)
+    assert {r["tags"]["dataset"] for r in envelope["results"]} == {"gsm8k", "arc_challenge"}
+    for result in envelope["results"]:
+        tags = result["tags"]
+        assert {k: tags.get(k) for k in ("weights_layout", "device", "compute_dtype")} == {
+            "weights_layout": "q4-g64", "device": "gpu", "compute_dtype": "float16"}
+        assert "blas" not in tags  # the double runs on a "gpu": no BLAS
+        assert tags.get("gpu_cores") == ("40" if platform == "emulated-mac" else None)
+        # 10 MiB active + 1 MiB per request of this task's 3: the peak restarted at each task
+        assert tags["mlx_peak_memory_mb"] == "13.0" and tags["mlx_active_memory_mb"] == "10.0"
