@@ -250,6 +250,7 @@ class Store:
                 _write_parquet(staging / "results.parquet", _table(rows, TIMING_FIELDS))
             if samples:
                 _write_parquet(staging / "samples.parquet", samples_table(run_id, samples))
+            os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide a shared store's shards from its other readers
             _fsync_dir(staging)
             try:
                 os.rename(staging, final)
@@ -276,9 +277,12 @@ class Store:
 
     def run_ids(self) -> list[str]:
         """Every complete shard id, oldest name first."""
-        if not self.runs_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.runs_dir.iterdir() if (p / "envelope.json").is_file())
+        try:
+            if not self.runs_dir.is_dir():
+                return []
+            return sorted(p.name for p in self.runs_dir.iterdir() if (p / "envelope.json").is_file())
+        except OSError as exc:
+            raise store_error(exc, f"cannot read the store {self.root}") from None
 
     def resolve(self, prefix: str) -> str:
         """The one run id starting with ``prefix``; StoreError when none or several match."""
@@ -287,15 +291,21 @@ class Store:
     def envelope(self, run_id: str) -> JSON:
         """The stored envelope of one run (exact id or unique prefix)."""
         path = self.runs_dir / self.resolve(run_id) / "envelope.json"
-        loaded: JSON = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            loaded: JSON = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise store_error(exc, f"cannot read {path}") from None
         return loaded
 
     def samples(self, run_id: str) -> list[dict[str, Any]]:
         """The per-sample records of one run (empty when the suite has none)."""
         path = self.runs_dir / self.resolve(run_id) / "samples.parquet"
-        if not path.is_file():
-            return []
-        rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+        try:
+            if not path.is_file():
+                return []
+            rows: list[dict[str, Any]] = pq.read_table(path).to_pylist()
+        except OSError as exc:
+            raise store_error(exc, f"cannot read {path}") from None
         return rows
 
     def glob(self, table: str) -> str:

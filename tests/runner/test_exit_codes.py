@@ -195,3 +195,25 @@ def test_disk_that_fills_mid_run_is_one_line_and_keeps_the_journal(tiny_tmpfs: P
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
     (journal,) = (store / "inprogress").iterdir()
     assert (journal / "config.json").is_file()
+
+
+@pytest.mark.skipif(not can_drop_privileges(), reason="needs root and setpriv to run as nobody")
+def test_reading_commands_work_on_a_read_only_store_and_say_so_when_it_is_unreadable(shared_dir: Path) -> None:
+    store = shared_dir / "store"
+    fixture = str(REPO / "tests/fixtures/imports/llama_bench.json")
+    for sha in ("abcdef0", "abcdef1"):
+        done = cli(store, "import", "--kind", "llama-bench", fixture, "--suite", "throughput", "--git-sha", sha)
+        assert done.returncode == 0, done.stderr
+    ids = Store(store).run_ids()
+    home = shared_dir / "home"
+    home.mkdir()
+    home.chmod(0o777)
+    for command in (["compare", *ids], ["runs"]):
+        done = cli(store, *command, user="nobody", home=home)
+        assert done.returncode == 0, (command, done.stderr)  # a store owned by another user is read-only here
+    for shard in ids:
+        (store / "runs" / shard).chmod(0o700)
+    for command in (["compare", *ids], ["runs"]):
+        done = cli(store, *command, user="nobody", home=home)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == EXIT_USAGE and len(lines) == 1 and "permission denied" in lines[0], done.stderr
