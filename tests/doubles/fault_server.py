@@ -22,15 +22,18 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.doubles.scripted_openai_server import prompt_words
+
 MODEL = "fault-model"
 
 
 @dataclass(frozen=True)
 class Ok:
-    """A normal streamed answer of ``tokens`` content events, each ``text``."""
+    """A normal streamed answer of ``tokens`` content events, each ``text``, ``delay_s`` apart."""
 
     tokens: int = 4
     text: str = " 42"
+    delay_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -171,9 +174,12 @@ class FaultServer:
             await response.write(_delta({"role": "assistant", "content": ""}))
             for _ in range(fault.tokens):
                 await response.write(_delta({"content": fault.text}))
+                if fault.delay_s:
+                    await asyncio.sleep(fault.delay_s)
             await response.write(_delta({}, "stop"))
+            usage = {"prompt_tokens": prompt_words(body), "completion_tokens": fault.tokens}
             await response.write(_event({"id": "f", "object": "chat.completion.chunk", "model": MODEL, "choices": [],
-                                         "usage": {"prompt_tokens": 8, "completion_tokens": fault.tokens}}))
+                                         "usage": usage}))
             await response.write(b"data: [DONE]\n\n")
         elif isinstance(fault, Garbage):
             await response.write(fault.body)
