@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 
+from mlx_benchmarks.datasets.loglik import registry_entries as loglik_entries
 from mlx_benchmarks.datasets.sources import DatasetLoader
 from mlx_benchmarks.errors import DatasetError
 
@@ -21,6 +22,7 @@ DATASETS: dict[str, str] = {
     "mbpp_plus": "mlx_benchmarks.datasets.evalplus:MBPP_PLUS",
     "jsonl": "mlx_benchmarks.datasets.jsonl:LOADER",
     "bfcl": "mlx_benchmarks.datasets.bfcl:LOADER",
+    **loglik_entries(),  # arc_easy_rc0, hellaswag_rc5, ...: OLMES ranked-classification requests
 }
 
 

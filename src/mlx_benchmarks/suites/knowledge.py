@@ -7,13 +7,17 @@ lm-eval's size-weighted group aggregate).
 
 from __future__ import annotations
 
+import argparse
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
+from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import ModelOutput, Scores, timing_fields
+from mlx_benchmarks.suites.loglik_tasks import add_scoring_arguments, loglik_options, run_loglik
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, QualitySuite, TaskRun, TaskSpec
 from mlx_benchmarks.suites.reasoning import score_multiple_choice, unparsed_count
 
@@ -59,6 +63,20 @@ class KnowledgeSuite(QualitySuite):
     description = "MMLU (generative multiple choice): per-subject accuracy and the macro average"
     task_names = ("mmlu",)
     defaults = Defaults(max_tokens=256)
+
+    loglik_task_names = ("boolq", "openbookqa", "sciq")
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        super().add_arguments(parser)
+        add_scoring_arguments(parser, self.loglik_task_names)
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        if loglik_options(options, self.loglik_task_names) is None:
+            super().validate_options(options)
+
+    async def run(self, ctx: RunContext) -> SuiteOutcome:
+        opts = loglik_options(ctx.options, self.loglik_task_names)
+        return await (run_loglik(ctx, opts) if opts is not None else super().run(ctx))
 
     def task_spec(self, name: str, opts: QualityOptions, resources: dict[str, Any]) -> TaskSpec:
         return TaskSpec(name, ("accuracy",), score_mmlu, summarize_mmlu)

@@ -7,6 +7,8 @@ commas, ``$`` and a trailing period. ARC's ``accuracy`` compares the extracted o
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Mapping
 from typing import Any
 
 from mlx_benchmarks.datasets.base import Record
@@ -18,7 +20,9 @@ from mlx_benchmarks.scoring.extract import (
     gsm8k_strict,
     numbers_equal,
 )
+from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import ModelOutput, Scores
+from mlx_benchmarks.suites.loglik_tasks import add_scoring_arguments, loglik_options, run_loglik
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, QualitySuite, TaskRun, TaskSpec
 
 GSM8K_METRICS = ("exact_match_strict", "exact_match_flexible")
@@ -63,6 +67,20 @@ class ReasoningSuite(QualitySuite):
     description = "GSM8K (CoT zero-shot, strict/flexible exact match) and ARC-Challenge (generative MC)"
     task_names = ("gsm8k", "arc_challenge")
     defaults = Defaults(max_tokens=512)
+
+    loglik_task_names = ("arc_easy", "arc_challenge", "hellaswag", "piqa", "winogrande")
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        super().add_arguments(parser)
+        add_scoring_arguments(parser, self.loglik_task_names)
+
+    def validate_options(self, options: Mapping[str, Any]) -> None:
+        if loglik_options(options, self.loglik_task_names) is None:
+            super().validate_options(options)
+
+    async def run(self, ctx: RunContext) -> SuiteOutcome:
+        opts = loglik_options(ctx.options, self.loglik_task_names)
+        return await (run_loglik(ctx, opts) if opts is not None else super().run(ctx))
 
     def task_spec(self, name: str, opts: QualityOptions, resources: dict[str, Any]) -> TaskSpec:
         if name == "gsm8k":
