@@ -51,7 +51,9 @@ def test_throughput_run_stores_a_valid_envelope(tmp_path: Path, capsys: pytest.C
     assert envelope["errors"] == [] and envelope["gen_kwargs"] == {"max_gen_toks": 6, "temperature": 0.0}
     samples = Store(tmp_path).samples(Store(tmp_path).run_ids()[0])
     assert {s["result"] for s in samples} >= {"tok_per_sec_16", "concurrency_2"}
-    assert "tok_per_sec_16" in capsys.readouterr().out
+    printed = capsys.readouterr().out.splitlines()  # the pp x tg grid and one row per load level
+    assert [line.split()[:2] for line in printed if line.strip()[:2].isdigit()] == [["16", "6"], ["32", "6"]]
+    assert [line.split()[:2] for line in printed if line.startswith("conc ")] == [["conc", "1"], ["conc", "2"]]
 
 
 def test_ttft_run_with_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

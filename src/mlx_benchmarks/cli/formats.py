@@ -47,7 +47,7 @@ def rich_table(section: Section, *, title: bool = True) -> Table:
         clipped = index in section.clip
         table.add_column(column, justify="right" if index in section.numeric else "left",
                          overflow="ellipsis" if clipped else "fold", max_width=section.clip.get(index),
-                         no_wrap=clipped or index in section.no_wrap, min_width=section.min_width.get(index))
+                         no_wrap=clipped or index in section.no_wrap)
     for row in section.rows:
         table.add_row(*row)
     return table
@@ -73,7 +73,7 @@ def markdown(sections: Sequence[Section], *, headings: bool = True) -> str:
     for section in sections:
         lines = [f"### {section.title}", ""] if headings else []
         lines.append("| " + " | ".join(_md_cell(c) for c in section.columns) + " |")
-        lines.append("|" + "|".join("---:" if i in section.numeric else "---" for i in range(len(section.columns))) + "|")
+        lines.append("| " + " | ".join("---:" if i in section.numeric else "---" for i in range(len(section.columns))) + " |")
         lines += ["| " + " | ".join(_md_cell(cell) for cell in row) + " |" for row in section.rows]
         lines += [""] + [f"_{_md_cell(note)}_" for note in section.notes] if section.notes else []
         parts.append("\n".join(lines))

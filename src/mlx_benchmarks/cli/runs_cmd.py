@@ -83,6 +83,7 @@ def runs_section(rows: list[dict[str, Any]]) -> Section:
     title = " · ".join([f"{len(rows)} run{'' if len(rows) == 1 else 's'}", *same.values()])
     index = {c: i for i, c in enumerate(columns)}
     # ids of the usual length stay on one line; a longer one (runs stored in the same second) may wrap
+    # (rich would crop a column narrower than a minimum width, so the id is kept whole or allowed to fold)
     whole = [index[c] for c in ("suite",) if c in index] + \
         ([0] if all(len(row["short_id"]) <= MIN_SHORT_ID for row in rows) else [])
     return Section(title, tuple(columns), [tuple(cell(row, c) for c in columns) for row in rows],

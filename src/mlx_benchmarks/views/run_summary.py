@@ -28,7 +28,7 @@ class Section:
     """One table: a title, column names, rows of display strings, and notes printed under it.
 
     ``numeric`` holds the indexes of right-aligned (number) columns, ``no_wrap`` those kept on one line (by
-    default the first, which names the row), ``clip`` maps columns cut short with an ellipsis to their widest, ``min_width`` sets a column's narrowest.
+    default the first, which names the row), ``clip`` maps columns cut short with an ellipsis to their widest.
     """
 
     title: str
@@ -37,7 +37,6 @@ class Section:
     numeric: frozenset[int] = frozenset()
     notes: list[str] = field(default_factory=list)
     no_wrap: frozenset[int] = frozenset({0})
-    min_width: dict[int, int] = field(default_factory=dict)
     clip: dict[int, int] = field(default_factory=dict)
 
 
