@@ -4,9 +4,8 @@
 classifies the result into the failure taxonomy the suites report; ``check_many`` does that for
 many candidates with a small worker pool. ``sandbox_kind()`` says which sandbox is in use.
 
-The taxonomy (``SandboxResult.status``):
-``passed`` | ``failed`` (assertion or non-zero exit) | ``syntax_error`` | ``runtime_error`` |
-``timeout`` (wall clock or CPU limit) | ``killed`` (memory, file size or process limit).
+The taxonomy of verdicts is in ``sandbox_verdict``; the backends (bwrap, seatbelt, rlimit-root,
+none) in ``sandbox_backend`` and docs/sandbox.md.
 
 Scoring integrity assumes honest-but-buggy code (an early ``sys.exit(0)`` cannot pass); containment
 assumes hostile code (fork and memory bombs, writes, sockets, secrets).
@@ -27,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import IO, Any
 
 from mlx_benchmarks.datasets.base import CodeSpec
 from mlx_benchmarks.errors import PrerequisiteError, UsageError
@@ -35,6 +34,7 @@ from mlx_benchmarks.scoring import sandbox_launch as launch
 from mlx_benchmarks.scoring.sandbox_backend import current_backend, sandbox_exec_path
 from mlx_benchmarks.scoring.sandbox_launch import Backend
 from mlx_benchmarks.scoring.sandbox_seatbelt import seatbelt_command
+from mlx_benchmarks.scoring.sandbox_verdict import SandboxResult, Status, classify, read_report, tail
 from mlx_benchmarks.scoring.sandbox_watch import TOKEN_ENV, ProcessWatch, new_token
 
 __all__ = [
@@ -49,41 +49,8 @@ __all__ = [
 
 sandbox_kind = current_backend  # the name the suites and tests have always used
 
-Status = Literal["passed", "failed", "syntax_error", "runtime_error", "timeout", "killed"]
-TAIL_BYTES = 4096
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_PLUS_TIMEOUT_S = 60.0
-_REPORT_TO_STATUS: dict[str, Status] = {
-    "syntax_error": "syntax_error",
-    "assertion": "failed",
-    "exception": "runtime_error",
-    "resource": "killed",
-}
-
-
-@dataclass(frozen=True)
-class SandboxResult:
-    """How one sandboxed program ended."""
-
-    status: Status
-    duration_s: float
-    exit_code: int | None = None  # the program's exit status, when it exited on its own
-    signal: str | None = None  # e.g. "SIGKILL", when a signal ended it
-    error_type: str | None = None  # e.g. "AssertionError", "ZeroDivisionError", "MemoryError"
-    error: str | None = None  # a one-line explanation
-    stdout: str = ""  # tail
-    stderr: str = ""  # tail
-    completed: bool = False  # the program ran to its last line (no early exit)
-    sandbox: str = ""  # the backend: "bwrap", "seatbelt", "rlimit-root" or "none"
-    limit: str | None = None  # which limit ended it: "memory" (the harness's watch), "wall", "cpu"
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
-    def to_json(self) -> dict[str, Any]:
-        """A plain dict for sample records."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
 def run_program(
@@ -194,16 +161,7 @@ def _run(code: str, work: str, private: str, uid: int | None, kind: Backend, lim
     timed_out = False
     try:
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            proc = subprocess.Popen(
-                command,
-                cwd=work,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                pass_fds=(write_fd,),
-                start_new_session=True,
-            )
+            proc = _start(command, work, env, out, err, write_fd, kind)
         os.close(write_fd)
         write_fd = -1
         with ProcessWatch(proc.pid, token=token, memory_bytes=limits.memory_mb * 1024 * 1024) as watch:
@@ -217,17 +175,26 @@ def _run(code: str, work: str, private: str, uid: int | None, kind: Backend, lim
         watch.sweep()  # stragglers: its group, every pid seen, anything carrying the token
         if uid is not None and kind == "rlimit-root":
             launch.kill_uid(uid)
-        report = _read_report(read_fd)
+        report = read_report(read_fd)
     finally:
         if write_fd >= 0:
             os.close(write_fd)
         os.close(read_fd)
-    stdout, stderr = _tail(out_path), _tail(err_path)
+    stdout, stderr = tail(out_path), tail(err_path)
     _raise_if_sandbox_failed(kind, report, returncode, stderr)
     if watch.over_limit is not None and not timed_out:
         return SandboxResult(status="killed", duration_s=duration, signal="SIGKILL", limit="memory", sandbox=kind,
                              error=watch.over_limit, stdout=stdout, stderr=stderr)
-    return _classify(returncode, timed_out, report, duration, stdout, stderr, kind, limits.timeout_s)
+    return classify(returncode, timed_out, report, duration, stdout, stderr, kind, limits.timeout_s)
+
+
+def _start(command: list[str], work: str, env: dict[str, str], out: IO[bytes], err: IO[bytes], report_fd: int,
+           kind: Backend) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(command, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                pass_fds=(report_fd,), start_new_session=True)
+    except OSError as exc:  # e.g. no sandbox-exec or bwrap binary where the backend was forced
+        raise PrerequisiteError(f"cannot start the {kind} sandbox: {exc}") from None
 
 
 def _raise_if_sandbox_failed(kind: Backend, report: dict[str, Any], returncode: int, stderr: str) -> None:
@@ -243,97 +210,6 @@ def _raise_if_sandbox_failed(kind: Backend, report: dict[str, Any], returncode: 
 def _kill_group(pid: int) -> None:
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-
-
-def _read_report(fd: int) -> dict[str, Any]:
-    """The runner's last report line; non-blocking, because an escaped child may hold the pipe."""
-    os.set_blocking(fd, False)
-    data = b""
-    try:
-        while chunk := os.read(fd, 65536):
-            data += chunk
-    except BlockingIOError:
-        pass
-    report: dict[str, Any] = {}
-    for line in data.decode("utf-8", "replace").splitlines():
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(item, dict):
-            report = item
-    return report
-
-
-def _tail(path: str) -> str:
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        size = handle.tell()
-        handle.seek(max(0, size - TAIL_BYTES))
-        return handle.read().decode("utf-8", "replace")
-
-
-def _signal_of(returncode: int, kind: Backend) -> int | None:
-    if returncode < 0:
-        return -returncode
-    # bwrap reports a child killed by signal N as exit status 128 + N
-    if kind == "bwrap" and returncode > 128:
-        return returncode - 128
-    return None
-
-
-def _classify(
-    returncode: int,
-    timed_out: bool,
-    report: dict[str, Any],
-    duration: float,
-    stdout: str,
-    stderr: str,
-    kind: Backend,
-    timeout_s: float,
-) -> SandboxResult:
-    base = SandboxResult(
-        status="runtime_error", duration_s=duration, stdout=stdout, stderr=stderr, sandbox=kind
-    )
-    outcome = report.get("outcome")
-    if timed_out:
-        return replace(base, status="timeout", signal="SIGKILL", limit="wall",
-                       error=f"wall-clock limit of {timeout_s:g}s")
-    if outcome == "completed":
-        return replace(base, status="passed", exit_code=0, completed=True)
-    if outcome == "exit":
-        code = int(report.get("code", 1))
-        status: Status = "passed" if code == 0 else "failed"
-        return replace(
-            base, status=status, exit_code=code, error_type="SystemExit", error=f"exit status {code}"
-        )
-    if outcome in _REPORT_TO_STATUS:
-        error_type = str(report.get("error", ""))
-        message = f"{error_type}: {report.get('message', '')}".rstrip(": ")
-        return replace(
-            base,
-            status=_REPORT_TO_STATUS[outcome],
-            exit_code=returncode,
-            error_type=error_type,
-            error=message,
-        )
-    signum = _signal_of(returncode, kind)
-    if signum is not None:
-        name = _signal_name(signum)
-        if signum == signal.SIGXCPU:
-            return replace(base, status="timeout", signal=name, limit="cpu", error="CPU time limit")
-        status = "killed" if signum in (signal.SIGKILL, signal.SIGXFSZ) else "runtime_error"
-        return replace(base, status=status, signal=name, error=f"ended by {name}")
-    if returncode == 0:  # os._exit(0) before the end: ran, but we cannot say it finished
-        return replace(base, status="passed", exit_code=0, error="exited without finishing")
-    return replace(base, status="failed", exit_code=returncode, error=f"exit status {returncode}")
-
-
-def _signal_name(signum: int) -> str:
-    try:
-        return signal.Signals(signum).name
-    except ValueError:
-        return f"signal {signum}"
 
 
 _CHECK_FUNCTION = re.compile(r"^def check\s*\(", re.MULTILINE)

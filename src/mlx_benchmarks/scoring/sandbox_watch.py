@@ -143,5 +143,6 @@ class ProcessWatch:
                 with suppress(*_GONE):
                     proc.kill()
                     killed += 1
-            psutil.wait_procs(victims, timeout=0.5)
+            # never wait on the program's first process: that would reap it under Popen's feet
+            psutil.wait_procs([p for p in victims if p.pid != self.pid], timeout=0.5)
         return killed
