@@ -44,12 +44,14 @@ def test_a_model_the_server_does_not_list_is_exit_2_with_its_list(tmp_path: Path
     assert nothing_left(tmp_path), "a wrong model is a usage error, never stored as skipped"
 
 
-def test_a_model_the_server_refuses_with_404_is_exit_2_with_its_message(tmp_path: Path,
+@pytest.mark.parametrize("limit", ["2", "12"])  # every request refused; 12 also stops early (8 in a row)
+def test_a_model_the_server_refuses_with_404_is_exit_2_with_its_message(tmp_path: Path, limit: str,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     refusal = HTTPFail(404, '{"error": {"message": "The model `nope` does not exist."}}')
     # an empty /v1/models list: only the requests themselves can tell
     with ScriptedOpenAIServer(script=[refusal], models=()).in_thread() as server:
-        code = main(["run", *QUALITY, "--target", server.url, "--model", "nope", "--store", str(tmp_path)])
+        code = main(["run", *QUALITY, "--limit", limit, "--target", server.url, "--model", "nope",
+                     "--store", str(tmp_path)])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert "does not serve model 'nope'" in err[0] and "The model `nope` does not exist." in err[0]

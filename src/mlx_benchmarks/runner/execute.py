@@ -154,6 +154,10 @@ class Runner:
             outcome = await self._run_suite(suite, target, request, sampler, journal, run_key)
         except RunIncomplete as exc:
             sampler.stop()
+            unknown = None if journal.done() else model_not_found([str(exc)], target.info, request.spec.model)
+            if unknown:  # stopped early because every request was refused for its model
+                journal.discard()
+                raise UsageError(unknown) from None
             raise RunIncomplete(f"{redact_text(str(exc))}; the journal is kept: `{resume}` will finish the run "
                                 "once the target is back") from None
         except TargetError as exc:
