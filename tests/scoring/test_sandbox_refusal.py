@@ -3,19 +3,22 @@ line); with --confirm-run-unsafe-code they run, and the envelope says so in erro
 
 The platform facts are faked in-process (a Mac without sandbox-exec, a Linux user without
 bubblewrap); the gold-answer target double logs every request it gets, so "nothing generated" is seen.
+The last tests emulate a whole Mac (tests/platform_emulation.py) and let the facts be detected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from mlx_benchmarks.cli.main import main
-from mlx_benchmarks.scoring import sandbox_backend
+from mlx_benchmarks.scoring import sandbox_backend, sandbox_launch
 from mlx_benchmarks.scoring.sandbox_backend import PlatformFacts, unsafe_notice
 from mlx_benchmarks.store import Store
+from tests.platform_emulation import LINUX_ONLY_TOOLS, MAC_TOOLS, MacFacts, emulate_macos
 
 DOUBLES = "py:tests.doubles.gold_target:"
 QUICK = ["--git-sha", "abcdef0"]
@@ -89,3 +92,47 @@ def test_with_a_sandbox_the_flag_changes_nothing(tmp_path: Path) -> None:
     envelope = store.envelope(store.run_ids()[0])
     assert envelope["errors"] == []
     assert {r["tags"]["sandbox"] for r in envelope["results"]} == {expected}
+
+
+# ------------------------------------------------------------------ the whole emulated Mac, facts detected
+
+@pytest.fixture
+def emulated_mac(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str | None], None]]:
+    """Make this process an emulated Mac whose sandbox-exec is the given path (None: missing)."""
+
+    def become(sandbox_exec: str | None) -> None:
+        tools = {k: v for k, v in MAC_TOOLS.items() if k != "sandbox-exec"}
+        hidden = LINUX_ONLY_TOOLS
+        if sandbox_exec is None:
+            hidden = hidden | {"sandbox-exec"}
+        else:
+            tools["sandbox-exec"] = sandbox_exec
+        emulate_macos(monkeypatch, replace(MacFacts(), tools=tools, hidden_tools=hidden))
+        # the double cannot answer the real probe's profile check any differently: trust it
+        monkeypatch.setattr(sandbox_launch, "seatbelt_works", lambda path: path == sandbox_exec)
+        monkeypatch.delenv("MLX_BENCH_SANDBOX", raising=False)
+        sandbox_backend.reset()
+
+    yield become
+    sandbox_backend.reset()
+
+
+def test_an_emulated_mac_runs_the_code_suite_under_seatbelt(emulated_mac: Callable[[str | None], None],
+                                                           tmp_path: Path) -> None:
+    emulated_mac(str(Path(__file__).with_name("fake_sandbox_exec")))  # a test double: confines nothing
+    code = main(["run", "coding", "--target", DOUBLES + "gold_target", "--limit", "1", "--store", str(tmp_path),
+                 *QUICK])
+    assert code == 0
+    store = Store(tmp_path)
+    envelope = store.envelope(store.run_ids()[0])
+    assert envelope["errors"] == [] and envelope["system"]["os"].startswith("macOS")
+    assert {(r["tags"]["sandbox"], r["value"]) for r in envelope["results"]} == {("seatbelt", 1.0)}
+
+
+def test_an_emulated_mac_without_sandbox_exec_refuses(emulated_mac: Callable[[str | None], None], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    emulated_mac(None)
+    code = main(["run", "evalplus", "--target", DOUBLES + "gold_target", "--limit", "1", "--store", str(tmp_path),
+                 *QUICK])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "sandbox-exec is missing" in err
