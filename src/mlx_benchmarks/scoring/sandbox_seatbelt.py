@@ -34,6 +34,11 @@ SYSTEM_READ = (
     "/private/var/db/dyld",
     "/private/var/db/timezone",
 )
+# installed software only: Homebrew (and pyenv builds linked against it) load openssl, libffi and
+# mpdecimal from here; allowing them keeps hashlib, ctypes and decimal working
+HOMEBREW_READ = ("/opt/homebrew/Cellar", "/opt/homebrew/opt", "/usr/local/Cellar", "/usr/local/opt")
+# symlinked roots (/tmp -> /private/tmp, /var -> /private/var, /etc -> /private/etc) must be stat-able
+SYMLINKED_ROOTS = ("/tmp", "/var", "/etc")
 SYSTEM_FILES = ("/private/etc/localtime", "/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
 SYSCTL_PREFIXES = ("hw.", "machdep.cpu.", "kern.ostype", "kern.osrelease", "kern.osversion",
                    "kern.osproductversion", "kern.version", "kern.argmax", "kern.maxfilesperproc",
@@ -97,7 +102,9 @@ def seatbelt_profile(*, work: str, interpreter: str, home: str | None = None) ->
     if work in TOO_BROAD or not os.path.isabs(work):
         raise PrerequisiteError(f"the seatbelt sandbox needs a private folder for the program, not {work}")
     roots = read_roots(interpreter=interpreter, home=home)
-    traversal = sorted({a for path in (*roots, work, *SYSTEM_READ) for a in _ancestors(path)})
+    software = [p for p in HOMEBREW_READ if os.path.isdir(p)]
+    traversal = sorted({a for path in (*roots, work, *SYSTEM_READ, *software) for a in _ancestors(path)}
+                       | set(SYMLINKED_ROOTS))
     lines = [
         "(version 1)",
         "; mlx-bench: one model-written Python program; everything not allowed below is denied",
@@ -108,9 +115,11 @@ def seatbelt_profile(*, work: str, interpreter: str, home: str | None = None) ->
         "(allow signal (target same-sandbox))",
         "(allow process-info* (target same-sandbox))",
         "(allow ipc-posix-sem)",  # multiprocessing's locks
+        # user and group names (pwd, getpass): directory lookups, no file access
+        '(allow mach-lookup (global-name "com.apple.system.opendirectoryd.libinfo"))',
         *_rule("allow", "sysctl-read", (f"(sysctl-name-prefix {_quote(p)})" for p in SYSCTL_PREFIXES)),
         *_rule("allow", "file-read* file-map-executable",
-               (f"(subpath {_quote(p)})" for p in (*SYSTEM_READ, *roots))),
+               (f"(subpath {_quote(p)})" for p in (*SYSTEM_READ, *software, *roots))),
         *_rule("allow", "file-read*", (f"(literal {_quote(p)})" for p in SYSTEM_FILES)),
         # stat (not list, not read) the folders above what is allowed, so realpath() and getcwd() work
         *_rule("allow", "file-read-metadata", (f"(literal {_quote(p)})" for p in traversal)),
