@@ -217,3 +217,29 @@ def test_reading_commands_work_on_a_read_only_store_and_say_so_when_it_is_unread
         done = cli(store, *command, user="nobody", home=home)
         lines = done.stderr.strip().splitlines()
         assert done.returncode == EXIT_USAGE and len(lines) == 1 and "permission denied" in lines[0], done.stderr
+
+
+def test_a_server_killed_mid_quality_run_is_exit_6_and_resume_finishes_on_its_return(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.doubles.scripted_openai_server import Answer, ScriptedOpenAIServer, ServerGone, Step
+
+    # the real reasoning suite over HTTP, not this file's one-task test suite
+    monkeypatch.setitem(registry.SUITES, "reasoning", "mlx_benchmarks.suites.reasoning:ReasoningSuite")
+
+    def dies_after_four(index: int, body: dict[str, object]) -> Step:
+        return ServerGone() if index == 4 else Answer(content=["The answer is 3."])
+
+    store = tmp_path / "store"
+    flags = ["run", "reasoning", "--tasks", "gsm8k", "--limit", "20", "--concurrency", "1", "--git-sha", "abcdef0",
+             "--store", str(store)]
+    with ScriptedOpenAIServer(script=dies_after_four).in_thread() as server:
+        assert main([*flags, "--target", server.url]) == EXIT_NO_MEASUREMENT
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "samples tried" in err and "never tried" in err and "--resume" in err
+    assert Store(store).run_ids() == [], "never stored as finished over the samples done before the server died"
+    with ScriptedOpenAIServer(script=[Answer(content=["The answer is 3."])], port=server.port).in_thread() as back:
+        assert main(["run", "--resume", run_key_from(err), "--store", str(store)]) == 0
+    (run_id,) = Store(store).run_ids()
+    envelope = Store(store).envelope(run_id)
+    assert envelope["errors"] == [] and len(Store(store).samples(run_id)) == 20
+    assert len(back.requests) == 20 - 4, "the four answered before the server died are not asked again"

@@ -132,3 +132,15 @@ def test_store_maps_a_full_disk_to_one_line(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(tempfile, "mkdtemp", full)
     with pytest.raises(StoreError, match="no space left on device"):
         Store(tmp_path).put(example_envelope())
+
+
+def test_put_with_one_run_key_stores_once_whatever_the_envelope(tmp_path: Path) -> None:
+    from tests.core.helpers import example_envelope
+
+    store = Store(tmp_path)
+    first = store.put(example_envelope(), run_key="20260101T000000-reasoning-abc123")
+    # a second finish of the same run: other memory figures, other durations, same run key
+    again = store.put(example_envelope(errors=["measured again"]), run_key="20260101T000000-reasoning-abc123")
+    assert first.created and not again.created and again.run_id == first.run_id
+    assert store.find_run_key("20260101T000000-reasoning-abc123") == first.run_id
+    assert store.find_run_key("another-key") is None and store.run_ids() == [first.run_id]
