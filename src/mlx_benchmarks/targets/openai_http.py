@@ -176,7 +176,8 @@ class OpenAITarget:
         if self.model is None:
             self.model = _first_model(text, self.base_url)
             self.info = replace(self.info, model=self.display_name or self.model)
-        elif served and not _serves(served, self.model):
+        elif served and self.info.kind == "openai-http" and not _serves(served, self.model):
+            # (a server we started ourselves, --serve, was started for exactly this model)
             from mlx_benchmarks.errors import UsageError
 
             raise UsageError(f"{self.host_port} does not serve model {self.model!r}; it serves: {', '.join(served)[:500]}")
