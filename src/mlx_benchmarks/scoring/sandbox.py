@@ -169,6 +169,7 @@ def _run(code: str, work: str, private: str, uid: int | None, kind: Backend, lim
                 returncode = proc.wait(timeout=limits.timeout_s)
             except subprocess.TimeoutExpired:
                 timed_out = True
+                watch.poll()  # the whole tree once more, while its first process still holds it together
                 _kill_group(proc.pid)
                 returncode = proc.wait()
         duration = time.perf_counter() - started
