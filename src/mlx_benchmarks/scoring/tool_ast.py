@@ -1,19 +1,26 @@
-"""Structural scoring of tool calls, following the rules of BFCL's AST checker (our own implementation).
+"""Structural scoring of tool calls: BFCL's AST checker (``bfcl_eval`` 2026.3.23, Python), rule for rule.
 
-A call is right when its function name matches, every required parameter is present, no parameter is
-unexpected, each value is among the allowed ones, and every parameter that the possible answer lists without
-``""`` (BFCL's mark for "may be omitted") is given. Values: strings compare case-insensitively with spaces and
-``,./-_*^`` removed; an int is accepted where a float is declared; lists compare element-wise (strings
-normalised); dicts key by key; lists of dicts dict by dict. Parallel categories match calls to answers in any
-order (a one-to-one assignment). Irrelevance asks for no call; relevance for at least one well-formed call.
+The rules are those of ``bfcl_eval.eval_checker.ast_eval.ast_checker`` for ``Language.PYTHON``, including its
+quirks, so ``accuracy`` here equals BFCL's verdict on the same calls (``tests/scoring/test_reference_bfcl.py``
+checks it against the installed checker):
 
-Every failed sample gets one category of the taxonomy in ``FAILURES``.
+- the function name must be the name the model was sent: BFCL's name for a model with ``underscore_to_dot``
+  (dots become ``_``); the dotted original is not accepted;
+- declared types are BFCL's Python types (``any`` is a string); an int passes for a ``float`` parameter but
+  not inside a ``float`` array unless the possible answer holds ints there; array items are checked against
+  the possible answers' item types, the declared item type or, where an answer is ``""``, not at all;
+- a value of the possible answer's type where another type is declared is a "variable" and is compared
+  as is (no string normalisation); strings compare with spaces and ``,./-_*^`` removed, case-insensitively;
+- simple: exactly one call; multiple: the first call against the one answer; parallel: each possible answer
+  in order takes the first still unmatched call that satisfies it (greedy, as BFCL, not an assignment).
+
+Irrelevance asks for no call; relevance for at least one well-formed call. Every failed sample gets one
+category of the taxonomy in ``FAILURES``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +40,12 @@ FAILURES = {
     "truncated": "the stream ended before the answer finished",
     "target_error": "the request failed in another way",
 }
-# BFCL's Python types for the declared parameter types; "any" is not type-checked
-PY_TYPES: dict[str, type] = {"string": str, "integer": int, "float": float, "number": float, "boolean": bool,
-                             "array": list, "tuple": list, "dict": dict, "object": dict}
+# BFCL's PYTHON_TYPE_MAPPING; a type it lacks is not type-checked (BFCL itself would raise KeyError)
+PY_TYPES: dict[str, type] = {"string": str, "integer": int, "float": float, "boolean": bool, "array": list,
+                             "tuple": list, "dict": dict, "any": str}
+NESTED_TYPES = ("array", "tuple")
 STRIP_RE = re.compile(r"[ ,./\-_*^]")
+REFERENCE = "bfcl-eval 2026.3.23 ast_checker (Python)"
 
 
 @dataclass(frozen=True)
@@ -56,94 +65,92 @@ def fail(failure: str, reason: str) -> Check:
 
 
 def norm_str(value: str) -> str:
-    """BFCL's string normalisation: no spaces or ``,./-_*^``, lower case, single quotes as double."""
+    """BFCL's ``standardize_string``: no spaces or ``,./-_*^``, lower case, single quotes as double."""
     return STRIP_RE.sub("", value).lower().replace("'", '"')
 
 
 def _norm(value: Any) -> Any:
-    return norm_str(value) if isinstance(value, str) else value
+    return norm_str(value) if type(value) is str else value
 
 
-def _same_type(value: Any, expected: type) -> bool:
-    # type() rather than isinstance(): True must not pass for an integer, as in BFCL
-    return type(value) is expected
+def _answer_type(allowed: list[Any]) -> type | None:
+    return next((type(option) for option in allowed if option != ""), None)
+
+
+def _type_check(value: Any, allowed: list[Any], expected: type | None, nested: type | None) -> tuple[bool, bool]:
+    """BFCL's ``type_checker``: (valid, is_variable). Nested checking is one level deep, as in BFCL."""
+    answer_type = _answer_type(allowed)
+    is_variable = answer_type is not None and answer_type is not expected
+    if expected is None or type(value) is expected:
+        if nested is None:
+            return True, is_variable
+        for option in allowed:  # every item must fit one possible answer; a non-list answer ("") fits all
+            if type(option) is not list or all(_type_check(item, option, nested, None)[0] for item in value):
+                return True, is_variable
+        return False, False  # BFCL reports the nested failure even when the value could be a variable
+    if answer_type is not None and type(value) is answer_type:
+        return True, True
+    return False, False
 
 
 def _dict_ok(value: dict[str, Any], allowed: list[Any]) -> bool:
+    """BFCL's ``dict_checker``: some possible dict has every key given, every value allowed, none missing."""
     for option in allowed:
-        if option == "" or not isinstance(option, dict):
+        if option == "":
             continue
-        extra = [k for k in value if k not in option]
-        wrong = [k for k, v in value.items() if k in option and _norm(v) not in [_norm(o) for o in option[k]]]
-        missing = [k for k, v in option.items() if k not in value and "" not in v]
-        if not (extra or wrong or missing):
-            return True
+        if any(k not in option or _norm(v) not in [_norm(o) for o in option[k]] for k, v in value.items()):
+            continue
+        if any(k not in value and "" not in v for k, v in option.items()):
+            continue
+        return True
     return False
 
 
 def _list_of_dicts_ok(value: list[Any], allowed: list[Any]) -> bool:
-    for option in allowed:
-        if isinstance(option, list) and len(option) == len(value) and all(
-            isinstance(v, dict) and _dict_ok(v, [o]) for v, o in zip(value, option, strict=True)
-        ):
-            return True
-    return False
+    """BFCL's ``list_dict_checker``: dict by dict, in order, against one possible list."""
+    return any(isinstance(option, (list, str)) and len(value) == len(option)
+               and all(isinstance(v, dict) and _dict_ok(v, [o]) for v, o in zip(value, option, strict=False))
+               for option in allowed)
 
 
 def _list_ok(value: list[Any], allowed: list[Any]) -> bool:
+    """BFCL's ``list_checker``: element-wise, strings normalised (a non-list answer such as "" never equals)."""
     normalised = [_norm(v) for v in value]
-    return any(isinstance(o, list) and [_norm(x) for x in o] == normalised for o in allowed)
-
-
-def _answer_type(allowed: list[Any]) -> type | None:
-    for option in allowed:
-        if option != "":
-            return type(option)
-    return None
-
-
-def _items_ok(value: list[Any], item_type: type | None) -> bool:
-    if item_type is None:
-        return True
-    return all(_same_type(float(v) if item_type is float and type(v) is int else v, item_type) for v in value)
+    return any(isinstance(option, (list, str)) and [_norm(x) for x in option] == normalised for option in allowed)
 
 
 def check_value(param: str, value: Any, spec: dict[str, Any], allowed: list[Any]) -> Check:
-    """One parameter value against its declared type and the allowed values."""
+    """One parameter value against its declared type and the allowed values (BFCL's per-parameter loop)."""
     declared = str(spec.get("type", "any"))
     expected = PY_TYPES.get(declared)
-    if expected is float and type(value) is int:
-        value = float(value)
-    answer_type = _answer_type(allowed)
-    # BFCL writes a variable name as a string answer where the type is not string: accept that type too
-    is_variable = answer_type is not None and expected is not None and answer_type is not expected
-    variable_ok = is_variable and answer_type is not None and _same_type(value, answer_type)
-    if expected is not None and not _same_type(value, expected) and not variable_ok:
+    nested: type | None = None
+    if declared in NESTED_TYPES:
+        items = spec.get("items")
+        nested = PY_TYPES.get(str(items.get("type"))) if isinstance(items, dict) else None
+    if declared == "float" and type(value) is int:
+        value = float(value)  # Python's own int -> float promotion, which BFCL allows
+    valid, is_variable = _type_check(value, allowed, expected, nested)
+    if not valid:
         return fail("wrong_arguments", f"{param}: expected {declared}, got {type(value).__name__}")
-    if expected is list and not is_variable:
-        raw_items = spec.get("items")
-        items: dict[str, Any] = raw_items if isinstance(raw_items, dict) else {}
-        item_type = PY_TYPES.get(str(items.get("type", "any")))
-        if not _items_ok(value, item_type):
-            return fail("wrong_arguments", f"{param}: list items are not all {items.get('type')}")
-        ok_fn: Callable[[Any, list[Any]], bool] = _list_of_dicts_ok if item_type is dict else _list_ok
-        ok = ok_fn(value, allowed)
-    elif expected is dict and not is_variable:
-        ok = _dict_ok(value, allowed)
-    elif isinstance(value, str):
-        ok = norm_str(value) in [norm_str(o) for o in allowed if isinstance(o, str)]
+    if not is_variable and expected is dict:
+        ok = isinstance(value, dict) and _dict_ok(value, allowed)
+    elif not is_variable and expected is list and nested is dict:
+        ok = isinstance(value, list) and _list_of_dicts_ok(value, allowed)
+    elif not is_variable and expected is str:
+        ok = isinstance(value, str) and norm_str(value) in [norm_str(o) for o in allowed if type(o) is str]
+    elif not is_variable and expected is list:
+        ok = isinstance(value, list) and _list_ok(value, allowed)
     else:
         ok = value in allowed
     return OK if ok else fail("wrong_arguments", f"{param}: {value!r} is not among {allowed!r}"[:300])
 
 
-def check_call(function: dict[str, Any], call: ParsedCall, expected_name: str, answer: dict[str, list[Any]],
-               names: dict[str, str]) -> Check:
-    """One call against one possible answer ``{param: [allowed values]}`` for ``expected_name``."""
+def check_call(function: dict[str, Any], call: ParsedCall, expected_name: str, answer: dict[str, list[Any]]) -> Check:
+    """BFCL's ``simple_function_checker``: one call against one possible answer ``{param: [allowed values]}``."""
     if call.arguments is None:
         return fail("invalid_json", f"arguments of {call.name!r} are not a JSON object: {call.raw_arguments[:120]!r}")
-    if names.get(call.name, call.name) != expected_name and call.name != tool_name(expected_name):
-        return fail("wrong_function", f"called {call.name!r}, expected {expected_name!r}")
+    if call.name != tool_name(expected_name):
+        return fail("wrong_function", f"called {call.name!r}, expected {tool_name(expected_name)!r}")
     parameters = function.get("parameters") or {}
     properties: dict[str, Any] = parameters.get("properties") or {}
     for param in parameters.get("required") or []:
@@ -165,28 +172,31 @@ def _function(functions: list[dict[str, Any]], name: str) -> dict[str, Any]:
     return next((f for f in functions if f.get("name") == name), {"name": name, "parameters": {}})
 
 
-def _assign(calls: list[ParsedCall], answers: list[dict[str, Any]], functions: list[dict[str, Any]],
-            names: dict[str, str]) -> Check:
-    """Order-free matching: find a one-to-one assignment of calls to answers, else the most telling failure."""
-    verdicts = [[check_call(_function(functions, next(iter(a))), c, next(iter(a)), next(iter(a.values())), names)
-                 for c in calls] for a in answers]
-
-    def solve(i: int, used: frozenset[int]) -> bool:
-        if i == len(answers):
-            return True
-        return any(verdicts[i][j].valid and solve(i + 1, used | {j}) for j in range(len(calls)) if j not in used)
-
-    if solve(0, frozenset()):
-        return OK
-    for row in verdicts:  # the first answer no call satisfies; prefer a failure past the name check
-        if not any(v.valid for v in row):
-            named = [v for v in row if v.failure != "wrong_function"]
-            return (named or row)[0]
-    return fail("wrong_arguments", "no one-to-one match between calls and expected calls")
+def _check_answer(functions: list[dict[str, Any]], call: ParsedCall, answer: dict[str, Any]) -> Check:
+    name = next(iter(answer))
+    return check_call(_function(functions, name), call, name, answer[name])
 
 
-def check_sample(kind: str, functions: list[dict[str, Any]], calls: list[ParsedCall], ground_truth: Any,
-                 names: dict[str, str]) -> Check:
+def _greedy(calls: list[ParsedCall], answers: list[dict[str, Any]], functions: list[dict[str, Any]]) -> Check:
+    """BFCL's ``parallel_function_checker_no_order``: each answer in turn takes the first unmatched call that fits."""
+    matched: set[int] = set()
+    for answer in answers:
+        verdicts = []
+        for index, call in enumerate(calls):
+            if index in matched:
+                continue
+            verdict = _check_answer(functions, call, answer)
+            if verdict.valid:
+                matched.add(index)
+                break
+            verdicts.append(verdict)
+        else:  # no call fits this answer: report the most telling failure (past the name check if any)
+            named = [v for v in verdicts if v.failure != "wrong_function"]
+            return (named or verdicts or [fail("wrong_arguments", "no call left to match")])[0]
+    return OK
+
+
+def check_sample(kind: str, functions: list[dict[str, Any]], calls: list[ParsedCall], ground_truth: Any) -> Check:
     """The verdict on one BFCL item of ``kind`` (simple, multiple, parallel, irrelevance, relevance)."""
     if kind == "irrelevance":
         valid_calls = [c for c in calls if c.json_valid]
@@ -199,10 +209,13 @@ def check_sample(kind: str, functions: list[dict[str, Any]], calls: list[ParsedC
     if not calls:
         return fail("no_call", "no tool call")
     broken = [c for c in calls if not c.json_valid]
-    if broken:
+    if broken:  # BFCL cannot decode such an output at all
         return fail("invalid_json", f"arguments of {broken[0].name!r} are not a JSON object")
-    if len(calls) > len(answers):
-        return fail("extra_calls", f"{len(calls)} calls, {len(answers)} due")
-    if len(calls) < len(answers):
-        return fail("too_few_calls", f"{len(calls)} calls, {len(answers)} due")
-    return _assign(calls, answers, functions, names)
+    due = len(answers) if kind in ("parallel", "multiple") else 1
+    if len(calls) > due:
+        return fail("extra_calls", f"{len(calls)} calls, {due} due")
+    if len(calls) < due:
+        return fail("too_few_calls", f"{len(calls)} calls, {due} due")
+    if kind == "parallel":
+        return _greedy(calls, answers, functions)
+    return _check_answer(functions, calls[0], answers[0])

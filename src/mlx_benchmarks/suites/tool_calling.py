@@ -1,6 +1,6 @@
 """``tool-calling``: BFCL v4 questions sent as OpenAI ``tools`` with ``tool_choice: "auto"``, scored by structure.
 
-Per category (``--tasks``) and overall: accuracy (BFCL's AST rules, ``scoring.tool_ast``), the share of calls
+Per category (``--tasks``) and overall: accuracy (BFCL's AST checker reproduced, ``scoring.tool_ast``), the share of calls
 whose arguments are valid JSON and valid against the declared schema, latency and time to the first tool-call
 delta, a failure taxonomy and the path each call came through (native ``tool_calls`` or a text format) as
 tags. A request the target refuses (HTTP 400 for a schema) or a truncated stream is a scored failure with its
@@ -24,7 +24,7 @@ from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import GenKwargs, Result
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.measure.stats import median
-from mlx_benchmarks.scoring.tool_ast import check_sample
+from mlx_benchmarks.scoring.tool_ast import REFERENCE, check_sample
 from mlx_benchmarks.scoring.tool_parsers import ParsedCall, extract_calls, path_counts
 from mlx_benchmarks.scoring.tool_schema import renders_tools, schema_errors, to_openai_tools
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
@@ -69,17 +69,15 @@ def error_failure(error: str) -> str:
 
 
 def _schemas(record: Record) -> dict[str, dict[str, Any]]:
-    tools, names = to_openai_tools(record.meta["functions"])
-    out = {t["function"]["name"]: t["function"]["parameters"] for t in tools}
-    out.update({names[sent]: schema for sent, schema in out.copy().items()})  # the dotted names too
-    return out
+    tools, _ = to_openai_tools(record.meta["functions"])
+    # only the names the model was sent: a dotted original is "no such function", as BFCL has it
+    return {t["function"]["name"]: t["function"]["parameters"] for t in tools}
 
 
 def score_calls(record: Record, calls: list[ParsedCall]) -> tuple[dict[str, float], dict[str, Any]]:
     """Accuracy, JSON and schema validity of one sample's calls, with the failure detail."""
     meta = record.meta
-    _, names = to_openai_tools(meta["functions"])
-    verdict = check_sample(meta["kind"], meta["functions"], calls, meta["ground_truth"], names)
+    verdict = check_sample(meta["kind"], meta["functions"], calls, meta["ground_truth"])
     scores = {HEADLINE: 1.0 if verdict.valid else 0.0}
     detail: dict[str, Any] = {"failure": verdict.failure, "reason": verdict.reason, "n_calls": len(calls),
                               "paths": path_counts(calls), "calls": [c.to_json() for c in calls]}
@@ -177,6 +175,7 @@ class ToolCallingSuite:
             info = infos[category]
             common = {"kind": bfcl.CATEGORIES[category][1], "dataset": info.name, "dataset_source": info.source,
                       "dataset_sha256": info.sha256[:16], "license": info.license, "tool_prompt": mode,
+                      "reference": REFERENCE,
                       "n_limit": limit or "all"}
             outcome.results.extend(category_results(category, samples, evaluated.wall_seconds.get(category), common))
         if len(evaluated.samples) > 1 and everything:
