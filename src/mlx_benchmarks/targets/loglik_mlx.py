@@ -1,8 +1,9 @@
 """Log-likelihoods in process on MLX: one prefill of a question's shared context, then each continuation.
 
-The context's KV cache is computed once; each continuation runs on it and is trimmed off again, so a
-four-choice ARC question costs one context prefill plus four short passes (``mlx_lm.evaluate`` does the
-same with a deep copy of the cache per continuation). Left truncation to the model's context follows
+The context's KV cache is computed once; the continuations then run as one right-padded batch on copies
+of it, so a four-choice ARC question costs one context prefill plus one short batched pass
+(``mlx_lm.evaluate`` runs each continuation on a deep copy of the cache). Caches other than the plain
+KV cache run the continuations one by one, trimming the cache back after each. Left truncation to the model's context follows
 lm-eval: ``(context + continuation)[-(max_length + 1):][:-1]`` is the input.
 """
 
@@ -59,7 +60,7 @@ def score_encoded(model: Any, encoded: Sequence[tuple[list[int], list[int]]], ma
 
 def _score_group(model: Any, context: list[int], continuations: Sequence[list[int]]) -> list[ChoiceScore]:
     import mlx.core as mx
-    from mlx_lm.models.cache import can_trim_prompt_cache, make_prompt_cache, trim_prompt_cache
+    from mlx_lm.models.cache import make_prompt_cache
 
     if not context:
         raise ValueError("an empty context needs a prefix token; lm-eval's tasks here never have one")
@@ -70,26 +71,67 @@ def _score_group(model: Any, context: list[int], continuations: Sequence[list[in
         mx.eval(logits)
     first = _log_softmax(mx, logits[0, -1].astype(mx.float32))
     first_best = int(mx.argmax(first))
-    trimmable = can_trim_prompt_cache(cache)
-    scores = []
-    for continuation in continuations:
-        logprob = float(first[continuation[0]])
-        greedy = first_best == continuation[0]
-        if len(continuation) > 1:
-            run_cache = cache if trimmable else copy.deepcopy(cache)
-            rest = model(mx.array(continuation[:-1])[None], cache=run_cache)
-            logprobs = _log_softmax(mx, rest[0].astype(mx.float32))
-            targets = mx.array(continuation[1:])
-            picked = mx.take_along_axis(logprobs, targets[:, None], axis=-1)[:, 0]
-            best = mx.argmax(logprobs, axis=-1)
-            mx.eval(picked, best)
-            logprob += float(mx.sum(picked))
-            greedy = greedy and bool(mx.all(best == targets))
-            if trimmable:
-                trim_prompt_cache(cache, len(continuation) - 1)
-        scores.append(ChoiceScore(logprob=logprob, is_greedy=greedy, n_tokens=len(continuation)))
-    return scores
+    if len(continuations) > 1 and all(type(c).__name__ == "KVCache" for c in cache):
+        rest_scores = _continuations_batched(model, cache, continuations)
+    else:
+        rest_scores = _continuations_one_by_one(model, cache, continuations)
+    return [ChoiceScore(logprob=float(first[c[0]]) + rest, is_greedy=first_best == c[0] and greedy, n_tokens=len(c))
+            for c, (rest, greedy) in zip(continuations, rest_scores, strict=True)]
 
+
+def _continuations_batched(model: Any, cache: list[Any], continuations: Sequence[list[int]]) -> list[tuple[float, bool]]:
+    """Every continuation's tokens after the first in one batch, on copies of the context's KV cache.
+
+    Right padding is harmless: a causal model's position t never sees positions after t.
+    """
+    import mlx.core as mx
+
+    width = max(len(c) for c in continuations) - 1
+    if width == 0:
+        return [(0.0, True) for _ in continuations]
+    batch = len(continuations)
+    tiled = []
+    for layer in cache:
+        keys, values = layer.keys_and_values()
+        copy_ = type(layer)()  # a plain KVCache (checked by the caller)
+        copy_.state = (mx.repeat(keys, batch, axis=0), mx.repeat(values, batch, axis=0), layer.offset)
+        tiled.append(copy_)
+    inputs = mx.array([c[:-1] + [0] * (width + 1 - len(c)) for c in continuations])
+    targets = mx.array([c[1:] + [0] * (width + 1 - len(c)) for c in continuations])
+    logprobs = _log_softmax(mx, model(inputs, cache=tiled).astype(mx.float32))
+    picked = mx.take_along_axis(logprobs, targets[..., None], axis=-1)[..., 0]
+    best = mx.argmax(logprobs, axis=-1)
+    mx.eval(picked, best)
+    out = []
+    for row, continuation in enumerate(continuations):
+        n = len(continuation) - 1
+        out.append((float(mx.sum(picked[row, :n])) if n else 0.0,
+                    bool(mx.all(best[row, :n] == targets[row, :n])) if n else True))
+    return out
+
+
+def _continuations_one_by_one(model: Any, cache: list[Any], continuations: Sequence[list[int]]) -> list[tuple[float, bool]]:
+    """Each continuation on the context's cache, trimmed back afterwards (or on a deep copy)."""
+    import mlx.core as mx
+    from mlx_lm.models.cache import can_trim_prompt_cache, trim_prompt_cache
+
+    trimmable = can_trim_prompt_cache(cache)
+    out = []
+    for continuation in continuations:
+        if len(continuation) == 1:
+            out.append((0.0, True))
+            continue
+        run_cache = cache if trimmable else copy.deepcopy(cache)
+        rest = model(mx.array(continuation[:-1])[None], cache=run_cache)
+        logprobs = _log_softmax(mx, rest[0].astype(mx.float32))
+        targets = mx.array(continuation[1:])
+        picked = mx.take_along_axis(logprobs, targets[:, None], axis=-1)[:, 0]
+        best = mx.argmax(logprobs, axis=-1)
+        mx.eval(picked, best)
+        out.append((float(mx.sum(picked)), bool(mx.all(best == targets))))
+        if trimmable:
+            trim_prompt_cache(cache, len(continuation) - 1)
+    return out
 
 def _log_softmax(mx: Any, logits: Any) -> Any:
     """``mlx.nn.log_softmax``'s own formula (x - logsumexp(x)), over the vocabulary axis."""
