@@ -186,3 +186,14 @@ def test_short_ids_of_ids_that_share_everything_but_the_end() -> None:
     assert short_ids(ids) == {"run-20261130T054441-aaa": "run-20261130T054441-aaa",
                               "run-20261130T054441-aab": "run-20261130T054441-aab",
                               "run-20261130T054442-x": "run-20261130T054442"}
+
+
+def test_an_empty_store_lists_nothing_in_every_format(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = str(tmp_path / "empty")
+    assert json.loads(cli(capsys, monkeypatch, "runs", "--json", "--store", empty)[1]) == []
+    header = next(csv.reader(io.StringIO(cli(capsys, monkeypatch, "runs", "--format", "csv", "--store", empty)[1])))
+    assert header[:4] == ["id", "timestamp", "suite", "model"]
+    assert md_rows(cli(capsys, monkeypatch, "runs", "--format", "md", "--store", empty)[1])[2:] == []
+    code, table, _ = cli(capsys, monkeypatch, "runs", "--store", empty)
+    assert code == 0 and table.startswith("0 runs")

@@ -89,9 +89,9 @@ def csv_text(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return buffer.getvalue()
 
 
-def csv_of_records(records: Sequence[dict[str, Any]]) -> str:
-    """CSV of dicts: the union of their keys, in first-seen order."""
-    columns: list[str] = []
+def csv_of_records(records: Sequence[dict[str, Any]], empty_columns: Sequence[str] = ()) -> str:
+    """CSV of dicts: the union of their keys, in first-seen order (``empty_columns`` heads an empty list)."""
+    columns: list[str] = [] if records else list(empty_columns)
     for record in records:
         columns += [key for key in record if key not in columns]
     return csv_text(columns, [[record.get(column) for column in columns] for record in records])

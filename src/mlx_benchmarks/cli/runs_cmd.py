@@ -104,7 +104,8 @@ def run_runs(args: argparse.Namespace) -> int:
     if fmt == "json":
         print_json(records)
     elif fmt == "csv":
-        sys.stdout.write(csv_of_records(records))
+        sys.stdout.write(csv_of_records(records, empty_columns=("id", "timestamp", "suite", "model", "short_id",
+                                                                 "headline", "parameters")))
     elif fmt == "md":
         sys.stdout.write(markdown([runs_section(rows)], headings=False))
     else:
