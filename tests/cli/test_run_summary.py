@@ -117,3 +117,14 @@ def test_the_readme_command_prints_the_grid(tmp_path: Path, capsys: pytest.Captu
     assert max(len(line) for line in tables.splitlines()) <= int(os.environ["COLUMNS"])
     (run_id,) = Store(tmp_path).run_ids()
     assert f"stored: {run_id}" in out
+
+
+def test_imported_llama_bench_reads_as_llama_bench_prints_it(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[1] / "fixtures" / "imports" / "llama_bench.json"
+    assert main(["import", "--kind", "llama-bench", str(source), "--suite", "throughput", "--model", "m",
+                 "--store", str(tmp_path)]) == 0
+    store = Store(tmp_path)
+    (run_id,) = store.run_ids()
+    text = summary(store.envelope(run_id), 80)
+    assert "llama-bench\ntest           t/s\n" in text
+    assert "pp512  9,993 ± 158\ntg128      311 ± 3\n" in text

@@ -223,6 +223,15 @@ def framework_table(results: Sequence[JSON]) -> Section:
                    ["steps, calls, tokens, seconds: means per task; tool err: failed calls / calls"])
 
 
+def llama_bench_table(results: Sequence[JSON]) -> Section:
+    """Imported llama-bench results as llama-bench prints them: test (pp512, tg128) and t/s ± stddev."""
+    rows = []
+    for result in results:
+        stddev = _tag_number(_tags(result), "stddev")
+        rows.append((result["name"], num(result["value"]) + (f" ± {num(stddev)}" if stddev is not None else "")))
+    return Section("llama-bench", ("test", "t/s"), rows, frozenset({1}))
+
+
 def other_table(results: Sequence[JSON]) -> Section:
     rows = [(r["name"], r["metric"], num(r["value"]), r["unit"]) for r in results]
     return Section("Other results", ("name", "metric", "value", "unit"), rows, frozenset({2}))
@@ -241,6 +250,7 @@ SHAPES: tuple[tuple[Callable[[str, JSON], bool], Callable[[Sequence[JSON]], Sect
     (lambda suite, r: CELL.match(r["name"]) is not None and r.get("unit") == "tok/s", throughput_grid),
     (lambda suite, r: LEVEL.match(r["name"]) is not None, load_levels),
     (lambda suite, r: TTFT.match(r["name"]) is not None and r.get("unit") == "ms", ttft_table),
+    (lambda suite, r: _tags(r).get("imported_from") == "llama-bench" and r.get("unit") == "tok/s", llama_bench_table),
     (_is_tool_result, tool_table),
     (lambda suite, r: suite == "framework-eval", framework_table),
     (lambda suite, r: _is_quality(r), quality_table),
