@@ -103,7 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv:
         sys.stdout.write(build_parser(load=()).format_help())
         return EXIT_OK
-    if argv[:1] == ["run"]:
+    if argv[:2] == ["run", "capability-comparison"]:  # several suites at once: flags go to each suite
+        from mlx_benchmarks.cli import capability_cmd
+
+        args = argparse.Namespace(func=capability_cmd.run, argv=argv[2:])
+    elif argv[:1] == ["run"]:
         # `run` parses its own flags in two stages (the suite adds its own); argparse's REMAINDER
         # would refuse a leading option such as `run --resume KEY`
         from mlx_benchmarks.cli import run_cmd
