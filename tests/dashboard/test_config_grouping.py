@@ -12,6 +12,7 @@ from mlx_benchmarks.envelope import Envelope, Result
 from mlx_benchmarks.store import Store
 from mlx_benchmarks.views import Filters, ViewSource, leaderboard, trend
 from tests.dashboard.store_builder import MODELS, START, build_store
+from tests.dashboard.test_index import GlobOnlyStore
 
 
 def put_layout(store: Store, model: str, layout: str, decode: float, day: int, **tags: object) -> str:
@@ -93,3 +94,28 @@ def test_views_work_on_an_empty_store(tmp_path: Path, name: str) -> None:
         assert leaderboard(source) == []
     else:
         assert trend(source, "throughput", "decode_tps", "throughput")["series"] == []
+
+
+def test_the_glob_path_and_the_index_agree_on_configurations(tmp_path: Path) -> None:
+    build_store(tmp_path, days=2)
+    store = Store(tmp_path)
+    put_layout(store, "m", "quantized", 30.0, day=3)
+    put_layout(store, "m", "float32", 18.0, day=3, device="cpu")
+    indexed, globbed = ViewSource(store), ViewSource(GlobOnlyStore(store))
+    boards = leaderboard(indexed)
+    assert leaderboard(globbed) == boards
+    assert len([r for b in boards for r in b["rows"] if r["model"] == "m"]) == 2
+    args = ("throughput", "decode_tps", "throughput")
+    assert trend(globbed, *args) == trend(indexed, *args)
+
+
+def test_configurations_are_computed_once_per_index_generation(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    put_layout(store, "m", "quantized", 30.0, day=1)
+    source = ViewSource(store)
+    leaderboard(source)
+    first = source._configured
+    leaderboard(source)
+    assert source._configured is first  # no new shard: the same table, no tags parsed again
+    put_layout(store, "m", "float32", 18.0, day=2)
+    assert len(leaderboard(source)[0]["rows"]) == 2 and source._configured is not first

@@ -134,14 +134,16 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def config_sql(tags_column: str = "tags_json", prefix: str = "") -> str:
-    """A DuckDB expression giving ``config_text`` of a results row (columns ``tags_json``, ``quantization``,
-    ``seed``); ``prefix`` qualifies the columns (``"r."``)."""
-    tags = f"{prefix}{tags_column}"
+_TAG_PATHS: tuple[str, ...] = tuple(name for spec in CONFIG_FIELDS for name in spec.tags)
+CONFIG_COLUMN = "config"
+_EXTRACTED = "_config_tags"
 
+
+def _config_sql_parts(tags: str, prefix: str, extracted_as: str) -> tuple[str, str]:
+    """(the extraction of every configuration tag as one list, the text built from that list named ``extracted_as``)."""
     def tag_value(spec: ConfigField) -> str:
-        paths = [f"nullif(json_extract_string({tags}, {_quote('$.' + json.dumps(name))}), '')" for name in spec.tags]
-        return paths[0] if len(paths) == 1 else f"coalesce({', '.join(paths)})"
+        found = [f"nullif({extracted_as}[{_TAG_PATHS.index(name) + 1}], '')" for name in spec.tags]
+        return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
 
     limit = tag_value(_LIMIT)
     parts = []
@@ -153,7 +155,24 @@ def config_sql(tags_column: str = "tags_json", prefix: str = "") -> str:
         else:
             value = tag_value(spec)
         parts.append(f"{_quote(spec.key + '=')} || {value}")
-    return f"concat_ws({_quote(PAIR_SEPARATOR)}, {', '.join(parts)})"
+    # one parse of the tags per row, every path at once
+    extracted = f"json_extract_string({prefix}{tags}, [{', '.join(_quote('$.' + json.dumps(p)) for p in _TAG_PATHS)}])"
+    return extracted, f"concat_ws({_quote(PAIR_SEPARATOR)}, {', '.join(parts)})"
+
+
+def config_sql(tags_column: str = "tags_json", prefix: str = "") -> str:
+    """A DuckDB expression giving ``config_text`` of a results row (columns ``tags_json``, ``quantization``,
+    ``seed``); ``prefix`` qualifies the columns (``"r."``)."""
+    extracted, text = _config_sql_parts(tags_column, prefix, "v")
+    return f"list_transform([{extracted}], lambda v: {text})[1]"
+
+
+def with_config_sql(source: str) -> str:
+    """A query over ``source`` (a table, view or ``read_parquet(...)`` of results rows) with its ``config``
+    column added: what the shard index stores, so a request never parses tags again."""
+    extracted, text = _config_sql_parts("tags_json", "", _EXTRACTED)
+    return (f"SELECT * EXCLUDE ({_EXTRACTED}), {text} AS {CONFIG_COLUMN} "
+            f"FROM (SELECT *, {extracted} AS {_EXTRACTED} FROM {source})")
 
 
 def differences(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mlx_benchmarks.compare.config_key import config_label, config_sql, parse_config_text, varying_keys
+from mlx_benchmarks.compare.config_key import config_label, parse_config_text, varying_keys
 from mlx_benchmarks.compare.direction import higher_is_better
 from mlx_benchmarks.compare.trend import DEFAULT_ALPHA, detect_change_points, min_series_length
 from mlx_benchmarks.query import fetch
@@ -101,7 +101,7 @@ def _latest_per_configuration(src: ViewSource, filters: Filters) -> list[JSON]:
         "SELECT suite, model, run_id, timestamp, result_index, name, metric, value, unit, tags_json, config FROM ("
         " SELECT *, row_number() OVER (PARTITION BY suite, model, name, metric, config"
         "  ORDER BY timestamp DESC, run_id DESC, result_index) AS rn"
-        f" FROM (SELECT *, {config_sql()} AS config FROM results WHERE NOT coalesce(skipped, false) AND {where}))"
+        f" FROM results WHERE NOT coalesce(skipped, false) AND {where})"
         " WHERE rn = 1 ORDER BY suite, model, timestamp DESC, run_id DESC, result_index",
         params,
     )
@@ -192,7 +192,7 @@ def trend(src: ViewSource, suite: str, name: str, metric: str, filters: Filters 
         src.connect(),
         "SELECT r.model, r.config, r.run_id, min(r.timestamp) AS timestamp, arg_min(r.value, r.result_index) AS value, "
         "any_value(r.unit) AS unit, any_value(r.tags_json) AS tags_json "
-        f"FROM (SELECT *, {config_sql()} AS config FROM results) r "
+        "FROM results r "
         f"WHERE {where} AND NOT coalesce(r.skipped, false) AND r.name = ? AND r.metric = ? "
         "GROUP BY r.model, r.config, r.run_id ORDER BY r.model, r.config, timestamp, r.run_id",
         [*params, name, metric],

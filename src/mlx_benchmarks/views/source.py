@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
+from mlx_benchmarks.compare.config_key import with_config_sql
 from mlx_benchmarks.index import IndexUnavailable, ShardIndex
 from mlx_benchmarks.query import Queryable, relation
 from mlx_benchmarks.store import Store
@@ -19,7 +21,7 @@ _EMPTY_RESULTS = (
     "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS timestamp, NULL::VARCHAR AS suite, "
     "NULL::VARCHAR AS model, NULL::BIGINT AS result_index, NULL::VARCHAR AS name, NULL::VARCHAR AS metric, "
     "NULL::DOUBLE AS value, NULL::VARCHAR AS unit, NULL::VARCHAR AS tags_json, NULL::BOOLEAN AS skipped, "
-    "NULL::VARCHAR AS quantization, NULL::BIGINT AS seed WHERE false"  # skipped..seed: the configuration's columns
+    "NULL::VARCHAR AS quantization, NULL::BIGINT AS seed, NULL::VARCHAR AS config WHERE false"
 )
 _EMPTY_RUNS = (
     "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS timestamp, NULL::VARCHAR AS suite, "
@@ -41,6 +43,7 @@ class ViewSource:
         self._index = ShardIndex(Path(store.root)) if isinstance(store, Store) else None
         self._lock = threading.Lock()
         self._remote_listed = time.monotonic()  # a new RemoteStore has just listed (or will on first use)
+        self._configured: tuple[int, pa.Table] | None = None  # (index generation, results with ``config``)
 
     @property
     def generation(self) -> int | None:
@@ -69,14 +72,28 @@ class ViewSource:
             refresh()
             self._remote_listed = now
 
+    def _results_with_config(self, index: ShardIndex) -> pa.Table:
+        """The index's results rows with their ``config`` column (``compare.config_key``), computed once per
+        index generation so no request parses every row's tags again."""
+        if self._configured is None or self._configured[0] != index.generation:
+            raw = index.tables["results"]
+            table = raw
+            if raw.num_rows:
+                con = duckdb.connect()
+                con.register("raw_results", raw)
+                table = con.sql(with_config_sql("raw_results")).to_arrow_table()
+                con.close()
+            self._configured = (index.generation, table)
+        return self._configured[1]
+
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A fresh in-memory connection; each caller gets its own, so request threads never share one."""
         with self._lock:
             index = self._indexed()
-        if index is not None:
+            results = self._results_with_config(index) if index is not None else None
+        if index is not None and results is not None:
             con = duckdb.connect()
-            for view, table in (("runs", "run"), ("results", "results")):
-                arrow = index.tables[table]
+            for view, arrow in (("runs", index.tables["run"]), ("results", results)):
                 if arrow.num_rows:
                     con.register(view, arrow)
                 else:
@@ -87,5 +104,7 @@ class ViewSource:
         con = queryable.connect()  # a remote store's connection carries its credentials
         for view, table, empty in (("runs", "run", _EMPTY_RUNS), ("results", "results", _EMPTY_RESULTS)):
             body = f"SELECT * FROM {relation(queryable, table)}" if queryable.has_table(table) else empty
+            if table == "results" and queryable.has_table(table):  # globbed: the configuration is computed per query
+                body = with_config_sql(relation(queryable, table))
             con.execute(f"CREATE VIEW {view} AS {body}")
         return con
