@@ -1,8 +1,9 @@
 """``knowledge``: MMLU as generative multiple choice, per subject and as a macro average.
 
-Results: ``mmlu_<subject>`` / ``accuracy`` for each subject, ``mmlu`` / ``accuracy_macro`` (the mean of
-the subject accuracies, each subject weighing the same) and ``mmlu`` / ``accuracy`` (over all questions,
-lm-eval's size-weighted group aggregate).
+Metrics as for ARC in ``reasoning``: ``exact_match_strict`` / ``exact_match_flexible`` (lm-eval 0.4.13
+``mmlu_flan_cot_zeroshot``'s filters and exact match, on our prompt) and ``accuracy_robust`` (ours). For each
+metric M: ``mmlu_<subject>`` / M for each subject, ``mmlu`` / ``M_macro`` (the mean of the subject values,
+each subject weighing the same) and ``mmlu`` / M (over all questions, lm-eval's size-weighted aggregate).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import ModelOutput, Scores, timing_fields
 from mlx_benchmarks.suites.loglik_tasks import add_scoring_arguments, loglik_options, run_loglik
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, QualitySuite, TaskRun, TaskSpec
-from mlx_benchmarks.suites.reasoning import score_multiple_choice, unparsed_count
+from mlx_benchmarks.suites.reasoning import (
+    MC_METRICS,
+    MC_PROMPT_NOTE,
+    MC_REFERENCES,
+    metric_tags,
+    score_multiple_choice,
+)
 
 
 def subject_of(sample: dict[str, Any]) -> str:
@@ -28,32 +35,43 @@ def subject_of(sample: dict[str, Any]) -> str:
 
 
 def score_mmlu(record: Record, output: ModelOutput) -> tuple[Scores, dict[str, Any]]:
-    """Letter accuracy, remembering the subject for the per-subject results."""
+    """The multiple-choice metrics, remembering the subject for the per-subject results."""
     scores, detail = score_multiple_choice(record, output)
     detail["subject"] = record.subject or "unknown"
     return scores, detail
+
+
+def _macro(run: TaskRun, metric: str, per_subject: list[Result], tags: dict[str, object]) -> Result:
+    scored = [r for r in per_subject if int(r.tags["n_samples"]) > 0]
+    macro = sum(r.value for r in scored) / len(scored) if scored else 0.0
+    # the macro mean's standard error: subjects are independent, so the variances add
+    macro_se = math.sqrt(sum(float(r.tags["stderr"]) ** 2 for r in scored)) / len(scored) if scored else 0.0
+    result = Result(name="mmlu", metric=f"{metric}_macro", value=macro, unit="ratio")
+    for key, value in timing_fields(run.samples, run.wall_seconds).items():
+        setattr(result, key, value)
+    result.tag(stderr=macro_se, n_samples=sum(int(r.tags["n_samples"]) for r in per_subject),
+               n_subjects=len(scored), n_errors=sum(1 for s in run.samples if s.get("error")),
+               n_limit=run.opts.limit if run.opts.limit else "all", higher_is_better=True,
+               **{**run.tags(), **tags})
+    return result
 
 
 def summarize_mmlu(run: TaskRun) -> list[Result]:
     by_subject: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for sample in run.samples:
         by_subject[subject_of(sample)].append(sample)
-    # a subject whose every sample errored has no accuracy; it is counted in n_errors, not averaged
-    per_subject = [run.mean("accuracy", name=f"mmlu_{subject}", samples=samples, tags={"subject": subject})
-                   for subject, samples in sorted(by_subject.items())]
-    scored = [r for r in per_subject if int(r.tags["n_samples"]) > 0]
-    macro = sum(r.value for r in scored) / len(scored) if scored else 0.0
-    # the macro mean's standard error: subjects are independent, so the variances add
-    macro_se = math.sqrt(sum(float(r.tags["stderr"]) ** 2 for r in scored)) / len(scored) if scored else 0.0
-    macro_result = Result(name="mmlu", metric="accuracy_macro", value=macro, unit="ratio")
-    for key, value in timing_fields(run.samples, run.wall_seconds).items():
-        setattr(macro_result, key, value)
-    n_scored = sum(int(r.tags["n_samples"]) for r in per_subject)
-    macro_result.tag(stderr=macro_se, n_samples=n_scored, n_subjects=len(scored),
-                     n_errors=sum(1 for s in run.samples if s.get("error")),
-                     n_limit=run.opts.limit if run.opts.limit else "all", higher_is_better=True, **run.tags())
-    micro = run.mean("accuracy", tags={"n_unparsed": unparsed_count(run.samples), "n_subjects": len(scored)})
-    return [macro_result, micro, *per_subject]
+    macros, micros, subjects = [], [], []
+    for metric in MC_METRICS:
+        tags = metric_tags(run, metric, MC_REFERENCES, prompt=MC_PROMPT_NOTE)
+        # a subject whose every sample errored has no value; it is counted in n_errors, not averaged
+        per_subject = [run.mean(metric, name=f"mmlu_{subject}", samples=samples,
+                                tags={"subject": subject, "reference": tags["reference"]})
+                       for subject, samples in sorted(by_subject.items())]
+        macros.append(_macro(run, metric, per_subject, tags))
+        n_subjects = sum(1 for r in per_subject if int(r.tags["n_samples"]) > 0)
+        micros.append(run.mean(metric, tags={**tags, "n_subjects": n_subjects}))
+        subjects.extend(per_subject)
+    return [*macros, *micros, *subjects]
 
 
 class KnowledgeSuite(QualitySuite):
@@ -79,4 +97,4 @@ class KnowledgeSuite(QualitySuite):
         return await (run_loglik(ctx, opts) if opts is not None else super().run(ctx))
 
     def task_spec(self, name: str, opts: QualityOptions, resources: dict[str, Any]) -> TaskSpec:
-        return TaskSpec(name, ("accuracy",), score_mmlu, summarize_mmlu)
+        return TaskSpec(name, MC_METRICS, score_mmlu, summarize_mmlu)
