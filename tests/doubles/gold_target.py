@@ -96,16 +96,20 @@ def gold_gsm8k(record: Record) -> str:
 def gold_choice(record: Record) -> str:
     letter = record.answer
     text = record.choices[LETTERS.index(letter)]
-    shapes = (f"Let me think.\nThe answer is ({letter}).", f"Answer: {letter}", f"{letter}. {text}",
-              f"**{letter}**", f"After checking each option, the correct answer is {letter}.")
+    # every shape ends in lm-eval's "answer is (X)." so the reference metrics read it as our robust one does
+    shapes = (f"Let me think.\nThe answer is ({letter}).", f"Answer: {letter}\nThe answer is ({letter}).",
+              f"{letter}. {text}\nSo the answer is ({letter}).", f"**{letter}**\nThe answer is ({letter}).",
+              f"After checking each option, the correct answer is ({letter}).")
     return shapes[variant(record, len(shapes))]
 
 
 def gold_math(record: Record) -> str:
     solution = record.meta.get("solution")
+    # Minerva's closing line too, which lm-eval's minerva_math exact_match reads
+    closing = f"Final Answer: The final answer is ${record.answer}$. I hope it is correct."
     if isinstance(solution, str) and "boxed" in solution:
-        return solution  # the reference solution: its last \boxed{} is the gold answer
-    return f"The final answer is $\\boxed{{{record.answer}}}$."
+        return f"{solution}\n{closing}"  # the reference solution: its last \boxed{} is the gold answer
+    return f"The final answer is $\\boxed{{{record.answer}}}$.\n{closing}"
 
 
 def gold_code(record: Record) -> str:

@@ -26,8 +26,9 @@ from tests.doubles.gold_target import failure_kind, request_fails
 REPO = Path(__file__).resolve().parents[2]
 DOUBLES = "py:tests.doubles.gold_target:"
 QUICK = ["--git-sha", "abcdef0"]
-HEADLINES = {"exact_match_strict", "exact_match_flexible", "accuracy", "accuracy_macro", "exact_match",
-             "pass_at_1", "pass_at_2", "pass_at_1_base", "pass_at_1_plus"}
+HEADLINES = {"exact_match_strict", "exact_match_flexible", "exact_match_lenient", "accuracy", "accuracy_robust",
+             "exact_match_strict_macro", "exact_match_flexible_macro", "accuracy_robust_macro", "exact_match",
+             "math_verify", "exact_match_boxed", "pass_at_1", "pass_at_2", "pass_at_1_base", "pass_at_1_plus"}
 
 
 def cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -97,8 +98,9 @@ def test_think_blocks_are_stripped_and_counted(tmp_path: Path) -> None:
                  "--limit", "3", "--store", str(tmp_path), *QUICK])
     assert code == 0
     envelope, samples = only_run(tmp_path)
-    assert [r["name"] for r in envelope["results"]] == ["gsm8k", "gsm8k"]  # --tasks picked one task
+    assert [r["name"] for r in envelope["results"]] == ["gsm8k"] * 3  # --tasks picked one task
     assert scored(envelope)[("gsm8k", "exact_match_strict")] == 1.0
+    assert {r["tags"]["think_rule"] for r in envelope["results"]} == {"after the last </think>, else the whole reply"}
     assert all(row["think_stripped"] and row["reasoning_chars"] > 0 for row in samples)
     assert {r["tags"]["n_with_reasoning"] for r in envelope["results"]} == {"3"}
 

@@ -7,9 +7,9 @@ import pytest
 from mlx_benchmarks.scoring.extract import (
     extract_letter,
     extract_math_answer,
-    gsm8k_flexible,
     gsm8k_gold,
-    gsm8k_strict,
+    gsm8k_lenient,
+    gsm8k_reference,
     last_boxed,
     normalize_number,
     numbers_equal,
@@ -25,28 +25,22 @@ def test_normalize_number(text: str, canonical: str) -> None:
     assert normalize_number(text) == canonical
 
 
-@pytest.mark.parametrize(("reply", "strict", "flexible"), [
-    ("6 * 2 = 12 apples. The answer is 12.", "12", "12"),
-    ("Total is 1,234 dollars. The answer is 1,234.", "1,234", "1,234."),
-    ("It costs $5.00 in all. The answer is $5.00", "5.00", "$5.00"),
-    ("She owes -3 + 0 = -3. The answer is -3", "-3", "-3"),
-    ("the answer is 7 because 3 + 4 = 7, wait no, 8", "7", "8"),
-    ("No number here...", None, None),
-    ("Step 1... step 2... so 18 eggs", None, "18"),
-    ("From 2019-2020 it fell by 10 - 4", None, "4"),  # a hyphen between numbers is not a sign
-    ("She is left with -3 dollars", None, "-3"),
-    ("Costs: $ 12.50 total", None, "12.5"),
+@pytest.mark.parametrize(("reply", "strict", "flexible", "lenient"), [
+    ("6 * 2 = 12 apples. The answer is 12.", "12", "12.", "12"),
+    ("Total is 1,234 dollars. The answer is 1,234.", "1,234", "1,234.", "1,234"),
+    ("It costs $5.00 in all. The answer is $5.00", "[invalid]", "$5.00", "5.00"),
+    ("the answer is 7 because 3 + 4 = 7, wait no, 8", "[invalid]", "8", "7"),
+    ("No number here...", "[invalid]", "...", None),  # lm-eval's flexible filter takes an ellipsis
+    ("Step 1... step 2... so 18 eggs", "[invalid]", "18", "18"),
+    ("From 2019-2020 it fell by 20-13", "[invalid]", "-13", "13"),  # lm-eval reads "20-13" as -13
+    ("The answer is 42", "4", "42", "42"),  # lm-eval's trailing "." wildcard eats the last digit
+    ("The answer is\n13.", "[invalid]", "13.", "13"),  # lm-eval's phrase does not cross a line
+    ("At first glance the answer is 267, but no. The answer is 260.", "260", "260.", "260"),
 ])
-def test_gsm8k_strict_and_flexible(reply: str, strict: str | None, flexible: str | None) -> None:
-    assert gsm8k_strict(reply) == strict
-    got = gsm8k_flexible(reply)
-    assert got is None if flexible is None else normalize_number(got) == normalize_number(flexible)
-
-
-def test_gsm8k_strict_takes_the_first_answer_and_keeps_the_last_digit() -> None:
-    # lm-eval's "(...)." wildcard would have cut a final "42" to "4"; ours keeps it
-    assert gsm8k_strict("The answer is 42") == "42"
-    assert gsm8k_strict("The answer is 5. Later: The answer is 6.") == "5"
+def test_gsm8k_reference_filters_and_our_lenient_reading(reply: str, strict: str, flexible: str,
+                                                         lenient: str | None) -> None:
+    assert gsm8k_reference(reply) == (strict, flexible)
+    assert gsm8k_lenient(reply) == lenient
 
 
 def test_gsm8k_gold_and_equality() -> None:
@@ -60,8 +54,8 @@ def test_gsm8k_gold_and_equality() -> None:
 def test_answer_after_think_block_is_what_gets_scored() -> None:
     answer, thought = split_reasoning("<think>maybe 99? The answer is 99.</think>The answer is 12.")
     assert "99" in thought
-    assert gsm8k_strict(answer) == "12"
-    assert gsm8k_flexible(answer) == "12"
+    assert gsm8k_reference(answer) == ("12", "12.")
+    assert gsm8k_lenient(answer) == "12"
 
 
 @pytest.mark.parametrize(("reply", "letter"), [
@@ -83,6 +77,7 @@ def test_answer_after_think_block_is_what_gets_scored() -> None:
     ("Answer: the correct option is D", "D"),
     ("(A) and (B) are wrong, so the answer is (C)", "C"),
     ("Paris", "B"),  # the reply is exactly one option's text
+    ("(C) is tempting, but it fails on one detail; (B) is right.", None),  # not C
 ])
 def test_extract_letter(reply: str, letter: str | None) -> None:
     assert extract_letter(reply, 4, ("London", "Paris", "Rome", "Berlin")) == letter

@@ -17,7 +17,7 @@ from mlx_benchmarks.suites.code_accuracy import CodeAccuracySuite, summarize_pas
 from mlx_benchmarks.suites.evalplus import EvalPlusSuite
 from mlx_benchmarks.suites.knowledge import summarize_mmlu
 from mlx_benchmarks.suites.quality_common import Defaults, TaskRun, parse_options, user_prompt
-from mlx_benchmarks.suites.reasoning import ReasoningSuite
+from mlx_benchmarks.suites.reasoning import MC_METRICS, ReasoningSuite
 
 INFO = DatasetInfo(name="t", source="hand-made", license="MIT", attribution="tests", sha256="0" * 64, count=0)
 
@@ -144,18 +144,26 @@ def test_pass_at_k_and_failure_rates_from_samples() -> None:
 
 
 def test_mmlu_macro_average_weighs_subjects_equally() -> None:
-    samples = [sample(f"a{i}", i < 3, subject="algebra", metric="accuracy") for i in range(4)]  # 3/4
-    samples += [sample("b0", False, subject="biology", metric="accuracy")]  # 0/1
-    samples += [sample("b1", None, subject="biology", metric="accuracy")]  # failed request
+    def mc(pid: str, passed: bool | None, subject: str) -> dict[str, Any]:
+        row = sample(pid, passed, subject=subject, metric="exact_match_strict")
+        row["scores"] = {m: v for m in MC_METRICS for v in row["scores"].values()}
+        return row
+
+    samples = [mc(f"a{i}", i < 3, "algebra") for i in range(4)]  # 3/4
+    samples += [mc("b0", False, "biology")]  # 0/1
+    samples += [mc("b1", None, "biology")]  # failed request
     opts = parse_options({}, ("mmlu",), Defaults())
     results = {(r.name, r.metric): r for r in summarize_mmlu(TaskRun("mmlu", INFO, opts, samples, 2.0))}
-    assert results[("mmlu", "accuracy_macro")].value == pytest.approx((0.75 + 0.0) / 2)
-    assert results[("mmlu", "accuracy")].value == pytest.approx(3 / 5)
-    assert results[("mmlu_algebra", "accuracy")].value == pytest.approx(0.75)
-    assert results[("mmlu_biology", "accuracy")].tags["n_errors"] == "1"
-    algebra_se = float(results[("mmlu_algebra", "accuracy")].tags["stderr"])
-    assert float(results[("mmlu", "accuracy_macro")].tags["stderr"]) == pytest.approx(math.sqrt(algebra_se**2) / 2,
-                                                                                       abs=1e-6)
+    for metric in MC_METRICS:
+        assert results[("mmlu", f"{metric}_macro")].value == pytest.approx((0.75 + 0.0) / 2)
+        assert results[("mmlu", metric)].value == pytest.approx(3 / 5)
+        assert results[("mmlu_algebra", metric)].value == pytest.approx(0.75)
+        assert results[("mmlu_biology", metric)].tags["n_errors"] == "1"
+    algebra_se = float(results[("mmlu_algebra", "exact_match_strict")].tags["stderr"])
+    macro = results[("mmlu", "exact_match_strict_macro")]
+    assert float(macro.tags["stderr"]) == pytest.approx(math.sqrt(algebra_se**2) / 2, abs=1e-6)
+    assert "mmlu_flan_cot_zeroshot" in macro.tags["reference"]
+    assert results[("mmlu", "accuracy_robust")].tags["reference"] == "mlx-bench"
 
 
 def test_code_spec_records_are_rendered_as_humaneval_or_mbpp() -> None:

@@ -9,14 +9,18 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from mlx_benchmarks.scoring.lm_eval_filters import exact_match, multi_choice_regex, regex_filter
+
 LETTERS = "ABCDEFGHIJ"
 
-# lm-eval gsm8k_cot_zeroshot "strict-match": r"The answer is (\-?[0-9\.\,]+)." with take_first.
-# Differences, on purpose: case-insensitive, an optional "$" before the number, and no trailing "."
-# wildcard (lm-eval's wildcard cuts "The answer is 42" at the end of a reply down to "4").
-STRICT_ANSWER_RE = re.compile(r"the answer is\s*\$?\s*(-?[0-9](?:[0-9.,]*[0-9])?)", re.IGNORECASE)
-# "flexible-extract" takes the last number; lm-eval's r"(-?[$0-9.,]{2,})|(-?[0-9]+)" also matches "..."
-# (an ellipsis) and reads "10-5" as "-5", so a digit is required and a minus sign must start a word.
+# lm-eval 0.4.13 gsm8k_cot_zeroshot (tasks/gsm8k/gsm8k-cot-zeroshot.yaml): its two filters and the
+# exact_match settings, applied by lm_eval_filters exactly as lm-eval applies them
+GSM8K_STRICT_PATTERN = r"The answer is (\-?[0-9\.\,]+)."
+GSM8K_FLEXIBLE_PATTERN = r"(-?[$0-9.,]{2,})|(-?[0-9]+)"
+GSM8K_IGNORE = (",", "\\$", "(?s).*#### ", "\\.$")
+# our lenient reading: the last "answer is N" on one line (any case, "$" allowed), else the last number
+# whose minus sign starts a word ("20-13" is not -13) and which holds a digit (an ellipsis is not a number)
+LENIENT_ANSWER_RE = re.compile(r"answer is[ \t]*[:*]*[ \t]*\$?[ \t]*(-?[0-9](?:[0-9.,]*[0-9])?)", re.IGNORECASE)
 NUMBER_RE = re.compile(r"(?<![\w.])-?(?:\$\s?)?[0-9][0-9,]*(?:\.[0-9]+)?")
 MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\uff0d": "-"})
 
@@ -24,7 +28,7 @@ MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\uff0d": "-"})
 def normalize_number(text: str) -> str:
     """Canonical text of a numeric answer: no commas, ``$`` or trailing period; ``5.00`` -> ``5``.
 
-    Non-numeric text is returned stripped and lower-cased (lm-eval's exact match ignores case).
+    Non-numeric text is returned stripped and lower-cased.
     """
     cleaned = text.translate(MINUS_SIGNS).strip().replace(",", "").replace("$", "").replace(" ", "")
     cleaned = cleaned.rstrip(".")
@@ -44,16 +48,25 @@ def numbers_equal(predicted: str | None, gold: str) -> bool:
     return predicted is not None and normalize_number(predicted) == normalize_number(gold)
 
 
-def gsm8k_strict(text: str) -> str | None:
-    """The number after the first "The answer is", or None."""
-    match = STRICT_ANSWER_RE.search(text.translate(MINUS_SIGNS))
-    return match.group(1) if match else None
+def gsm8k_reference(reply: str) -> tuple[str, str]:
+    """lm-eval's (strict-match, flexible-extract) filter outputs for a reply (``"[invalid]"`` when none)."""
+    return (regex_filter(reply, GSM8K_STRICT_PATTERN),
+            regex_filter(reply, GSM8K_FLEXIBLE_PATTERN, group_select=-1))
 
 
-def gsm8k_flexible(text: str) -> str | None:
-    """The last number in the reply, or None."""
-    matches = NUMBER_RE.findall(text.translate(MINUS_SIGNS))
-    return matches[-1].replace(" ", "") if matches else None
+def gsm8k_reference_match(filtered: str, target: str) -> bool:
+    """lm-eval's ``exact_match`` with the task's settings; ``target`` is the whole GSM8K solution."""
+    return exact_match(filtered, target, regexes_to_ignore=GSM8K_IGNORE, ignore_case=True)
+
+
+def gsm8k_lenient(text: str) -> str | None:
+    """Our reading: the number of the last "answer is N", else the last number in the reply; None if none."""
+    text = text.translate(MINUS_SIGNS)
+    phrases = LENIENT_ANSWER_RE.findall(text)
+    if phrases:
+        return str(phrases[-1])
+    numbers = NUMBER_RE.findall(text)
+    return numbers[-1].replace(" ", "") if numbers else None
 
 
 def gsm8k_gold(answer: str) -> str:
@@ -62,6 +75,27 @@ def gsm8k_gold(answer: str) -> str:
 
 
 # ---------------------------------------------------------------- multiple choice
+
+# lm-eval 0.4.13 mmlu_flan_cot_zeroshot (tasks/mmlu/flan_cot_zeroshot/_mmlu_flan_cot_zeroshot_template_yaml):
+# the generative MC task whose prompt asks for "The answer is X"; its two filters, target "(X)", and
+# exact_match ignoring case and punctuation
+MC_STRICT_PATTERN = ("((?<=The answer is )(.*)(?=.)|(?<=answer is )(.*)(?=.)|(?<=The answer: )(.*)(?=.)"
+                     "|(?<=The final answer: )(.*)(?=.))")
+MC_FLEXIBLE_PATTERN = r"(\([A-Z]\))"
+
+
+def mc_reference(reply: str, choices: tuple[str, ...] | list[str]) -> tuple[str, str]:
+    """lm-eval's (strict-match, flexible-extract) filter outputs for a multiple-choice reply."""
+    strict = regex_filter(reply, MC_STRICT_PATTERN)
+    flexible = multi_choice_regex(reply, choices, MC_FLEXIBLE_PATTERN, group_select=-1, ignore_case=True,
+                                  ignore_punctuation=True)
+    return strict, flexible
+
+
+def mc_reference_match(filtered: str, letter: str) -> bool:
+    """lm-eval's ``exact_match`` against the task's target ``(X)``, case and punctuation ignored."""
+    return exact_match(filtered, f"({letter})", ignore_case=True, ignore_punctuation=True)
+
 
 def _letter_class(n_choices: int) -> str:
     return LETTERS[: max(1, min(n_choices, len(LETTERS)))]
@@ -92,7 +126,10 @@ def extract_letter(text: str, n_choices: int, choices: tuple[str, ...] = ()) -> 
         if found:
             return found[-1].upper()
     leading = re.match(rf"^\s*(?:[\(\[]\s*([{letters}])\s*[\)\]]|([{letters}])(?:[.):]|\s*$))", body)
-    if leading:
+    # a leading letter is the answer only when no other option is named in brackets later:
+    # "(C) is tempting, but it fails on one detail; (B) is right." is not C
+    bracketed = set(re.findall(rf"[\(\[]\s*([{letters}])\s*[\)\]]", body))
+    if leading and bracketed <= {leading.group(1) or leading.group(2)}:
         return (leading.group(1) or leading.group(2)).upper()
     if choices:
         wanted = body.rstrip(".").strip().lower()

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from mlx_benchmarks.errors import PrerequisiteError
 
@@ -109,8 +109,33 @@ def _verify_in_worker(gold: str, predicted: str, budget_s: int) -> bool:
     return bool(verify(gold_parsed, pred_parsed, timeout_seconds=budget_s))
 
 
+def _lm_eval_math_verify(solution: str, reply: str) -> bool:
+    """lm-eval minerva_math's ``math_verify``: the whole reference solution against the whole reply, defaults."""
+    from math_verify import parse, verify
+
+    return bool(verify(gold=parse(solution), target=parse(reply)))
+
+
+def _answer(request: list[Any]) -> Any:
+    """One worker request: ``[gold, predicted, budget]`` (ours) or ``[op, a, b, budget]``."""
+    if len(request) == 3:
+        gold, predicted, budget = request
+        return _verify_in_worker(gold, predicted, int(budget))
+    op, first, second, budget = request
+    if op == "minerva":
+        from mlx_benchmarks.scoring.minerva import LatexParserUnavailable, is_equiv_in_process
+
+        try:
+            return is_equiv_in_process(first, second, int(budget))
+        except LatexParserUnavailable:
+            return "unavailable"
+    if op == "lm_eval_math_verify":
+        return _lm_eval_math_verify(first, second)
+    raise ValueError(f"unknown worker request {op!r}")
+
+
 def serve(stall_s: float = 0.0) -> None:
-    """Worker loop on stdin/stdout: one JSON request ``[gold, predicted, budget]`` per line, one answer.
+    """Worker loop on stdin/stdout: one JSON request per line (see ``_answer``), one JSON answer.
 
     ``stall_s`` makes every comparison sleep first: a test seam for the parent's hard time limit.
     """
@@ -119,11 +144,10 @@ def serve(stall_s: float = 0.0) -> None:
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     for line in sys.stdin:
-        gold, predicted, budget = json.loads(line)
         if stall_s:
             time.sleep(stall_s)
         try:
-            verdict = _verify_in_worker(gold, predicted, int(budget))
+            verdict = _answer(json.loads(line))
         except Exception:  # sympy raises anything from anywhere: an unparsable pair is "different"
             verdict = False
         sys.stdout.write(json.dumps(verdict) + "\n")
@@ -197,20 +221,37 @@ class SymbolicChecker:
 
     def equivalent(self, gold: str, predicted: str) -> bool | None:
         """True/False from math-verify, or None when the comparison ran past ``timeout_s``."""
-        budget = max(1, int(self.timeout_s))
+        verdict = self._ask([gold, predicted, max(1, int(self.timeout_s))])
+        return None if verdict is None else verdict is True
+
+    def minerva_equiv(self, x1: str, x2: str) -> bool | Literal["unavailable"] | None:
+        """lm-eval minerva_math's ``is_equiv`` (5 s alarm, as lm-eval); "unavailable" without sympy's parser."""
+        verdict = self._ask(["minerva", x1, x2, 5])
+        return verdict if verdict in (True, "unavailable", None) else False
+
+    def lm_eval_math_verify(self, solution: str, reply: str) -> bool | None:
+        """lm-eval minerva_math's ``math_verify`` metric on a whole reply; None past the time limit."""
+        verdict = self._ask(["lm_eval_math_verify", solution, reply, max(1, int(self.timeout_s))])
+        return None if verdict is None else verdict is True
+
+    def _ask(self, request: list[Any]) -> Any:
+        """The worker's JSON answer to one request, or None when it ran past the limit (the worker is replaced)."""
         with self._lock:
             process = self._start()
             assert process.stdin is not None
             try:
-                process.stdin.write(json.dumps([gold, predicted, budget]) + "\n")
+                process.stdin.write(json.dumps(request) + "\n")
                 process.stdin.flush()
             except OSError:
                 self._kill()
                 return False
             # math-verify's own alarm fires at ``budget`` for each of its steps; this is the backstop
             line = _readline(process, self.timeout_s * 3 + 1.0)
-            if line in ("true", "false"):
-                return line == "true"
+            if line:
+                try:
+                    return json.loads(line)
+                except ValueError:
+                    pass
             self.timeouts += 1
             self._kill()  # a stuck sympy call never returns: the worker is replaced
             return None
