@@ -144,3 +144,23 @@ def test_put_with_one_run_key_stores_once_whatever_the_envelope(tmp_path: Path) 
     assert first.created and not again.created and again.run_id == first.run_id
     assert store.find_run_key("20260101T000000-reasoning-abc123") == first.run_id
     assert store.find_run_key("another-key") is None and store.run_ids() == [first.run_id]
+
+
+def test_an_unreadable_journal_is_exit_2_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    journal = SampleJournal.create(tmp_path, "20260101T000000-reasoning-abc123", {"request": {}, "timestamp": "t"})
+    journal.release()
+    (journal.directory / "config.json").write_text('{"request": ', encoding="utf-8")  # torn by a full disk
+    assert main(["run", "--resume", journal.run_key, "--store", str(tmp_path)]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the journal of run '20260101T000000-reasoning-abc123' is unreadable" in err[0]
+
+
+def test_a_filesystem_without_locks_still_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    assert run(tmp_path / "store") == 0
+    assert only(tmp_path / "store")["tags"]["n_samples"] == str(LIMIT)

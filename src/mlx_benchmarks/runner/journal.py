@@ -12,6 +12,7 @@ macOS alike).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -80,13 +81,21 @@ class SampleJournal:
 
     def acquire(self) -> None:
         """Take the run key's exclusive lock; UsageError when another process holds it."""
-        handle = open(self.directory / LOCK_FILE, "a+b")  # noqa: SIM115 - held until release()
-        os.chmod(handle.name, FILE_MODE)
+        try:
+            handle = open(self.directory / LOCK_FILE, "a+b")  # noqa: SIM115 - held until release()
+            os.chmod(handle.name, FILE_MODE)
+        except OSError as exc:
+            raise store_error(exc, f"cannot lock run {self.run_key} in {self.directory.parent}") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
             raise UsageError(f"run {self.run_key} is already being run or resumed by another process") from None
+        except OSError as exc:
+            if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP):
+                handle.close()
+                raise store_error(exc, f"cannot lock run {self.run_key} in {self.directory.parent}") from None
+            # a filesystem without locks (some network mounts): go on, as before locks existed
         self._lock_handle = handle
         self._drop_torn_tail()
 
