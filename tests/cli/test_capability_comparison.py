@@ -42,9 +42,9 @@ def test_quality_suites_on_two_targets_with_limit_passed_to_each(tmp_path: Path,
 
 
 def test_speed_suites_print_one_side_by_side_table_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with SpawnedCalibrationServer(ttft_ms=10, itl_ms=1) as server:
+    with SpawnedCalibrationServer(ttft_ms=10, itl_ms=5) as server:  # tokens 5 ms apart: each its own read
         code = main(["run", "capability-comparison", "--target", server.url, "--target", server.url,
-                     "--suites", "throughput,ttft", "--prompt-lengths", "16", "--gen-tokens", "4", "--trials", "2",
+                     "--suites", "throughput,ttft", "--prompt-lengths", "16", "--gen-tokens", "8", "--trials", "2",
                      "--warmup", "0", "--no-client-check", "--store", str(tmp_path), *SHA])
     assert code == 0
     out = capsys.readouterr().out

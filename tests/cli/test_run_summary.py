@@ -102,7 +102,7 @@ def test_the_readme_command_prints_the_grid(tmp_path: Path, capsys: pytest.Captu
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """`mlx-bench run throughput` end to end on a loopback server with known timing, at 80 columns."""
     monkeypatch.setenv("COLUMNS", "80")
-    with SpawnedCalibrationServer(ttft_ms=20, itl_ms=2) as server:
+    with SpawnedCalibrationServer(ttft_ms=20, itl_ms=5) as server:  # tokens 5 ms apart: each its own read
         code = main(["run", "throughput", "--target", server.url, "--store", str(tmp_path), "--git-sha", "abcdef0",
                      "--prompt-lengths", "32,64", "--gen-tokens", "8", "--trials", "2", "--warmup", "0",
                      "--no-client-check"])

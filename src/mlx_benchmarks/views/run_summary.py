@@ -18,9 +18,13 @@ from typing import Any
 JSON = dict[str, Any]
 
 CELL = re.compile(r"^tok_per_sec_(?P<prompt>\d+)(?:_g(?P<gen>\d+))?$")
-LEVEL = re.compile(r"^(?P<level>concurrency_(?P<n>\d+)|rate_(?P<rate>[0-9.e+-]+))_(?P<what>.+)$")
+# a load level's own figures (its row shows p50 and p99); any other result named after a level (goodput,
+# SLO shares) goes to another table
+LEVEL = re.compile(r"^(?P<level>concurrency_(?P<n>\d+)|rate_(?P<rate>[0-9.e+-]+))_"
+                   r"(?P<what>output_tok_per_sec|requests_per_sec|(?:ttft|itl|tpot|e2e)_p\d+(?:\.\d+)?_ms)$")
 TTFT = re.compile(r"^ttft_ms_(?P<prompt>\d+)_(?P<which>cold|p\d+)$")
 TOOL_METRICS = ("accuracy", "json_valid_rate", "schema_valid_rate")
+SPEED_SUITES = ("throughput", "ttft")
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,8 @@ def load_levels(results: Sequence[JSON]) -> Section:
         assert match is not None
         levels.setdefault(match["level"], {})[match["what"]] = result
         order[match["level"]] = _level_label(match)
-    columns = ("load", "req/s", "out\ntok/s", "TTFT ms\np50/p99", "ITL ms\np50/p99", "e2e ms\np50/p99", "keeps\nup")
+    columns = ("load", "req/s", "out\ntok/s", "TTFT ms\np50/p99", "ITL ms\np50/p99", "TPOT ms\np50/p99",
+               "e2e ms\np50/p99", "keeps\nup")
     rows = []
     for level in sorted(levels, key=lambda key: (order[key][1] >= 1e9, order[key][1])):
         figures = levels[level]
@@ -140,11 +145,12 @@ def load_levels(results: Sequence[JSON]) -> Section:
         offered = _tag_number(tags, "request_rate")
         keeps_up = {"true": "yes", "false": "NO"}.get(tags.get("keeps_up", ""), "-" if offered is None else "?")
         rows.append((order[level][0], achieved if offered is None else f"{achieved} of {num(offered)}",
-                     num(value("output_tok_per_sec")), pair("ttft"), pair("itl"), pair("e2e"), keeps_up))
+                     num(value("output_tok_per_sec")), pair("ttft"), pair("itl"), pair("tpot"), pair("e2e"),
+                     keeps_up))
     notes = ["rate R: R requests/s offered, req/s: achieved of offered;",
              "keeps up: answers kept at least 90% of the arrivals' pace"] \
         if any("request_rate" in _tags(r) for r in results) else []
-    return Section("Load levels", columns, rows, frozenset(range(1, 6)), notes)
+    return Section("Load levels", columns, rows, frozenset(range(1, 7)), notes)
 
 
 def ttft_table(results: Sequence[JSON]) -> Section:
@@ -241,7 +247,9 @@ def _is_tool_result(suite: str, result: JSON) -> bool:
     return suite == "tool-calling" and result["metric"] in TOOL_METRICS
 
 
-def _is_quality(result: JSON) -> bool:
+def _is_quality(suite: str, result: JSON) -> bool:
+    if suite in SPEED_SUITES:
+        return False
     return result.get("unit") == "ratio" or any(k in _tags(result) for k in ("n_samples", "stderr"))
 
 
@@ -253,7 +261,7 @@ SHAPES: tuple[tuple[Callable[[str, JSON], bool], Callable[[Sequence[JSON]], Sect
     (lambda suite, r: _tags(r).get("imported_from") == "llama-bench" and r.get("unit") == "tok/s", llama_bench_table),
     (_is_tool_result, tool_table),
     (lambda suite, r: suite == "framework-eval", framework_table),
-    (lambda suite, r: _is_quality(r), quality_table),
+    (_is_quality, quality_table),
     (lambda suite, r: True, other_table),
 )
 
