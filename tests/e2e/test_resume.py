@@ -95,3 +95,32 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path: Path, monkeyp
     (reference_id,) = Store(reference).run_ids()
     assert comparable(envelope) == comparable(Store(reference).envelope(reference_id))
     assert envelope["gen_kwargs"] == Store(reference).envelope(reference_id)["gen_kwargs"]
+
+
+def test_two_resumes_of_one_key_at_once_do_the_work_once(tmp_path: Path) -> None:
+    """Two real processes: the second ``--resume`` of a key being resumed exits 2; the run is stored once."""
+    store, log = tmp_path / "store", tmp_path / "requests.log"
+    env = {**os.environ, "GOLD_TARGET_LOG": str(log), "GOLD_TARGET_DELAY_S": "0.3",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    cli = [sys.executable, "-m", "mlx_benchmarks.cli.main", "run"]
+    first = subprocess.Popen([*cli, "reasoning", "--store", str(store), *FLAGS], cwd=REPO, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = wait_for_journal(store, first, at_least=2)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(timeout=30)
+    key = journal.parent.name
+    before = len(journal.read_text(encoding="utf-8").splitlines())
+
+    resuming = subprocess.Popen([*cli, "--resume", key, "--store", str(store)], cwd=REPO, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for_journal(store, resuming, at_least=before + 1)  # it holds the key's lock and is working
+    second = subprocess.run([*cli, "--resume", key, "--store", str(store)], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2, second.stderr
+    assert second.stderr.strip().splitlines() == [
+        f"mlx-bench: error: run {key} is already being run or resumed by another process"]
+    _, err = resuming.communicate(timeout=300)
+    assert resuming.returncode == 0, err
+    assert len(Store(store).run_ids()) == 1
+    asked = Counter(log.read_text(encoding="utf-8").split())
+    assert len(asked) == 2 * LIMIT and sum(asked.values()) <= 2 * LIMIT + 1  # nothing done twice
