@@ -20,6 +20,7 @@ from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import ModelOutput, Scores, timing_fields
 from mlx_benchmarks.suites.loglik_tasks import add_scoring_arguments, loglik_options, run_loglik
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, QualitySuite, TaskRun, TaskSpec
+from mlx_benchmarks.suites.quant_quality import add_quant_arguments, quant_options, run_quant_quality
 from mlx_benchmarks.suites.reasoning import (
     MC_METRICS,
     MC_PROMPT_NOTE,
@@ -87,12 +88,16 @@ class KnowledgeSuite(QualitySuite):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
         add_scoring_arguments(parser, self.loglik_task_names)
+        add_quant_arguments(parser)  # perplexity / kl_divergence (suites.quant_quality)
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
-        if loglik_options(options, self.loglik_task_names) is None:
+        if quant_options(options) is None and loglik_options(options, self.loglik_task_names) is None:
             super().validate_options(options)
 
     async def run(self, ctx: RunContext) -> SuiteOutcome:
+        quant = quant_options(ctx.options)
+        if quant is not None:
+            return await run_quant_quality(ctx, quant)
         opts = loglik_options(ctx.options, self.loglik_task_names)
         return await (run_loglik(ctx, opts) if opts is not None else super().run(ctx))
 
