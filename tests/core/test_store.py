@@ -113,6 +113,10 @@ def test_killing_a_writer_mid_write_leaves_no_partial_shard(tmp_path: Path) -> N
         proc.stdin.write(json.dumps(example_envelope()))
         proc.stdin.close()
         assert proc.stdout.readline().strip() == "ready"
+        if attempt == 0:  # a loaded machine may take seconds per shard: let one finish before the first kill
+            deadline = time.monotonic() + 120
+            while not Store(tmp_path).run_ids() and time.monotonic() < deadline:
+                time.sleep(0.02)
         time.sleep(0.15 + 0.11 * attempt)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
