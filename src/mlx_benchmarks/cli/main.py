@@ -1,7 +1,8 @@
 """``mlx-bench``: one entry point, one subcommand module each, one error handler.
 
 Exit codes: 0 ok, 1 internal error, 2 usage / input / unavailable target, 3 invalid envelope,
-4 publish failure, 5 regression found, 130 interrupted. ``mlx-bench`` alone prints the command list and
+4 publish failure, 5 regression found, 6 run incomplete (journal kept for --resume), 130 interrupted.
+``mlx-bench`` alone prints the command list and
 exits 0, as ``--help`` does.
 
 Start-up stays fast: the command list below is static, so ``--help`` imports no command module, and a
