@@ -12,16 +12,15 @@ own loop (``with FaultServer(plan).in_thread() as server``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
+from tests.doubles.loopback import LoopbackServer
 from tests.doubles.scripted_openai_server import prompt_words
 
 MODEL = "fault-model"
@@ -105,55 +104,20 @@ def _delta(delta: dict[str, object], finish: str | None = None) -> bytes:
 
 
 @dataclass
-class FaultServer:
+class FaultServer(LoopbackServer):
     """The fault server. ``faults`` records the fault each chat request got, in arrival order."""
 
     plan: Plan = field(default_factory=lambda: always(Ok()))
     faults: list[Fault] = field(default_factory=list)
     port: int = 0
+    runner_options: dict[str, Any] = field(default_factory=lambda: {"shutdown_timeout": 0.1})  # stalls end fast
 
     def __post_init__(self) -> None:
-        self._runner: web.AppRunner | None = None
-        self._site: web.SockSite | None = None
         self._attempts: Counter[str] = Counter()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    async def __aenter__(self) -> FaultServer:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/models", self._models)
         app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        self._site = web.SockSite(self._runner, sock)
-        await self._site.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @contextlib.contextmanager
-    def in_thread(self) -> Iterator[FaultServer]:
-        """Serve from a background thread with its own event loop (for code that runs its own loop)."""
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        asyncio.run_coroutine_threadsafe(self.__aenter__(), loop).result(timeout=10)
-        try:
-            yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self.__aexit__(), loop).result(timeout=10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
-            loop.close()
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": MODEL, "object": "model"}]})
@@ -191,8 +155,7 @@ class FaultServer:
             return response
         elif isinstance(fault, Die):
             await response.write(_delta({"content": " tok"}))
-            if self._site is not None:
-                await self._site.stop()
+            await self.stop_listening()
             self._cut(request)
             return response
         await response.write_eof()

@@ -12,15 +12,14 @@ that run their own loop, in a thread (``with ScriptedOpenAIServer(...).in_thread
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+from tests.doubles.loopback import LoopbackServer
 
 MODEL = "scripted-model"
 
@@ -83,7 +82,7 @@ def prompt_words(body: dict[str, Any]) -> int:
 
 
 @dataclass
-class ScriptedOpenAIServer:
+class ScriptedOpenAIServer(LoopbackServer):
     """The scripted server. ``script`` is a list (the last step repeats) or ``f(index, body) -> Step``."""
 
     script: Sequence[Step] | Callable[[int, dict[str, Any]], Step] = field(default_factory=lambda: [Answer()])
@@ -92,53 +91,15 @@ class ScriptedOpenAIServer:
     headers: list[dict[str, str]] = field(default_factory=list)
     port: int = 0
 
-    def __post_init__(self) -> None:
-        self._runner: web.AppRunner | None = None
-        self._site: web.SockSite | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
     def step(self, index: int, body: dict[str, Any]) -> Step:
         if callable(self.script):
             return self.script(index, body)
         return self.script[min(index, len(self.script) - 1)]
 
-    async def __aenter__(self) -> ScriptedOpenAIServer:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/v1/models", self._models)
         app.router.add_get("/health", self._health)
         app.router.add_post("/v1/chat/completions", self._chat)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        self._site = web.SockSite(self._runner, sock)
-        await self._site.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @contextlib.contextmanager
-    def in_thread(self) -> Iterator[ScriptedOpenAIServer]:
-        """Serve from a background thread with its own event loop (for code that runs its own loop)."""
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, daemon=True)
-        thread.start()
-        asyncio.run_coroutine_threadsafe(self.__aenter__(), loop).result(timeout=10)
-        try:
-            yield self
-        finally:
-            asyncio.run_coroutine_threadsafe(self.__aexit__(), loop).result(timeout=10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(timeout=10)
-            loop.close()
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": m, "object": "model"} for m in self.models]})
@@ -169,8 +130,7 @@ class ScriptedOpenAIServer:
             return response
         elif isinstance(step, ServerGone):
             await response.write(_delta({"role": "assistant", "content": ""}))
-            if self._site is not None:
-                await self._site.stop()
+            await self.stop_listening()
             self._cut(request)
             return response
         else:
