@@ -197,3 +197,19 @@ def test_an_empty_store_lists_nothing_in_every_format(tmp_path: Path, capsys: py
     assert md_rows(cli(capsys, monkeypatch, "runs", "--format", "md", "--store", empty)[1])[2:] == []
     code, table, _ = cli(capsys, monkeypatch, "runs", "--store", empty)
     assert code == 0 and table.startswith("0 runs")
+
+
+def test_since_and_limit_choose_the_newest_runs(store: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def listed(*flags: str) -> list[str]:
+        return [row["suite"] for row in json.loads(cli(capsys, monkeypatch, "runs", "--json", *flags,
+                                                       "--store", str(store))[1])]
+
+    assert listed() == ["tool-calling", "framework-eval", "reasoning", "ttft", "throughput", "throughput"]
+    assert listed("--since", "2026-11-30T05:50:00Z") == ["tool-calling", "framework-eval"]
+    assert listed("--since", "2026-11-30T05:44:59Z", "--limit", "3") == ["tool-calling", "framework-eval",
+                                                                         "reasoning"]
+    assert listed("--suite", "throughput", "--limit", "1") == ["throughput"]
+    assert listed("--model", "SCRIPTED") == ["tool-calling", "framework-eval"]
+    code, _, err = cli(capsys, monkeypatch, "runs", "--limit", "0", "--store", str(store))
+    assert code == 2 and "--limit must be at least 1" in err

@@ -91,16 +91,14 @@ def runs_section(rows: list[dict[str, Any]]) -> Section:
 
 
 def run_runs(args: argparse.Namespace) -> int:
-    from mlx_benchmarks.query import list_runs
-    from mlx_benchmarks.views.run_list import describe_runs
+    from mlx_benchmarks.views.run_list import described_runs
 
     fmt = chosen_format(args)
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    store = open_store(args)
-    rows = describe_runs(store, list_runs(store, suite=args.suite, model=args.model, since=parse_since(args.since),
-                                          limit=args.limit))
-    records = [{**row, "timestamp": row["timestamp"].isoformat()} for row in rows]
+    rows = described_runs(open_store(args), suite=args.suite, model=args.model, since=parse_since(args.since),
+                          limit=args.limit)
+    records = rows
     if fmt == "json":
         print_json(records)
     elif fmt == "csv":

@@ -4,12 +4,14 @@ run, and a run's tags split into the ones every result shares and the ones that 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from mlx_benchmarks.query import Queryable, fetch, relation
+from mlx_benchmarks.query import fetch
 from mlx_benchmarks.views.run_summary import headline_of, parameters_of
 
 JSON = dict[str, Any]
@@ -38,39 +40,49 @@ def _tags(text: Any) -> dict[str, str]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def results_by_run(store: Queryable, run_ids: Sequence[str]) -> tuple[dict[str, list[JSON]], dict[str, JSON]]:
+def _results_by_run(con: Any, run_ids: Sequence[str]) -> tuple[dict[str, list[JSON]], dict[str, JSON]]:
     """The listed runs' results (name, metric, value, unit, tags; in envelope order) and their gen_kwargs."""
-    if not run_ids:
-        return {}, {}
-    con = store.connect()
     results: dict[str, list[JSON]] = {run_id: [] for run_id in run_ids}
-    if store.has_table("results"):
-        rows = fetch(con, "SELECT run_id, result_index, name, metric, value, unit, tags_json "
-                          f"FROM {relation(store, 'results')} WHERE list_contains(?, run_id) "
-                          "ORDER BY run_id, result_index", [list(run_ids)])
-        for row in rows:
-            results[row["run_id"]].append({"name": row["name"], "metric": row["metric"], "value": row["value"],
-                                           "unit": row["unit"], "tags": _tags(row["tags_json"])})
     gen: dict[str, JSON] = {}
-    if store.has_table("run"):
-        for row in fetch(con, f"SELECT run_id, gen_kwargs_json FROM {relation(store, 'run')} "
-                              "WHERE list_contains(?, run_id)", [list(run_ids)]):
-            gen[row["run_id"]] = _tags(row["gen_kwargs_json"])
+    if not run_ids:
+        return results, gen
+    con.execute("CREATE TEMP TABLE listed AS SELECT unnest(?) AS run_id", [list(run_ids)])
+    rows = fetch(con, "SELECT r.run_id, r.result_index, r.name, r.metric, r.value, r.unit, r.tags_json "
+                      "FROM results r JOIN listed USING (run_id) ORDER BY r.run_id, r.result_index")
+    for row in rows:
+        results[row["run_id"]].append({"name": row["name"], "metric": row["metric"], "value": row["value"],
+                                       "unit": row["unit"], "tags": _tags(row["tags_json"])})
+    for row in fetch(con, "SELECT u.run_id, u.gen_kwargs_json FROM runs u JOIN listed USING (run_id)"):
+        gen[row["run_id"]] = _tags(row["gen_kwargs_json"])
     return results, gen
 
 
-def describe_runs(store: Any, rows: Sequence[JSON]) -> list[JSON]:
-    """``list_runs`` rows with ``short_id``, ``headline`` and ``parameters`` added."""
-    ids = [row["id"] for row in rows]
+def described_runs(store: Any, *, suite: str | None = None, model: str | None = None,
+                   since: datetime | None = None, limit: int | None = None) -> list[JSON]:
+    """Stored runs, newest first, as ``mlx-bench runs`` lists them: the run row with ``short_id``,
+    ``headline`` and ``parameters`` added.
+
+    Read through ``ViewSource``: a local store's compacted index (the dashboard's), a lake's globs.
+    """
+    from mlx_benchmarks.views.queries import Filters, run_list
+    from mlx_benchmarks.views.source import ViewSource
+
+    source = ViewSource(store)
+    rows = run_list(source, Filters(suite=suite, model=model), limit=2**62)["runs"]
+    if since is not None:  # newest first: the runs since a time are a prefix of the list
+        rows = list(itertools.takewhile(lambda row: datetime.fromisoformat(row["timestamp"]) >= since, rows))
+    rows = rows[:limit] if limit else rows
+    ids = [row["run_id"] for row in rows]
     all_ids = store.run_ids() if callable(getattr(store, "run_ids", None)) else ids
     shorts = short_ids([*all_ids, *ids])
-    results, gen = results_by_run(store, ids)
+    results, gen = _results_by_run(source.connect(), ids)
     described = []
     for row in rows:
-        mine = results.get(row["id"], [])
+        run_id = row.pop("run_id")
+        mine = results.get(run_id, [])
         headline = "skipped" if row.get("skipped") else headline_of(row["suite"], mine)
-        described.append({**row, "short_id": shorts[row["id"]], "headline": headline,
-                          "parameters": parameters_of(row["suite"], mine, gen.get(row["id"]))})
+        described.append({"id": run_id, **row, "short_id": shorts[run_id], "headline": headline,
+                          "parameters": parameters_of(row["suite"], mine, gen.get(run_id))})
     return described
 
 

@@ -298,7 +298,7 @@ def headline_of(suite: str, results: Iterable[JSON]) -> str:
         return f"overall {num(firsts['overall']['value'], 3)}"
     if len(firsts) == 1:
         only = next(iter(firsts.values()))
-        return f"{only['metric']} {num(only['value'], 3)}" + ("" if only["unit"] == "ratio" else f" {only['unit']}")
+        return f"{only['name']} {num(only['value'], 3)}" + ("" if only["unit"] == "ratio" else f" {only['unit']}")
     if firsts and all(r.get("unit") == "ratio" for r in firsts.values()):
         mean = sum(float(r["value"]) for r in firsts.values()) / len(firsts)
         return f"mean {num(mean, 3)} ({len(firsts)} tasks)"
