@@ -131,7 +131,8 @@ def test_the_sweep_reports_no_rate_within_an_unmeetable_slo() -> None:
 
 def test_sweep_rates_are_spaced_up_to_the_maximum() -> None:
     assert sweep_rates(10, 30, 4) == [15, 20, 25, 30]
-    assert sweep_rates(10, 10.5, 2) == [7.875, 10.5], "no gain from concurrency: look from half the maximum"
+    assert sweep_rates(10, 10.5, 2) == [7.75, 10.5], "no gain from concurrency: look from half the lower"
+    assert sweep_rates(10, 6, 2) == [6.5, 10], "the maximum below one at a time (unequal prompts): the same"
 
 
 @pytest.mark.parametrize(("options", "message"), [

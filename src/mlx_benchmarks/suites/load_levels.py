@@ -82,10 +82,11 @@ class Levels:
         warm, cool = self.wopts.level_warmup, self.wopts.level_cooldown
         return trim(load, first=warm.amount, last=cool.amount, unit=warm.unit if warm else cool.unit)
 
-    async def concurrency(self, level: int, name: str | None = None) -> LevelReport:
-        """A closed loop of ``level`` workers; every worker sends at least two requests, so the level is held."""
+    async def concurrency(self, level: int, name: str | None = None, requests: int | None = None) -> LevelReport:
+        """A closed loop of ``level`` workers (``requests`` a round; by default two per worker, so the level
+        is held, not just touched)."""
         label = name or f"concurrency_{level}"
-        per_round = 2 * level + self.extra_requests()
+        per_round = (requests or 2 * level) + self.extra_requests()
         self.progress.stage(label)
         report = LevelReport(label)
         mark, started = self.ctx.memory.mark(), time.perf_counter()

@@ -1,11 +1,13 @@
 """``--sweep``: find the saturation point (GuideLLM's sweep profile, with the knee reported for you).
 
-1. one request at a time (a closed loop of 1): the rate a lone user gets, ``sweep_sync``;
+1. one request at a time (a closed loop of 1, 8 requests a round): the rate a lone user gets, ``sweep_sync``;
 2. the maximum: a closed loop of ``--max-concurrency`` (default 32) workers, ``sweep_max``;
 3. ``--sweep-rates`` N offered rates (open loop, ``--arrival``) evenly spaced above the first up to the
-   second, ``sweep_rate_<R>``;
+   second, ``sweep_rate_<R>``; when the maximum is not 10% above the first (a server that serves one request
+   at a time, or prompts of unequal cost), they start from half the lower of the two instead;
 4. the knee: the highest offered rate the target keeps up with, every round's answers coming at >= 95% of
-   the pace requests arrived at while the client sent on time (send lag p99 <= 100 ms), as
+   the pace requests arrived at while the client sent on time (send lag p99 within 100 ms, or within a
+   quarter of the mean gap between arrivals when that is larger), as
    ``sweep_max_sustainable_rps``; with ``--slo``, the highest such rate at which >= 95% of requests met every
    SLO, as ``sweep_max_rps_within_slo``. No rate qualifying gives 0 and ``found: false``.
 """
@@ -23,8 +25,10 @@ from mlx_benchmarks.suites.speed_common import SpeedOptions, common_tags
 
 KEEPS_UP = 0.95  # answers' pace / arrivals' pace at or above which a rate is sustained
 SLO_SHARE = 0.95  # share of requests meeting every SLO for a rate to count as within them
-MAX_SEND_LAG_MS = 100.0  # a client later than this against its schedule did not really offer the rate
+MAX_SEND_LAG_MS = 100.0  # a client later than this against its schedule did not really offer the rate...
+LAG_SHARE_OF_GAP = 0.25  # ...unless it is small beside the gaps between arrivals (slow rates)
 DEFAULT_SWEEP_CONCURRENCY = 32
+SYNC_REQUESTS = 8  # per round of the one-at-a-time stage: enough of a prompt mix to set the lower rate
 
 
 def sweep_concurrency(rates: RateOptions) -> int:
@@ -33,28 +37,29 @@ def sweep_concurrency(rates: RateOptions) -> int:
 
 def sweep_planned(opts: SpeedOptions, rates: RateOptions, extra: int) -> int:
     """Requests of the sweep's first two stages (its rates are known only after them)."""
-    return opts.trials * (2 + extra) + opts.trials * (2 * sweep_concurrency(rates) + extra)
+    return opts.trials * (SYNC_REQUESTS + extra) + opts.trials * (2 * sweep_concurrency(rates) + extra)
 
 
-def sweep_rates(low: float, high: float, n: int) -> list[float]:
-    """``n`` rates evenly spaced above ``low`` up to ``high`` (from half of ``high`` when the two are close)."""
-    low, high = min(low, high), max(low, high)
-    if high < 1.1 * low:  # concurrency bought nothing: still look below the maximum
-        low = high / 2
+def sweep_rates(sync: float, top: float, n: int) -> list[float]:
+    """``n`` rates evenly spaced above ``sync`` up to ``top`` (from half the lower when top is not 10% above)."""
+    low, high = min(sync, top), max(sync, top)
+    if top < 1.1 * sync:  # concurrency bought nothing, or the stages' prompts differed: look below both too
+        low = low / 2
     step = (high - low) / n
     return [low + step * i for i in range(1, n + 1)]
 
 
 def sustained(report: LevelReport) -> bool:
     """Every round's answers kept (nearly) the arrivals' pace, and the client sent on time."""
-    lag_ok = report.send_lag_ms_p99 is not None and report.send_lag_ms_p99 <= MAX_SEND_LAG_MS
+    bound = max(MAX_SEND_LAG_MS, LAG_SHARE_OF_GAP * 1e3 / report.offered) if report.offered else MAX_SEND_LAG_MS
+    lag_ok = report.send_lag_ms_p99 is not None and report.send_lag_ms_p99 <= bound
     return bool(report.paces) and lag_ok and all(done >= KEEPS_UP * offered for offered, done in report.paces)
 
 
 async def sweep(levels: Levels, rates: RateOptions) -> list[Completion]:
     """Run the sweep's stages and record the knee (``sweep_*`` results)."""
     started = time.perf_counter()
-    sync = await levels.concurrency(1, name="sweep_sync")
+    sync = await levels.concurrency(1, name="sweep_sync", requests=SYNC_REQUESTS)
     top = await levels.concurrency(sweep_concurrency(rates), name="sweep_max")
     sent = [*sync.completions, *top.completions]
     if not sync.requests_per_s or not top.requests_per_s:
@@ -66,8 +71,8 @@ async def sweep(levels: Levels, rates: RateOptions) -> list[Completion]:
                                                                             + levels.extra_requests())
                                                     for r in offered))
     reports: list[LevelReport] = []
-    for rate in offered:
-        report = await levels.rate(round(rate, 3), rates, name=f"sweep_rate_{rate:.3g}")
+    for rate in (float(f"{r:.3g}") for r in offered):  # three significant figures, however slow the target
+        report = await levels.rate(rate, rates, name=f"sweep_rate_{rate:g}")
         reports.append(report)
         sent.extend(report.completions)
     kept_up = [r for r in reports if sustained(r)]
