@@ -128,3 +128,10 @@ def test_speed_stall_is_an_error_of_the_cell_bounded_by_the_idle_timeout(tmp_pat
     envelope, _ = only(tmp_path)
     assert any("idle timeout" in e for e in envelope["errors"])
     assert sum(isinstance(f, Stall) for f in faults) == 1
+
+
+@pytest.mark.parametrize("flags", [["--idle-timeout", "-1"], ["--max-retries", "-2"]])
+def test_negative_idle_timeout_or_retries_is_exit_2(tmp_path: Path, flags: list[str],
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, faults = run(always(Ok()), tmp_path, QUALITY, *flags)
+    assert code == 2 and faults == [] and "cannot be negative" in capsys.readouterr().err

@@ -89,6 +89,8 @@ def build_request(args: argparse.Namespace, target: str | None) -> Any:
     from mlx_benchmarks.runner.execute import RunRequest
     from mlx_benchmarks.targets.registry import TargetSpec
 
+    if args.idle_timeout < 0 or args.max_retries < 0:
+        raise UsageError("--idle-timeout and --max-retries cannot be negative (--idle-timeout 0 turns it off)")
     spec = TargetSpec(target=target, model=args.model, serve=args.serve, server_pid=args.server_pid,
                       timeout_s=args.request_timeout, idle_timeout_s=args.idle_timeout or None)
     options = {k: v for k, v in vars(args).items() if k not in COMMON_KEYS}
