@@ -59,6 +59,14 @@ def test_version_reads_the_installed_version_and_nothing_else_heavy() -> None:
     assert [m for m in heavy(modules) if not m.startswith("importlib.metadata")] == []
 
 
+@pytest.mark.parametrize(("args", "allowed"), [(("runs", "--help"), set()), (("show", "--help"), set()),
+                                               (("datasets", "list"), {"rich", "importlib"})])
+def test_commands_that_need_no_store_load_no_duckdb(args: tuple[str, ...], allowed: set[str]) -> None:
+    process, modules = imported_modules(*args)
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert {m.split(".")[0] for m in heavy(modules)} <= allowed
+
+
 def test_a_command_imports_only_its_own_module() -> None:
     process, modules = imported_modules("system", "--help")
     assert process.returncode == 0, process.stderr[-2000:]
