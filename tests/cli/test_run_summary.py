@@ -20,7 +20,7 @@ from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.cli.run_output import print_run_summary
 from mlx_benchmarks.measure.calibration_server import SpawnedCalibrationServer
 from mlx_benchmarks.store import Store
-from mlx_benchmarks.views.run_summary import num, summary_sections
+from mlx_benchmarks.views.run_summary import headline_of, num, summary_sections
 
 FIXTURES = ("throughput_grid", "throughput_load", "ttft", "reasoning", "tool_calling", "tool_calling_gold",
             "framework_eval")
@@ -128,3 +128,18 @@ def test_imported_llama_bench_reads_as_llama_bench_prints_it(tmp_path: Path) -> 
     text = summary(store.envelope(run_id), 80)
     assert "llama-bench\ntest           t/s\n" in text
     assert "pp512  9,993 ± 158\ntg128      311 ± 3\n" in text
+
+
+@pytest.mark.parametrize(("suite", "results", "expected"), [
+    ("throughput", [("tok_per_sec_128", 498.2, "tok/s"), ("tok_per_sec_512", 535.0, "tok/s")], "tg 498–535 tok/s"),
+    ("throughput", [("pp512", 9993.0, "tok/s"), ("tg128@d4096", 310.7, "tok/s")], "tg128@d4096 311 tok/s"),
+    ("throughput", [("tg128", 310.7, "tok/s")], "tg128 311 tok/s"),
+    ("ttft", [("ttft_ms_128_cold", 40.1, "ms"), ("ttft_ms_128_p50", 27.61, "ms")], "TTFT p50 27.6 ms"),
+    ("reasoning", [("gsm8k", 0.8, "ratio")], "gsm8k 0.800"),
+    ("reasoning", [("gsm8k", 0.8, "ratio"), ("arc_challenge", 0.5, "ratio")], "mean 0.650 (2 tasks)"),
+    ("tool-calling", [("simple", 1.0, "ratio"), ("overall", 0.25, "ratio")], "overall 0.250"),
+    ("throughput", [], "-"),
+])
+def test_headline_of_a_run(suite: str, results: list[tuple[str, float, str]], expected: str) -> None:
+    rows = [{"name": name, "metric": "m", "value": value, "unit": unit, "tags": {}} for name, value, unit in results]
+    assert headline_of(suite, rows) == expected

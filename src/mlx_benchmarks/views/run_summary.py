@@ -298,12 +298,14 @@ def headline_of(suite: str, results: Iterable[JSON]) -> str:
         return f"overall {num(firsts['overall']['value'], 3)}"
     if len(firsts) == 1:
         only = next(iter(firsts.values()))
-        return f"{only['name']} {num(only['value'], 3)}" + ("" if only["unit"] == "ratio" else f" {only['unit']}")
+        if only["unit"] == "ratio":
+            return f"{only['name']} {num(only['value'], 3)}"
+        return f"{only['name']} {num(only['value'])} {only['unit']}"
     if firsts and all(r.get("unit") == "ratio" for r in firsts.values()):
         mean = sum(float(r["value"]) for r in firsts.values()) / len(firsts)
         return f"mean {num(mean, 3)} ({len(firsts)} tasks)"
     # imported speed results (llama-bench's tg128, vllm's output_tokens_per_second): the generation speed
-    speed = next((r for r in results if r.get("unit") == "tok/s" and (re.match(r"tg\d+$", r["name"])
+    speed = next((r for r in results if r.get("unit") == "tok/s" and (re.match(r"tg\d+", r["name"])
                                                                        or "output" in r["name"])), None)
     if speed is not None:
         return f"{speed['name'].split('_')[0]} {num(speed['value'])} tok/s"
