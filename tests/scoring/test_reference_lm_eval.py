@@ -8,6 +8,7 @@ agreement must be total. lm-eval runs from its own YAML and objects (``tests/sco
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,7 +25,8 @@ from tests.scoring.reply_variants import gsm8k_replies, mc_replies
 GSM8K_YAML = "gsm8k/gsm8k-cot-zeroshot.yaml"
 FLAN_YAML = "mmlu/flan_cot_zeroshot/_mmlu_flan_cot_zeroshot_template_yaml"
 METRIC_OF_FILTER = {"strict-match": "exact_match_strict", "flexible-extract": "exact_match_flexible"}
-RECORDS_PER_TASK = 150
+# MLX_BENCH_REFERENCE_FULL=1: 1,000 records per task (about 100,000 replies) instead of CI's 150
+RECORDS_PER_TASK = 1000 if os.environ.get("MLX_BENCH_REFERENCE_FULL") else 150
 
 
 def output_of(text: str) -> ModelOutput:

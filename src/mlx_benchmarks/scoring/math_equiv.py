@@ -12,6 +12,7 @@ Two checks, in order:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import select
@@ -116,6 +117,18 @@ def _lm_eval_math_verify(solution: str, reply: str) -> bool:
     return bool(verify(gold=parse(solution), target=parse(reply)))
 
 
+@functools.lru_cache(maxsize=4096)
+def _minerva_cached(x1: str, x2: str, budget: int) -> bool | str:
+    # sympy's simplify takes up to seconds a pair, and a run asks the same pair often (each unanswered
+    # reply is "[invalidanswer]" against its gold); the verdict of a pair never changes
+    from mlx_benchmarks.scoring.minerva import LatexParserUnavailable, is_equiv_in_process
+
+    try:
+        return is_equiv_in_process(x1, x2, budget)
+    except LatexParserUnavailable:
+        return "unavailable"
+
+
 def _answer(request: list[Any]) -> Any:
     """One worker request: ``[gold, predicted, budget]`` (ours) or ``[op, a, b, budget]``."""
     if len(request) == 3:
@@ -123,12 +136,7 @@ def _answer(request: list[Any]) -> Any:
         return _verify_in_worker(gold, predicted, int(budget))
     op, first, second, budget = request
     if op == "minerva":
-        from mlx_benchmarks.scoring.minerva import LatexParserUnavailable, is_equiv_in_process
-
-        try:
-            return is_equiv_in_process(first, second, int(budget))
-        except LatexParserUnavailable:
-            return "unavailable"
+        return _minerva_cached(first, second, int(budget))
     if op == "lm_eval_math_verify":
         return _lm_eval_math_verify(first, second)
     raise ValueError(f"unknown worker request {op!r}")
