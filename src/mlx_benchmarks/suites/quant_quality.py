@@ -14,6 +14,7 @@ model at a time, plus one float per scored token for the quantiles. The figures 
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,8 +98,15 @@ def require_mlx(target: Target, role: str) -> Any:
 def text_tokens(target: Any, text: str) -> tuple[list[int], int | None]:
     """The text's token ids as llama.cpp tokenizes it (special tokens on), and the BOS id if one is added."""
     tokenizer = target.loaded[1]
-    with_special: list[int] = tokenizer.encode(text, add_special_tokens=True)
-    plain: list[int] = tokenizer.encode(text, add_special_tokens=False)
+    # the text is longer than the model's context on purpose (it is cut into chunks): silence that warning
+    quiet = logging.getLogger("transformers.tokenization_utils_base")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with_special: list[int] = tokenizer.encode(text, add_special_tokens=True)
+        plain: list[int] = tokenizer.encode(text, add_special_tokens=False)
+    finally:
+        quiet.setLevel(level)
     bos = getattr(tokenizer, "bos_token_id", None)
     adds_bos = len(with_special) > len(plain) and bos is not None and with_special[0] == bos
     return with_special, bos if adds_bos else None
