@@ -18,3 +18,5 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 # it gets a share of the examples
 STORE_EXAMPLES = max(50, settings().max_examples // 20)
 MEMORY_EXAMPLES = max(50, settings().max_examples // 10)
+# `validate` through the CLI: validation itself gets the full count in test_fuzz_envelope.py
+CLI_EXAMPLES = max(100, settings().max_examples // 5)

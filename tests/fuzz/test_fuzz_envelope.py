@@ -4,6 +4,7 @@ they hide, ``validate`` answers every file with 0, 2 or 3 (never 1), and the sto
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import json
 import math
@@ -18,7 +19,7 @@ from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.envelope import validation_errors
 from mlx_benchmarks.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from mlx_benchmarks.store import Store
-from tests.fuzz.conftest import STORE_EXAMPLES
+from tests.fuzz.conftest import CLI_EXAMPLES, STORE_EXAMPLES
 from tests.fuzz.envelopes import ENVELOPES
 from tests.fuzz.strategies import dumps, files, json_values
 
@@ -35,7 +36,7 @@ def has_nonfinite(value: Any) -> bool:
 
 def plant(document: dict[str, Any], where: int, hazard: Any) -> dict[str, Any]:
     """``hazard`` at one of a few places: a result's value or raw, a tag, the system block, the top level."""
-    document = json.loads(json.dumps(document))
+    document = copy.deepcopy(document)
     results = document["results"] or [{"name": "n", "metric": "m", "value": 1.0, "unit": "u"}]
     document["results"] = results
     spots = [lambda: results[0].__setitem__("value", hazard), lambda: results[0].__setitem__("raw", hazard),
@@ -49,7 +50,6 @@ def plant(document: dict[str, Any], where: int, hazard: Any) -> dict[str, Any]:
 @given(ENVELOPES, st.integers(min_value=0, max_value=5), json_values())
 def test_validation_never_raises_and_refuses_every_nonfinite_number(document: dict[str, Any], where: int,
                                                                    hazard: Any) -> None:
-    assert validation_errors(document) == [], "the strategy makes valid envelopes"
     spoiled = plant(document, where, hazard)
     errors = validation_errors(spoiled)
     assert all(isinstance(e, str) and e.startswith("$") for e in errors)
@@ -68,8 +68,8 @@ def cli(*argv: str) -> int:
         return main(list(argv))
 
 
-@given(files(st.one_of(ENVELOPES, ENVELOPES.flatmap(lambda d: json_values().map(lambda h: plant(d, 0, h))),
-                       json_values())))
+@settings(max_examples=CLI_EXAMPLES)
+@given(files(st.one_of(ENVELOPES, st.builds(plant, ENVELOPES, st.integers(0, 5), json_values()), json_values())))
 def test_validate_answers_every_file_with_a_documented_code(scratch: Path, content: bytes) -> None:
     path = scratch / "envelope.json"
     path.write_bytes(content)
