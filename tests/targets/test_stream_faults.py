@@ -126,3 +126,18 @@ def test_server_dying_fails_this_request_then_the_target_is_unreachable() -> Non
 def test_a_healthy_answer_still_streams() -> None:
     completion = run(ask(Ok(tokens=3, text=" a")))
     assert completion.ok and completion.text == " a a a" and completion.usage is not None
+
+
+def test_more_than_128_unindexed_tool_calls_fail_the_request() -> None:
+    event = b'data: {"choices": [{"delta": {"tool_calls": [{"function": {"name": "f"}}]}}]}\n\n'
+    completion = run(ask(Garbage(event * 200)))
+    assert completion.error == "more than 128 tool calls in one answer" and len(completion.tool_calls) == 128
+
+
+def test_an_answer_over_the_stream_limit_fails_in_bounded_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlx_benchmarks.targets import openai_http
+
+    monkeypatch.setattr(openai_http, "MAX_STREAM_BYTES", 1 << 20)
+    event = b'data: {"choices": [{"delta": {"content": "' + b"x" * 1000 + b'"}}]}\n\n'
+    with pytest.raises(TargetProtocolError, match="more than 1 MiB"):
+        run(ask(Garbage(event * 2000)))
