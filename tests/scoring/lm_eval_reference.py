@@ -3,7 +3,8 @@
 Filters are built by lm-eval's own ``build_filter_ensemble`` from the task's ``filter_list`` and applied
 through its ``FilterEnsemble`` to real ``Instance`` objects; scores come from its registered ``exact_match``
 with the task's ``metric_list`` settings; replies pass lm-eval's ``postprocess_generated_text`` with
-``think_end_token="</think>"`` first, as its chat-completions model does. Nothing is copied from lm-eval.
+``think_end_token="</think>"`` and the task's ``until`` first, as its local models do (and as a server
+given lm-eval's ``stop`` cuts the generation). Nothing is copied from lm-eval.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class LmEvalTask:
             for entry in config["filter_list"]
         ]
         (metric,) = [m for m in config["metric_list"] if m["metric"] == "exact_match"]
+        self.until = list(config["generation_kwargs"]["until"])
         self.metric_kwargs = {k: v for k, v in metric.items() if k not in ("metric", "aggregation", "higher_is_better")}
         self._exact_match = exact_match_hf_evaluate
         self._postprocess = postprocess_generated_text
@@ -51,7 +53,7 @@ class LmEvalTask:
         instances = []
         for index, (reply, doc, _) in enumerate(cases):
             instance = Instance(request_type="generate_until", doc=doc, arguments=("", {}), idx=index)
-            instance.resps = [self._postprocess(reply, stop=None, think_end_token=THINK_END)]
+            instance.resps = [self._postprocess(reply, stop=self.until, think_end_token=THINK_END)]
             instances.append(instance)
         for ensemble in self.ensembles:
             ensemble.apply(instances)

@@ -57,6 +57,7 @@ def gsm8k_replies(record: Record) -> Iterator[str]:
     yield f"The answer is -{gold}."
     yield f"So the result is {gold}... wait... yes."
     yield f"The answer is {wrong}."
+    yield f"{phrase}\n\nQ: What is 2 + 2?\nA: The answer is {wrong}."  # lm-eval's stop sequence "Q:"
     yield "I cannot solve this..."
     yield ""
     yield from _thinking(phrase, f"The answer is {wrong}.")
@@ -96,6 +97,7 @@ def mc_replies(record: Record) -> Iterator[str]:
     yield f"The answer is ({other})."
     yield f"The answer is {other_text}."
     yield "The answer is (Z)."
+    yield f"{phrase}\n\nQ: next question\nThe answer is ({other})."  # lm-eval's stop sequence "Q:"
     yield "I am not sure."
     yield ""
     yield from _thinking(phrase, f"The answer is ({other}).")
@@ -125,6 +127,7 @@ def math_replies(record: Record) -> Iterator[str]:
     yield f"First \\boxed{{0}}, then finally \\boxed{{{gold}}}."
     yield f"\\boxed{{{gold}}} but wait, \\boxed{{-98765}}"
     yield "Final Answer: The final answer is $-98765.4321$. I hope it is correct."
+    yield f"{closing}\n\nProblem:\nWhat is 1+1?\nFinal Answer: The final answer is $2$. I hope it is correct."
     yield "I do not know."
     yield ""
     yield from _thinking(f"The final answer is $\\boxed{{{gold}}}$.", "\\boxed{-98765}")

@@ -16,6 +16,7 @@ import os
 import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,6 +50,18 @@ def minerva_utils() -> Iterator[types.ModuleType]:
     yield module
 
 
+def _task_yaml() -> dict[str, Any]:
+    import lm_eval
+
+    yaml = pytest.importorskip("yaml")
+    path = Path(lm_eval.__file__).parent / "tasks" / "minerva_math" / "minerva_math_algebra.yaml"
+    # the file holds lm-eval's "!function" tags; only plain keys are read here
+    text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines() if "!function" not in line)
+    data = yaml.safe_load(text)
+    assert isinstance(data, dict)
+    return data
+
+
 @pytest.fixture(scope="module")
 def checker() -> Iterator[SymbolicChecker]:
     with SymbolicChecker(timeout_s=5.0) as worker:
@@ -59,6 +72,7 @@ def test_minerva_exact_match_and_math_verify_agree_with_lm_eval(minerva_utils: t
                                                                 checker: SymbolicChecker) -> None:
     from lm_eval.models.utils import postprocess_generated_text
 
+    until = list(_task_yaml()["generation_kwargs"]["until"])  # the task's stop sequences
     original_is_equiv = minerva_utils.is_equiv
     unavailable: list[bool] = []
     verdicts: dict[tuple[str, str], bool] = {}
@@ -86,9 +100,9 @@ def test_minerva_exact_match_and_math_verify_agree_with_lm_eval(minerva_utils: t
                "answer": minerva_utils.normalize_final_answer(minerva_utils.remove_boxed(gold))}
         for reply in math_replies(record):
             unavailable.clear()
-            theirs = minerva_utils.process_results(doc, [postprocess_generated_text(reply, None, THINK_END)])
+            seen = postprocess_generated_text(reply, until, THINK_END)
+            theirs = minerva_utils.process_results(doc, [seen])
             ours, detail = score_math(record, output_of(reply), checker=checker)
-            seen = postprocess_generated_text(reply, None, THINK_END)
             answer = minerva_utils.normalize_final_answer(minerva_utils.get_unnormalized_answer(seen))
             if (detail["minerva_answer"], detail["minerva_gold"]) != (answer, doc["answer"]):
                 disagreements.append(f"{record.id} extraction: {answer!r} vs ours {detail['minerva_answer']!r}")

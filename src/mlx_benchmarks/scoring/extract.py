@@ -18,6 +18,7 @@ LETTERS = "ABCDEFGHIJ"
 GSM8K_STRICT_PATTERN = r"The answer is (\-?[0-9\.\,]+)."
 GSM8K_FLEXIBLE_PATTERN = r"(-?[$0-9.,]{2,})|(-?[0-9]+)"
 GSM8K_IGNORE = (",", "\\$", "(?s).*#### ", "\\.$")
+GSM8K_UNTIL = ("Q:", "</s>", "<|im_end|>")  # generation_kwargs.until: lm-eval's stop sequences
 # our lenient reading: the last "answer is N" on one line (any case, "$" allowed), else the last number
 # whose minus sign starts a word ("20-13" is not -13) and which holds a digit (an ellipsis is not a number)
 LENIENT_ANSWER_RE = re.compile(r"answer is[ \t]*[:*]*[ \t]*\$?[ \t]*(-?[0-9](?:[0-9.,]*[0-9])?)", re.IGNORECASE)
@@ -82,6 +83,7 @@ def gsm8k_gold(answer: str) -> str:
 MC_STRICT_PATTERN = ("((?<=The answer is )(.*)(?=.)|(?<=answer is )(.*)(?=.)|(?<=The answer: )(.*)(?=.)"
                      "|(?<=The final answer: )(.*)(?=.))")
 MC_FLEXIBLE_PATTERN = r"(\([A-Z]\))"
+MC_UNTIL = ("</s>", "Q:", "<|im_end|>")
 
 
 def mc_reference(reply: str, choices: tuple[str, ...] | list[str]) -> tuple[str, str]:

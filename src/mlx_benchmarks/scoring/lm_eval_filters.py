@@ -8,9 +8,10 @@ runs lm-eval's own objects on the same replies and requires identical outputs):
 - ``multi_choice_regex``: the registered ``multi_choice_regex`` filter (``lm_eval.filters.extraction``
   ``MultiChoiceRegexFilter``: the regex, then an option's text, longest first, then ``: X``);
 - ``exact_match``: ``lm_eval.api.metrics.exact_match_hf_evaluate`` for one prediction;
-- ``reply_view``: what lm-eval's chat-completions model hands its filters when run with
-  ``think_end_token="</think>"``: the text after the last ``</think>``, left-stripped; a reply without one
-  (an unclosed ``<think>`` included) is read whole.
+- ``reply_view``: what lm-eval hands its filters (``postprocess_generated_text`` with
+  ``think_end_token="</think>"`` and the task's ``until``): the text after the last ``</think>``,
+  left-stripped (a reply without one, an unclosed ``<think>`` included, is read whole), cut at the first
+  of the task's stop sequences, as a server given lm-eval's ``stop`` would have cut the generation.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ THINK_END = "</think>"
 ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
-def reply_view(raw: str) -> str:
+def reply_view(raw: str, until: Sequence[str] = ()) -> str:
     """The reply as lm-eval's filters see it (``postprocess_generated_text`` with ``think_end_token``)."""
-    return raw.split(THINK_END)[-1].lstrip()
+    text = raw.split(THINK_END)[-1].lstrip()
+    for term in until:
+        if term:
+            text = text.split(term)[0]
+    return text
 
 
 def regex_filter(text: str, pattern: str | re.Pattern[str], group_select: int = 0, fallback: str = FALLBACK) -> str:

@@ -16,6 +16,7 @@ import re
 
 REFERENCE = "lm-eval 0.4.13 minerva_math"
 INVALID_ANSWER = "[invalidanswer]"
+UNTIL = ("Problem:",)  # the task's stop sequence
 
 SUBSTITUTIONS = [
     ("an ", ""), ("a ", ""), (".$", "$"), ("\\$", ""), (r"\ ", ""), (" ", ""), ("mbox", "text"),

@@ -8,7 +8,8 @@
   against the whole reply;
 - ``exact_match_boxed`` (ours): Minerva's normalisation and ``is_equiv`` on the reply's last ``\\boxed{}``.
 
-Thinking rule, every metric: the reply after its last ``</think>``; without one, the whole reply.
+Thinking rule, every metric: the reply after its last ``</think>``; without one, the whole reply. The
+lm-eval metrics also cut it at the task's stop sequence "Problem:", as lm-eval's request would have.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def score_math(record: Record, output: ModelOutput, *, checker: SymbolicChecker 
     """Our equivalence, lm-eval minerva_math's exact_match and math_verify, and Minerva on the boxed answer."""
     reply = reply_view(output.raw_text)
     predicted = extract_math_answer(reply)
+    seen = reply_view(output.raw_text, minerva.UNTIL)  # what lm-eval's minerva_math scores
     verdict = math_equivalent(predicted, record.answer, checker)
     solution = record.meta.get("solution")
     solution = solution if isinstance(solution, str) and "boxed" in solution else f"\\boxed{{{record.answer}}}"
@@ -61,11 +63,11 @@ def score_math(record: Record, output: ModelOutput, *, checker: SymbolicChecker 
         gold = minerva.gold_answer(solution)
     except ValueError:  # lm-eval would fail on such a record; ours (a user's file) keeps its stated answer
         gold = minerva.normalize_final_answer(record.answer)
-    phrase = minerva.reply_answer(reply)
+    phrase = minerva.reply_answer(seen)
     exact = minerva_equal(phrase, gold, checker)
     boxed = minerva.boxed_answer(reply)
     exact_boxed = minerva_equal(boxed, gold, checker)
-    verified = checker.lm_eval_math_verify(solution, reply) if checker is not None else None
+    verified = checker.lm_eval_math_verify(solution, seen) if checker is not None else None
     scores = {"accuracy": float(verdict.equal), "exact_match": float(exact in ("equal", "sympy")),
               "math_verify": float(bool(verified)), "exact_match_boxed": float(exact_boxed in ("equal", "sympy"))}
     detail = {"extracted": predicted, "gold": record.answer, "equivalence": verdict.how,

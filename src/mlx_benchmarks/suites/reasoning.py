@@ -6,7 +6,8 @@ strict-match and flexible-extract filters with its ``exact_match`` settings, qui
 ARC (and MMLU in ``knowledge``): ``exact_match_strict`` / ``exact_match_flexible`` are the filters of lm-eval's
 ``mmlu_flan_cot_zeroshot`` (the generative MC task that asks for "The answer is X"); ``accuracy_robust`` is
 our letter extraction. Thinking rule, every metric: the reply after its last ``</think>`` (lm-eval's
-``think_end_token``); a reply without one, an unclosed ``<think>`` included, is read whole.
+``think_end_token``); a reply without one, an unclosed ``<think>`` included, is read whole. The lm-eval
+metrics also cut it at the task's stop sequences (``until``), as lm-eval's server request would have.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.scoring.extract import (
+    GSM8K_UNTIL,
+    MC_UNTIL,
     extract_letter,
     gsm8k_gold,
     gsm8k_lenient,
@@ -63,7 +66,7 @@ def gsm8k_target(record: Record) -> str:
 def score_gsm8k(record: Record, output: ModelOutput) -> tuple[Scores, dict[str, Any]]:
     """lm-eval's strict and flexible exact match, and our lenient one, on the reply after its thinking."""
     reply = reply_view(output.raw_text)
-    strict, flexible = gsm8k_reference(reply)
+    strict, flexible = gsm8k_reference(reply_view(output.raw_text, GSM8K_UNTIL))
     target, gold = gsm8k_target(record), gsm8k_gold(record.answer)
     lenient = gsm8k_lenient(reply)
     scores = {"exact_match_strict": float(gsm8k_reference_match(strict, target)),
@@ -77,7 +80,7 @@ def score_multiple_choice(record: Record, output: ModelOutput) -> tuple[Scores, 
     """lm-eval's flan-CoT strict and flexible exact match, and our robust letter, on the reply after its thinking."""
     reply = reply_view(output.raw_text)
     gold = record.answer.strip().upper()
-    strict, flexible = mc_reference(reply, record.choices)
+    strict, flexible = mc_reference(reply_view(output.raw_text, MC_UNTIL), record.choices)
     letter = extract_letter(reply, len(record.choices), record.choices)
     scores = {"exact_match_strict": float(mc_reference_match(strict, gold)),
               "exact_match_flexible": float(mc_reference_match(flexible, gold)),
