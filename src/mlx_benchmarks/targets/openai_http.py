@@ -265,6 +265,7 @@ class OpenAITarget:
                         return
             stats.parse_ns += now_ns() - t_ns
             clock.arm_idle()
+        clock.pause()
         for payload in decoder.flush():
             if payload.strip() != DONE:
                 for chunk in chunks_from_event(payload, now_ns()):
