@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[2]
 DOUBLES = "py:tests.doubles.gold_target:"
 QUICK = ["--git-sha", "abcdef0"]
 HEADLINES = {"exact_match_strict", "exact_match_flexible", "exact_match_lenient", "accuracy", "accuracy_robust",
-             "exact_match_strict_macro", "exact_match_flexible_macro", "accuracy_robust_macro", "exact_match",
+             "exact_match_flan_strict", "exact_match_flan_flexible", "exact_match_flan_strict_macro",
+             "exact_match_flan_flexible_macro", "accuracy_robust_macro", "exact_match",
              "math_verify", "exact_match_boxed", "pass_at_1", "pass_at_2", "pass_at_1_base", "pass_at_1_plus"}
 
 

@@ -145,7 +145,7 @@ def test_pass_at_k_and_failure_rates_from_samples() -> None:
 
 def test_mmlu_macro_average_weighs_subjects_equally() -> None:
     def mc(pid: str, passed: bool | None, subject: str) -> dict[str, Any]:
-        row = sample(pid, passed, subject=subject, metric="exact_match_strict")
+        row = sample(pid, passed, subject=subject, metric="exact_match_flan_strict")
         row["scores"] = {m: v for m in MC_METRICS for v in row["scores"].values()}
         return row
 
@@ -159,8 +159,8 @@ def test_mmlu_macro_average_weighs_subjects_equally() -> None:
         assert results[("mmlu", metric)].value == pytest.approx(3 / 5)
         assert results[("mmlu_algebra", metric)].value == pytest.approx(0.75)
         assert results[("mmlu_biology", metric)].tags["n_errors"] == "1"
-    algebra_se = float(results[("mmlu_algebra", "exact_match_strict")].tags["stderr"])
-    macro = results[("mmlu", "exact_match_strict_macro")]
+    algebra_se = float(results[("mmlu_algebra", "exact_match_flan_strict")].tags["stderr"])
+    macro = results[("mmlu", "exact_match_flan_strict_macro")]
     assert float(macro.tags["stderr"]) == pytest.approx(math.sqrt(algebra_se**2) / 2, abs=1e-6)
     assert "mmlu_flan_cot_zeroshot" in macro.tags["reference"]
     assert results[("mmlu", "accuracy_robust")].tags["reference"] == "mlx-bench"

@@ -1,7 +1,7 @@
 """``knowledge``: MMLU as generative multiple choice, per subject and as a macro average.
 
-Metrics as for ARC in ``reasoning``: ``exact_match_strict`` / ``exact_match_flexible`` (lm-eval 0.4.13
-``mmlu_flan_cot_zeroshot``'s filters and exact match, on our prompt) and ``accuracy_robust`` (ours). For each
+Metrics as for ARC in ``reasoning``: ``exact_match_flan_strict`` / ``exact_match_flan_flexible`` (lm-eval
+0.4.13 ``mmlu_flan_cot_zeroshot``'s filters and exact match, on our prompt) and ``accuracy_robust`` (ours). For each
 metric M: ``mmlu_<subject>`` / M for each subject, ``mmlu`` / ``M_macro`` (the mean of the subject values,
 each subject weighing the same) and ``mmlu`` / M (over all questions, lm-eval's size-weighted aggregate).
 """

@@ -3,8 +3,9 @@
 GSM8K: ``exact_match_strict`` and ``exact_match_flexible`` are lm-eval 0.4.13 ``gsm8k_cot_zeroshot``'s
 strict-match and flexible-extract filters with its ``exact_match`` settings, quirks included;
 ``exact_match_lenient`` is our reading (the last "answer is N", else the last number; "20-13" is not -13).
-ARC (and MMLU in ``knowledge``): ``exact_match_strict`` / ``exact_match_flexible`` are the filters of lm-eval's
-``mmlu_flan_cot_zeroshot`` (the generative MC task that asks for "The answer is X"); ``accuracy_robust`` is
+ARC (and MMLU in ``knowledge``): ``exact_match_flan_strict`` / ``exact_match_flan_flexible`` are the filters
+and exact match of lm-eval's ``mmlu_flan_cot_zeroshot`` (the generative MC task that asks for "The answer is
+X"), named apart from lm-eval's task metrics because our prompt is not that task's; ``accuracy_robust`` is
 our letter extraction. Thinking rule, every metric: the reply after its last ``</think>`` (lm-eval's
 ``think_end_token``); a reply without one, an unclosed ``<think>`` included, is read whole. The lm-eval
 metrics also cut it at the task's stop sequences (``until``), as lm-eval's server request would have.
@@ -37,19 +38,20 @@ from mlx_benchmarks.suites.loglik_tasks import add_scoring_arguments, loglik_opt
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, QualitySuite, TaskRun, TaskSpec
 
 GSM8K_METRICS = ("exact_match_strict", "exact_match_flexible", "exact_match_lenient")
-MC_METRICS = ("exact_match_strict", "exact_match_flexible", "accuracy_robust")
+MC_METRICS = ("exact_match_flan_strict", "exact_match_flan_flexible", "accuracy_robust")
 OURS = "mlx-bench"
 THINK_RULE = "after the last </think>, else the whole reply"
 GSM8K_REFERENCES = {"exact_match_strict": f"{LM_EVAL} gsm8k_cot_zeroshot strict-match",
                     "exact_match_flexible": f"{LM_EVAL} gsm8k_cot_zeroshot flexible-extract",
                     "exact_match_lenient": OURS}
-MC_REFERENCES = {"exact_match_strict": f"{LM_EVAL} mmlu_flan_cot_zeroshot strict-match filter",
-                 "exact_match_flexible": f"{LM_EVAL} mmlu_flan_cot_zeroshot flexible-extract filter",
+MC_REFERENCES = {"exact_match_flan_strict": f"{LM_EVAL} mmlu_flan_cot_zeroshot strict-match filter",
+                 "exact_match_flan_flexible": f"{LM_EVAL} mmlu_flan_cot_zeroshot flexible-extract filter",
                  "accuracy_robust": OURS}
 # the filters are lm-eval's; the prompt is ours (no lm-eval task asks our MC prompt word for word)
 MC_PROMPT_NOTE = "mlx-bench prompt"
 # extraction detail key of each metric (the headline's is "extracted")
 DETAIL_KEYS = {"exact_match_strict": "extracted", "exact_match_flexible": "extracted_flexible",
+               "exact_match_flan_strict": "extracted", "exact_match_flan_flexible": "extracted_flexible",
                "exact_match_lenient": "extracted_lenient", "accuracy_robust": "extracted_robust"}
 
 
@@ -82,8 +84,8 @@ def score_multiple_choice(record: Record, output: ModelOutput) -> tuple[Scores, 
     gold = record.answer.strip().upper()
     strict, flexible = mc_reference(reply_view(output.raw_text, MC_UNTIL), record.choices)
     letter = extract_letter(reply, len(record.choices), record.choices)
-    scores = {"exact_match_strict": float(mc_reference_match(strict, gold)),
-              "exact_match_flexible": float(mc_reference_match(flexible, gold)),
+    scores = {"exact_match_flan_strict": float(mc_reference_match(strict, gold)),
+              "exact_match_flan_flexible": float(mc_reference_match(flexible, gold)),
               "accuracy_robust": float(letter == gold)}
     return scores, {"extracted": _found(strict), "extracted_flexible": _found(flexible),
                     "extracted_robust": letter, "gold": gold}
