@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from mlx_benchmarks.scoring import minerva
 from mlx_benchmarks.scoring.math_equiv import SymbolicChecker, math_equivalent, normalize_answer
 
 
@@ -82,3 +83,15 @@ def test_pathological_expression_is_time_bounded(checker: SymbolicChecker) -> No
     assert not verdict.equal
     assert time.monotonic() - started < 20
     assert math_equivalent("0.5", "\\frac{1}{2}", checker).equal  # the worker still answers afterwards
+
+
+def test_minerva_is_equiv_accepts_equivalent_forms_in_the_worker(checker: SymbolicChecker) -> None:
+    """lm-eval minerva_math's is_equiv: "14/3" is "\\frac{14}{3}" (sympy), not just equal strings."""
+    assert checker.minerva_equiv("14/3", "\\frac{14}{3}") is True
+    assert checker.minerva_equiv("\\frac{14}{3}", "\\frac{14}{3}") is True
+    assert checker.minerva_equiv("5", "\\frac{14}{3}") is False
+    reply = "So it is 4.\nFinal Answer: The final answer is $\\dfrac{14}{3}$. I hope it is correct."
+    assert minerva.reply_answer(reply) == "\\dfrac{14}{3}"
+    assert minerva.reply_answer("The answer is \\boxed{4}") == minerva.INVALID_ANSWER
+    assert minerva.boxed_answer("so \\boxed{\\frac{14}{3}} cm") == "\\frac{14}{3}"
+    assert minerva.gold_answer("... = \\boxed{10\\text{ cm}}.") == "10"
