@@ -106,7 +106,7 @@ def test_the_sweep_finds_the_knee_at_the_set_capacity() -> None:
     capacity = 2 / service
     server = CalibrationServer(ttft_ms=80, itl_ms=20, capacity=2)
     outcome = asyncio.run(run_against(server, prompt_lengths="8", gen_tokens="4", trials=1, warmup=0, sweep=True,
-                                      sweep_rates="4", arrival="constant", rate_requests=16,
+                                      sweep_rates="4", rate_requests=16,
                                       slo="ttft_ms=1000"))
     valid(outcome)
     names = by_name(outcome)
@@ -116,6 +116,7 @@ def test_the_sweep_finds_the_knee_at_the_set_capacity() -> None:
     assert 0.75 * capacity <= float(knee.tags["max_throughput_rps"]) <= 1.05 * capacity
     assert 0.75 / service <= float(knee.tags["sync_rps"]) <= 1.05 / service, "one at a time: one slot's pace"
     assert len(knee.raw["offered"]) == 4 and knee.value in knee.raw["offered"]
+    assert knee.tags["arrival"] == "constant", "the sweep's default schedule"
     rates = [r for r in names if r.startswith("sweep_rate_") and r.endswith("_requests_per_sec")]
     assert len(rates) == 4
     within = names["sweep_max_rps_within_slo"]

@@ -16,8 +16,9 @@ def add_rate_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("open-loop load (as vllm bench serve --request-rate)")
     group.add_argument("--request-rate", default=None, metavar="R,R,...",
                        help="also offer these request rates (requests/s), arrivals on a seeded schedule")
-    group.add_argument("--arrival", default="poisson", choices=ARRIVALS,
-                       help="gaps between arrivals: poisson (default), gamma (shape --burstiness) or constant")
+    group.add_argument("--arrival", default=None, choices=ARRIVALS,
+                       help="gaps between arrivals: poisson (the default for --request-rate), constant (the "
+                            "default for --sweep) or gamma (shape --burstiness)")
     group.add_argument("--burstiness", default=1.0, help="gamma shape: below 1 burstier, above 1 steadier")
     group.add_argument("--rate-requests", default=None, metavar="N",
                        help="requests per round at each rate (default: 10 seconds' worth, 8 to 200)")
@@ -31,6 +32,7 @@ class RateOptions:
 
     rates: list[float]
     arrival: str
+    sweep_arrival: str  # constant unless --arrival says otherwise: a few draws of a slow rate are too uneven
     burstiness: float
     requests: int | None
     max_concurrency: int | None
@@ -54,6 +56,7 @@ class RateOptions:
             if given:
                 raise UsageError(f"{given[0]} needs --request-rate or --sweep (it shapes the open-loop load only)")
         return cls(rates=rates, arrival=arrival, burstiness=burstiness,
+                   sweep_arrival=str(options.get("arrival") or "constant"),
                    requests=None if requests is None else parse_int(requests, "--rate-requests", minimum=1,
                                                                       maximum=100000),
                    max_concurrency=None if cap is None else parse_int(cap, "--max-concurrency", minimum=1,

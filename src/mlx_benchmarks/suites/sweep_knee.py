@@ -2,9 +2,10 @@
 
 1. one request at a time (a closed loop of 1, 8 requests a round): the rate a lone user gets, ``sweep_sync``;
 2. the maximum: a closed loop of ``--max-concurrency`` (default 32) workers, ``sweep_max``;
-3. ``--sweep-rates`` N offered rates (open loop, ``--arrival``) evenly spaced above the first up to the
-   second, ``sweep_rate_<R>``; when the maximum is not 10% above the first (a server that serves one request
-   at a time, or prompts of unequal cost), they start from half the lower of the two instead;
+3. ``--sweep-rates`` N offered rates (open loop; constant arrivals unless ``--arrival``, since a few Poisson
+   draws at a slow rate are too uneven to judge by) evenly spaced above the first up to the second,
+   ``sweep_rate_<R>``; when the maximum is not 10% above the first (a server that serves one request at a
+   time, or prompts of unequal cost), they start from half the lower of the two instead;
 4. the knee: the highest offered rate the target keeps up with, every round's answers coming at >= 95% of
    the pace requests arrived at while the client sent on time (send lag p99 within 100 ms, or within a
    quarter of the mean gap between arrivals when that is larger), as
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.measure.goodput import slo_text
@@ -59,6 +61,7 @@ def sustained(report: LevelReport) -> bool:
 async def sweep(levels: Levels, rates: RateOptions) -> list[Completion]:
     """Run the sweep's stages and record the knee (``sweep_*`` results)."""
     started = time.perf_counter()
+    rates = replace(rates, arrival=rates.sweep_arrival)
     sync = await levels.concurrency(1, name="sweep_sync", requests=SYNC_REQUESTS)
     top = await levels.concurrency(sweep_concurrency(rates), name="sweep_max")
     sent = [*sync.completions, *top.completions]
