@@ -239,10 +239,13 @@ class SymbolicChecker:
 
     def lm_eval_math_verify(self, solution: str, reply: str) -> bool | None:
         """lm-eval minerva_math's ``math_verify`` metric on a whole reply; None past the time limit."""
-        verdict = self._ask(["lm_eval_math_verify", solution, reply, max(1, int(self.timeout_s))])
+        # math-verify's three alarms (parse gold, parse reply, verify) may each run their full budget,
+        # and lm-eval waits for all of them: the backstop leaves room for that
+        verdict = self._ask(["lm_eval_math_verify", solution, reply, max(1, int(self.timeout_s))],
+                            wait_s=self.timeout_s * 3 + 10.0)
         return None if verdict is None else verdict is True
 
-    def _ask(self, request: list[Any]) -> Any:
+    def _ask(self, request: list[Any], wait_s: float | None = None) -> Any:
         """The worker's JSON answer to one request, or None when it ran past the limit (the worker is replaced)."""
         with self._lock:
             process = self._start()
@@ -254,7 +257,7 @@ class SymbolicChecker:
                 self._kill()
                 return False
             # math-verify's own alarm fires at ``budget`` for each of its steps; this is the backstop
-            line = _readline(process, self.timeout_s * 3 + 1.0)
+            line = _readline(process, self.timeout_s * 3 + 1.0 if wait_s is None else wait_s)
             if line:
                 try:
                     return json.loads(line)
