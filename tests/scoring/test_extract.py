@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from mlx_benchmarks.datasets.base import Record
+from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.scoring.extract import (
     extract_letter,
     extract_math_answer,
@@ -14,7 +16,8 @@ from mlx_benchmarks.scoring.extract import (
     normalize_number,
     numbers_equal,
 )
-from mlx_benchmarks.suites.eval_engine import split_reasoning
+from mlx_benchmarks.suites.eval_engine import ModelOutput, split_reasoning
+from mlx_benchmarks.suites.reasoning import score_gsm8k, score_multiple_choice
 
 
 @pytest.mark.parametrize(("text", "canonical"), [
@@ -107,3 +110,25 @@ def test_extract_math_answer_falls_back_to_final_answer_phrase() -> None:
     assert extract_math_answer("The final answer is 12.") == "12"
     assert extract_math_answer("I do not know") is None
     assert extract_math_answer("The final answer is 3, so \\boxed{4}") == "4"  # boxed wins
+
+
+def _output(text: str) -> ModelOutput:
+    answer, thought = split_reasoning(text)
+    return ModelOutput(text=answer, raw_text=text, reasoning=thought, tool_calls=[], completion=Completion(start_ns=0))
+
+
+def test_the_four_defects_issue_14_named_are_gone() -> None:
+    gsm = Record(id="g/1", task="gsm8k", prompt="q", answer="260", meta={"solution": "so 260\n#### 260"})
+    # an unclosed <think> block is read, as lm-eval reads it
+    scores, _ = score_gsm8k(gsm, _output("<think>Adding up: The answer is 260."))
+    assert scores == {"exact_match_strict": 1.0, "exact_match_flexible": 1.0, "exact_match_lenient": 1.0}
+    # an early lower-case "the answer is" does not beat the final one
+    scores, _ = score_gsm8k(gsm, _output("At first glance the answer is 267, but no. The answer is 260."))
+    assert scores["exact_match_strict"] == scores["exact_match_lenient"] == 1.0
+    # lm-eval's phrase does not cross a line break; our lenient reading still finds the number
+    scores, _ = score_gsm8k(gsm, _output("The answer is\n260."))
+    assert (scores["exact_match_strict"], scores["exact_match_lenient"]) == (0.0, 1.0)
+    # a leading option named as tempting is not the answer
+    arc = Record(id="a/1", task="arc_challenge", prompt="q", answer="B", choices=("w", "x", "y", "z"))
+    scores, detail = score_multiple_choice(arc, _output("(C) is tempting, but it fails on one detail; (B) is right."))
+    assert detail["extracted_robust"] is None and scores["exact_match_flan_flexible"] == 1.0
