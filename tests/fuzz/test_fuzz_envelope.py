@@ -8,6 +8,7 @@ import copy
 import io
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,10 @@ def test_validation_never_raises_and_refuses_every_nonfinite_number(document: di
 
 
 @pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("fuzz-validate")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LANGUAGE", "C")  # argparse's gettext otherwise stats locale folders on every call
+        yield tmp_path_factory.mktemp("fuzz-validate")
 
 
 def cli(*argv: str) -> int:

@@ -49,6 +49,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     # system detection is not under test and costs ~15 ms a call: pin it for the module
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(import_cmd, "detect_system", lambda: {"os": "Linux", "chip": "x86_64", "memory_gb": 8})
+        patch.setenv("LANGUAGE", "C")  # argparse's gettext otherwise stats locale folders on every call
         yield tmp_path_factory.mktemp("fuzz-import")
 
 
