@@ -57,3 +57,10 @@ def test_adapter_retries_for_the_framework_and_counts_it() -> None:
 
     status, retries, failures = asyncio.run(go())
     assert status == 200 and retries == 1 and failures == 0
+
+
+def test_a_429_left_after_retries_is_a_target_error_not_a_rejected_request() -> None:
+    from mlx_benchmarks.suites.tool_calling import error_failure
+
+    assert error_failure("TargetRetryable: HTTP 429: slow down") == "target_error"
+    assert error_failure("TargetProtocolError: HTTP 400: bad schema") == "rejected"

@@ -61,7 +61,7 @@ def parse_tasks(value: str | None) -> list[str]:
 
 def error_failure(error: str) -> str:
     """The taxonomy category of a request that failed as a whole."""
-    if "HTTP 4" in error:
+    if "HTTP 4" in error and "HTTP 429" not in error:  # 429 is "busy" (retried), not a refusal of the request
         return "rejected"
     if "ended the stream" in error or "closed the stream" in error or "truncated" in error:
         return "truncated"
