@@ -23,6 +23,7 @@ DATASETS: dict[str, str] = {
     "jsonl": "mlx_benchmarks.datasets.jsonl:LOADER",
     "bfcl": "mlx_benchmarks.datasets.bfcl:LOADER",
     "ppl_hamlet": "mlx_benchmarks.datasets.ppl_text:LOADER",
+    "ifbench": "mlx_benchmarks.datasets.ifbench:LOADER",
     **loglik_entries(),  # arc_easy_rc0, hellaswag_rc5, ...: OLMES ranked-classification requests
 }
 
