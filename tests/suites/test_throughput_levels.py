@@ -19,9 +19,16 @@ import pytest
 from mlx_benchmarks.errors import BenchError, DatasetError, UsageError
 from mlx_benchmarks.measure.calibration_server import CalibrationServer
 from mlx_benchmarks.suites.base import SuiteOutcome
-from mlx_benchmarks.suites.sweep_knee import sweep_rates
+from mlx_benchmarks.suites.load_levels import LevelReport, Levels
+from mlx_benchmarks.suites.rate_options import RateOptions
+from mlx_benchmarks.suites.speed_common import PromptMaker
+from mlx_benchmarks.suites.speed_progress import SpeedProgress
+from mlx_benchmarks.suites.sweep_knee import sweep, sweep_rates
 from mlx_benchmarks.suites.throughput import ThroughputSuite
-from tests.suites.test_throughput import valid
+from mlx_benchmarks.suites.workload import Workload
+from mlx_benchmarks.suites.workload_options import WorkloadOptions
+from mlx_benchmarks.targets.openai_http import OpenAITarget
+from tests.suites.test_throughput import context, valid
 from tests.suites.test_throughput_workloads import run_against
 
 
@@ -167,3 +174,37 @@ def test_an_unreadable_dataset_is_refused_before_any_request(tmp_path: Path) -> 
         with pytest.raises(error) as caught:
             ThroughputSuite().validate_options({"dataset": dataset})
         assert isinstance(caught.value, BenchError) and caught.value.exit_code == 2
+
+
+class ScriptedLevels(Levels):
+    """Test double: levels whose figures are scripted, so the sweep's decisions can be followed exactly."""
+
+    capacity = 0.045  # requests/s the scripted target keeps up with
+
+    async def concurrency(self, level: int, name: str | None = None, requests: int | None = None) -> LevelReport:
+        return LevelReport(name or "", requests_per_s=0.048 if level == 1 else 0.059)
+
+    async def rate(self, rate: float, rates: RateOptions, name: str | None = None) -> LevelReport:
+        pace = min(rate, self.capacity)
+        return LevelReport(name or "", offered=rate, paces=[(rate, pace)], send_lag_ms_p99=5.0, attainment=1.0)
+
+
+def test_the_sweep_steps_below_its_grid_when_no_rate_there_is_sustained() -> None:
+    # one at a time 0.048/s, the maximum 0.059/s (unequal prompts), the target keeps up with 0.045/s: every
+    # rate of a grid from 0.048 up is too fast, so the sweep steps down 20% at a time until one is sustained
+    async def go() -> SuiteOutcome:
+        target = OpenAITarget("http://127.0.0.1:9/v1")
+        ctx = context(target, sweep=True)
+        outcome = SuiteOutcome()
+        options = WorkloadOptions.parse({"sweep": True, "sweep_rates": "4"})
+        levels = ScriptedLevels(ctx, ThroughputSuite().options({}), Workload(ctx, PromptMaker(ctx), options,
+                                                                              length=8, gen=4),
+                                options, None, outcome, SpeedProgress(ctx.console, "throughput", 0))
+        await sweep(levels, RateOptions.parse({"sweep": True}))
+        ctx.memory.stop()
+        return outcome
+
+    names = by_name(asyncio.run(go()))
+    knee = names["sweep_max_sustainable_rps"]
+    assert knee.tags["rates_tried"] == "0.0508,0.0535,0.0562,0.059,0.0406"
+    assert knee.value == 0.0406 and knee.tags["found"] == "true"

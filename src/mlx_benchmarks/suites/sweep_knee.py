@@ -9,7 +9,8 @@
 4. the knee: the highest offered rate the target keeps up with, every round's answers coming at >= 95% of
    the pace requests arrived at while the client sent on time (send lag p99 within 100 ms, or within a
    quarter of the mean gap between arrivals when that is larger), as
-   ``sweep_max_sustainable_rps``; with ``--slo``, the highest such rate at which >= 95% of requests met every
+   ``sweep_max_sustainable_rps`` (when no rate of the grid is sustained, up to three more are tried, each 20%
+   under the lowest so far); with ``--slo``, the highest such rate at which >= 95% of requests met every
    SLO, as ``sweep_max_rps_within_slo``. No rate qualifying gives 0 and ``found: false``.
 """
 
@@ -30,6 +31,7 @@ SLO_SHARE = 0.95  # share of requests meeting every SLO for a rate to count as w
 MAX_SEND_LAG_MS = 100.0  # a client later than this against its schedule did not really offer the rate...
 LAG_SHARE_OF_GAP = 0.25  # ...unless it is small beside the gaps between arrivals (slow rates)
 DEFAULT_SWEEP_CONCURRENCY = 32
+STEPS_BELOW, STEP_DOWN = 3, 0.8  # extra rates, each 20% under the lowest, when none of the grid is sustained
 SYNC_REQUESTS = 8  # per round of the one-at-a-time stage: enough of a prompt mix to set the lower rate
 
 
@@ -74,15 +76,27 @@ async def sweep(levels: Levels, rates: RateOptions) -> list[Completion]:
                                                                             + levels.extra_requests())
                                                     for r in offered))
     reports: list[LevelReport] = []
-    for rate in (float(f"{r:.3g}") for r in offered):  # three significant figures, however slow the target
+
+    async def offer(rate: float) -> None:
+        rate = float(f"{rate:.3g}")  # three significant figures, however slow the target
         report = await levels.rate(rate, rates, name=f"sweep_rate_{rate:g}")
         reports.append(report)
         sent.extend(report.completions)
+
+    for rate in offered:
+        await offer(rate)
+    for _ in range(STEPS_BELOW):  # the knee lies below every rate tried: step down until one is sustained
+        if any(sustained(r) for r in reports):
+            break
+        lowest = min(r.offered or 0.0 for r in reports)
+        levels.progress.stage("sweep", more_planned=levels.opts.trials * (rates.requests_at(lowest * STEP_DOWN)
+                                                                         + levels.extra_requests()))
+        await offer(lowest * STEP_DOWN)
     kept_up = [r for r in reports if sustained(r)]
     tags: dict[str, object] = {
         **common_tags(levels.ctx, levels.check, levels.workload.prompts), **levels.workload.tags(),
         "sync_rps": round(sync.requests_per_s, 4), "max_throughput_rps": round(top.requests_per_s, 4),
-        "max_throughput_concurrency": sweep_concurrency(rates), "rates_tried": ",".join(f"{r:.3g}" for r in offered),
+        "max_throughput_concurrency": sweep_concurrency(rates), "rates_tried": ",".join(f"{r.offered:.3g}" for r in reports),
         "arrival": rates.arrival, "keeps_up_at": KEEPS_UP, "max_send_lag_ms": MAX_SEND_LAG_MS,
         "sustained_rates": ",".join(f"{r.offered:.3g}" for r in kept_up) or "none"}
     duration = round(time.perf_counter() - started, 4)
