@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sys
+import threading
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -55,22 +56,26 @@ class Verdict:
     loose: tuple[bool, ...]
 
 
+_OFFLINE = threading.RLock()  # scorers run on worker threads: one patch of nltk.download at a time
+
+
 @contextmanager
 def offline() -> Iterator[None]:
     """Refuse ``nltk.download`` while IFBench's code runs (it calls it on import and in checks)."""
     import nltk  # type: ignore[import-untyped]
 
-    original = nltk.download
-    nltk.download = lambda *args, **kwargs: False
-    try:
-        yield
-    finally:
-        nltk.download = original
+    with _OFFLINE:
+        original = nltk.download
+        nltk.download = lambda *args, **kwargs: False
+        try:
+            yield
+        finally:
+            nltk.download = original
 
 
 def _spacy_download_shim() -> None:
     # ifbench.instructions runs `spacy.cli.download("en_core_web_sm")` on import and never uses the model
-    if importlib.util.find_spec("spacy") is not None or "spacy" in sys.modules:
+    if "spacy" in sys.modules or importlib.util.find_spec("spacy") is not None:
         return
     spacy = types.ModuleType("spacy")
     cli = types.ModuleType("spacy.cli")
@@ -84,9 +89,9 @@ def checkers() -> Mapping[str, Any]:
     """IFBench's instruction id -> checker class (imported once, offline)."""
     if importlib.util.find_spec("ifbench") is None:
         raise PrerequisiteError(INSTALL_HINT)
-    _spacy_download_shim()
     try:
         with offline():
+            _spacy_download_shim()
             from ifbench.instructions_registry import INSTRUCTION_DICT  # type: ignore[import-untyped]
     except ImportError as exc:
         raise PrerequisiteError(f"{INSTALL_HINT} ({exc})") from None

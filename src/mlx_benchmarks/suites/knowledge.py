@@ -18,6 +18,7 @@ from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import ModelOutput, Scores, timing_fields
+from mlx_benchmarks.suites.instruction_following import InstructionFollowing, instruction_tasks
 from mlx_benchmarks.suites.loglik_tasks import add_scoring_arguments, loglik_options, run_loglik
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, QualitySuite, TaskRun, TaskSpec
 from mlx_benchmarks.suites.quant_quality import add_quant_arguments, quant_options, run_quant_quality
@@ -91,10 +92,14 @@ class KnowledgeSuite(QualitySuite):
         add_quant_arguments(parser)  # perplexity / kl_divergence (suites.quant_quality)
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
-        if quant_options(options) is None and loglik_options(options, self.loglik_task_names) is None:
+        if instruction_tasks(options):  # ifbench (suites.instruction_following)
+            InstructionFollowing().validate_options(options)
+        elif quant_options(options) is None and loglik_options(options, self.loglik_task_names) is None:
             super().validate_options(options)
 
     async def run(self, ctx: RunContext) -> SuiteOutcome:
+        if instruction_tasks(ctx.options):
+            return await InstructionFollowing().run(ctx)
         quant = quant_options(ctx.options)
         if quant is not None:
             return await run_quant_quality(ctx, quant)
