@@ -97,7 +97,7 @@ def test_event_parser_memory_is_in_proportion_to_the_input(traced: None, payload
 
 @given(st.lists(st.one_of(st.binary(max_size=64), st.sampled_from([b"\r", b"\n", b"\r\n", b"data:", b"data: ",
                                                                        b": ping\n", b"[DONE]", b"\n\n"])),
-                max_size=60))
+                max_size=20))
 def test_decoder_returns_at_most_what_it_was_fed(pieces: list[bytes]) -> None:
     decoder = SSEDecoder()
     events: list[bytes] = []
@@ -115,11 +115,12 @@ def test_decoder_returns_at_most_what_it_was_fed(pieces: list[bytes]) -> None:
 def test_decoder_refuses_an_endless_line_or_event_in_bounded_memory(traced: None, piece: bytes) -> None:
     decoder = SSEDecoder()
     tracemalloc.reset_peak()
+    before, _ = tracemalloc.get_traced_memory()  # what earlier tests left alive is not ours
     with pytest.raises(TargetProtocolError, match="longer than"):
         for _ in range(64):
             decoder.feed(piece)
     _, peak = tracemalloc.get_traced_memory()
-    assert peak < 40 << 20
+    assert peak - before < 40 << 20
 
 
 def test_the_reported_crashes_are_error_chunks() -> None:
