@@ -15,7 +15,7 @@ INT64 = st.integers(min_value=-MAX_INT, max_value=MAX_INT)
 TEXT = st.text(max_size=30)  # no lone surrogates: Hypothesis leaves category Cs out by default
 RAW = st.recursive(st.one_of(st.none(), st.booleans(), INT64, FINITE, TEXT),
                    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(TEXT, inner, max_size=3)),
-                   max_leaves=6)
+                   max_leaves=4)
 
 
 def _stamp(moment: datetime) -> str:
@@ -27,7 +27,7 @@ RESULT = st.fixed_dictionaries(
     optional={"duration_seconds": FINITE, "prompt_tokens_per_second": NON_NEGATIVE,
               "decode_tokens_per_second": NON_NEGATIVE, "total_tokens_per_second": NON_NEGATIVE,
               "first_token_latency_ms": NON_NEGATIVE, "peak_rss_mb": NON_NEGATIVE,
-              "tags": st.dictionaries(TEXT, TEXT, max_size=4), "raw": RAW},
+              "tags": st.dictionaries(TEXT, TEXT, max_size=3), "raw": RAW},
 )
 SNAPSHOT = st.fixed_dictionaries({"phase": TEXT, "rss_gb": FINITE},
                                  optional={"free_gb": FINITE, "wired_gb": FINITE, "swap_mb": FINITE})
@@ -49,7 +49,7 @@ ENVELOPES = st.fixed_dictionaries(
      "git_sha": st.text("0123456789abcdefABCDEF", min_size=7, max_size=64),
      "trigger": st.sampled_from(["schedule", "pr", "workflow_dispatch", "local"]),
      "suite": st.sampled_from(suite_names()), "model": TEXT, "system": SYSTEM,
-     "results": st.lists(RESULT, max_size=3)},
+     "results": st.lists(RESULT, max_size=2)},
     optional={"pr_number": st.one_of(st.none(), INT64), "model_revision": TEXT, "quantization": TEXT,
               "skipped": st.booleans(), "seed": INT64,
               "gen_kwargs": st.fixed_dictionaries({}, optional={"max_gen_toks": INT64, "temperature": FINITE,
