@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from mlx_benchmarks.errors import TargetProtocolError, TargetRetryable
-from mlx_benchmarks.targets.retry import RetryPolicy, Retrying, parse_retry_after, retrying
+from mlx_benchmarks.targets.retry import Retrying, RetryPolicy, parse_retry_after, retrying
 
 NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
 
