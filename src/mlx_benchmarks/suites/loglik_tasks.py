@@ -24,6 +24,7 @@ from mlx_benchmarks.errors import RunIncomplete, TargetError, UsageError
 from mlx_benchmarks.scoring.loglik import METRICS, REFERENCES, predictions, rank_scores
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import SampleRecord, active_seconds, error_lines, mean_result
+from mlx_benchmarks.suites.memory_window import MemoryWindow
 from mlx_benchmarks.targets.base import now_ns
 from mlx_benchmarks.targets.loglik import LoglikScorer, scorer_for
 
@@ -113,12 +114,14 @@ async def run_loglik(ctx: RunContext, opts: LoglikOptions) -> SuiteOutcome:
     session = secrets.token_hex(4)
     outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=0, temperature=0.0))
     by_task: dict[str, list[dict[str, Any]]] = {}
+    memory: dict[str, dict[str, object]] = {}
     failures = 0
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=ctx.console, transient=False) as progress:
         for task, (records, _) in loaded.items():
             bar = progress.add_task(f"{task} ({opts.num_fewshot}-shot, loglikelihood)", total=len(records))
             samples = by_task.setdefault(task, [])
+            window, scored_here = MemoryWindow.open(ctx), 0  # MLX's peak per task
             for record in records:
                 key = f"{task}/{record.id}/0"
                 if key in done:
@@ -127,6 +130,7 @@ async def run_loglik(ctx: RunContext, opts: LoglikOptions) -> SuiteOutcome:
                     continue
                 started = now_ns()
                 sample = await _score_record(scorer, task, record)
+                scored_here += 1
                 sample.timing = {"session": session, "start_ns": started, "end_ns": now_ns()}
                 record_json = sample.to_json()
                 if ctx.journal is not None:
@@ -139,11 +143,13 @@ async def run_loglik(ctx: RunContext, opts: LoglikOptions) -> SuiteOutcome:
                     total = sum(len(r) for r, _ in loaded.values())
                     raise RunIncomplete(f"stopped after {failures} consecutive failed questions: {sample.error}; "
                                         f"{tried} questions tried, {total - tried} never tried")
+            if scored_here:  # a task wholly from the journal (--resume) was not measured in this process
+                memory[task] = window.tags()
     for task, samples in by_task.items():
         info = loaded[task][1]
         tags = {"scoring": "loglikelihood", "num_fewshot": opts.num_fewshot, "loglik_method": scorer.method,
                 "dataset": info.name, "dataset_sha256": info.sha256, "dataset_license": info.license,
-                "dataset_source": info.source}
+                "dataset_source": info.source, **memory.get(task, {})}
         for metric in METRICS:
             result: Result = mean_result(task, metric, samples, wall_seconds=active_seconds(samples),
                                          limit=opts.limit, reference=REFERENCES[metric], **tags)

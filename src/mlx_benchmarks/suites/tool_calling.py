@@ -17,6 +17,7 @@ import argparse
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from mlx_benchmarks.datasets import bfcl
@@ -36,6 +37,7 @@ from mlx_benchmarks.suites.eval_engine import (
     stderr_of,
     timing_fields,
 )
+from mlx_benchmarks.suites.memory_window import TaskWindows
 from mlx_benchmarks.targets.base import ChatRequest
 
 HEADLINE = "accuracy"
@@ -156,12 +158,15 @@ class ToolCallingSuite:
         limit = ctx.option("limit")
         native = renders_tools(ctx.target)
         tasks, infos = [], {}
+        windows = TaskWindows(ctx)  # memory per category (MLX peak reset at each category's first request)
         for category in categories:
             records, info = bfcl.load(category)
             infos[category] = info
-            tasks.append(self._task(ctx, category, bfcl.select(records, limit, ctx.seed, category), native))
+            task = self._task(ctx, category, bfcl.select(records, limit, ctx.seed, category), native)
+            tasks.append(replace(task, build_request=windows.wrap(category, task.build_request)))
         evaluated = await run_tasks(ctx, tasks, concurrency=int(ctx.option("concurrency", 4)),
                                     timeout_s=float(getattr(ctx.target, "timeout_s", 600.0)))
+        memory = windows.close()
         outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=int(ctx.option("max_tokens", 256)), temperature=0.0))
         outcome.errors.extend(error_lines(evaluated.samples))
         if evaluated.aborted:
@@ -176,7 +181,7 @@ class ToolCallingSuite:
             common = {"kind": bfcl.CATEGORIES[category][1], "dataset": info.name, "dataset_source": info.source,
                       "dataset_sha256": info.sha256[:16], "license": info.license, "tool_prompt": mode,
                       "reference": REFERENCE,
-                      "n_limit": limit or "all"}
+                      "n_limit": limit or "all", **memory.get(category, {})}
             outcome.results.extend(category_results(category, samples, evaluated.wall_seconds.get(category), common))
         if len(evaluated.samples) > 1 and everything:
             macro = [r.value for r in outcome.results if r.metric == HEADLINE]
