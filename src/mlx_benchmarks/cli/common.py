@@ -22,8 +22,17 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def store_location(args: argparse.Namespace) -> str:
+def store_location(args: argparse.Namespace, *, writing: bool = False) -> str:
+    """The store's folder or URL; ``writing`` refuses a folder in the upstream layout (read-only here)."""
     location: str = args.store or default_store_root()
+    if writing:
+        from mlx_benchmarks.lake.upstream_store import local_is_upstream
+
+        if local_is_upstream(location):
+            from mlx_benchmarks.errors import UsageError
+
+            raise UsageError(f"{location} holds the upstream layout (data/*.parquet), which mlx-bench only reads; "
+                             "store runs elsewhere and publish them with --layout upstream")
     return location
 
 
@@ -34,10 +43,12 @@ def open_store(args: argparse.Namespace) -> Any:
 
     location = store_location(args)
     if is_remote(location):
-        from mlx_benchmarks.lake.remote import RemoteStore
+        from mlx_benchmarks.lake.upstream_store import open_read_store  # our shards or the upstream layout
 
-        return RemoteStore(location)
-    return Store(location)
+        return open_read_store(location)
+    from mlx_benchmarks.lake.upstream_store import UpstreamStore, local_is_upstream
+
+    return UpstreamStore(location) if local_is_upstream(location) else Store(location)
 
 
 def print_json(data: Any) -> None:

@@ -19,7 +19,11 @@ def register(subparsers: Any) -> None:
         "AWS credentials; hf:// uses HF_TOKEN and makes one commit per publish.",
     )
     add_store_option(parser)
-    parser.add_argument("--to", required=True, metavar="URL", help="s3://bucket/prefix or hf://datasets/ORG/NAME")
+    parser.add_argument("--to", required=True, metavar="URL",
+                        help="s3://bucket/prefix or hf://datasets/ORG/NAME (or a folder, with --layout upstream)")
+    parser.add_argument("--layout", choices=("ours", "upstream"), default="ours",
+                        help="ours: shard folders runs/<id>/ (default); upstream: one flat Parquet per run under data/, "
+                        "as the upstream publisher and its viewer use (docs/lake.md)")
     parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded; write nothing")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run_publish)
@@ -32,7 +36,12 @@ def run_publish(args: argparse.Namespace) -> int:
     location = store_location(args)
     if is_remote(location):
         raise UsageError("publish copies a local store; --store must be a directory")
-    report = publish(Store(location), args.to, dry_run=args.dry_run)
+    if args.layout == "upstream":
+        from mlx_benchmarks.lake.upstream_publish import publish_upstream
+
+        report = publish_upstream(Store(location), args.to, dry_run=args.dry_run)
+    else:
+        report = publish(Store(location), args.to, dry_run=args.dry_run)
     if args.json:
         print_json(report.to_json())
         return 0

@@ -110,7 +110,7 @@ def run(ns: argparse.Namespace) -> int:
     from mlx_benchmarks.store import Store
 
     args = parse(ns.argv)
-    location = store_location(args)
+    location = store_location(args, writing=True)
     if is_remote(location):
         raise UsageError("runs are stored locally; publish them to a lake with `mlx-bench publish`")
     store = Store(location)

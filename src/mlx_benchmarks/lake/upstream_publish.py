@@ -1,0 +1,133 @@
+"""Publish a local store in the upstream layout: ``data/run-….parquet`` in a folder, a bucket or a dataset.
+
+File names end in a hash of the rows, so a run already published has a file of that name and is
+skipped; nothing is ever overwritten. Each file is one object (one S3 PUT, one atomic rename locally,
+all new files in one hub commit), so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from mlx_benchmarks.errors import BenchError, PublishError
+from mlx_benchmarks.lake.location import LakeLocation, describe, parse_location
+from mlx_benchmarks.lake.publish import PublishReport
+from mlx_benchmarks.lake.upstream import DATA_DIR, upstream_file
+from mlx_benchmarks.paths import is_remote
+from mlx_benchmarks.store import Store
+
+UpstreamFile = tuple[str, bytes]  # (file name, Parquet bytes)
+
+
+class UpstreamWriter(Protocol):
+    """What a destination does for an upstream publish."""
+
+    def existing_names(self) -> set[str]: ...
+
+    def upload(self, files: Sequence[UpstreamFile], message: str) -> None: ...
+
+
+class FolderWriter:
+    """``<folder>/data/<name>``, each written to a temporary file and renamed into place."""
+
+    def __init__(self, root: Path) -> None:
+        self.data = root.expanduser() / DATA_DIR
+
+    def existing_names(self) -> set[str]:
+        return {p.name for p in self.data.glob("*.parquet")} if self.data.is_dir() else set()
+
+    def upload(self, files: Sequence[UpstreamFile], message: str) -> None:
+        del message
+        self.data.mkdir(parents=True, exist_ok=True)
+        for name, data in files:
+            final = self.data / name
+            if final.exists():
+                continue
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.data)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, final)
+
+
+class S3DataWriter:
+    """``s3://bucket/prefix/data/<name>``, one PUT per file."""
+
+    def __init__(self, location: LakeLocation, fs: Any = None) -> None:
+        from mlx_benchmarks.lake.s3 import s3_filesystem
+
+        self.base = f"{location.fs_root}/{DATA_DIR}"
+        self.fs = fs if fs is not None else s3_filesystem()
+
+    def existing_names(self) -> set[str]:
+        try:
+            return {str(p).rsplit("/", 1)[-1] for p in self.fs.glob(f"{self.base}/*.parquet")}
+        except FileNotFoundError:
+            return set()
+
+    def upload(self, files: Sequence[UpstreamFile], message: str) -> None:
+        del message
+        for name, data in files:
+            self.fs.pipe_file(f"{self.base}/{name}", data)
+
+
+class HfDataWriter:
+    """``hf://datasets/ORG/NAME[/prefix]/data/<name>``, every new file in one commit."""
+
+    def __init__(self, location: LakeLocation, api: Any = None, env: Any = None) -> None:
+        from mlx_benchmarks.lake.hf import HfWriter
+
+        self.shards = HfWriter(location, api=api, env=env)  # token and api handling are the same
+        self.base = "/".join(p for p in (location.prefix, DATA_DIR) if p) + "/"
+
+    def existing_names(self) -> set[str]:
+        files = self.shards.api.list_repo_files(self.shards.location.repo_id, repo_type="dataset")
+        return {str(p)[len(self.base) :] for p in files if str(p).startswith(self.base) and str(p).endswith(".parquet")}
+
+    def upload(self, files: Sequence[UpstreamFile], message: str) -> None:
+        from mlx_benchmarks.lake.hf import REPO_TYPE, _hub
+
+        if not self.shards.token:
+            raise PublishError("publishing to a Hugging Face dataset needs a token in HF_TOKEN")
+        operations = [_hub().CommitOperationAdd(path_in_repo=self.base + name, path_or_fileobj=data) for name, data in files]
+        self.shards.api.create_commit(self.shards.location.repo_id, operations, commit_message=message, repo_type=REPO_TYPE)
+
+
+def upstream_writer_for(to: str) -> UpstreamWriter:
+    if not is_remote(to):
+        return FolderWriter(Path(to.removeprefix("file://")))
+    location = parse_location(to)
+    return S3DataWriter(location) if location.kind == "s3" else HfDataWriter(location)
+
+
+def publish_upstream(store: Store, to: str, *, dry_run: bool = False, writer: Any = None) -> PublishReport:
+    """Write every run of ``store`` that ``to`` lacks as an upstream flat Parquet file under ``data/``.
+
+    ``new`` and ``present`` in the report are file names. ``writer`` replaces the backend (tests).
+    """
+    url = parse_location(to).url if is_remote(to) else to
+    files = [upstream_file(store.envelope(run_id)) for run_id in store.run_ids()]
+    try:
+        lake: UpstreamWriter = writer if writer is not None else upstream_writer_for(to)
+        present = lake.existing_names()
+        new = sorted({name: data for name, data in files if name not in present}.items())
+        if new and not dry_run:
+            lake.upload(new, f"mlx-bench publish: {len(new)} run{'s' if len(new) != 1 else ''} (upstream layout)")
+    except BenchError:
+        raise
+    except Exception as exc:  # one scrubbed line, no chained traceback holding a token
+        raise PublishError(f"publish to {url} failed: {describe(exc)}") from None
+    return PublishReport(
+        url=url,
+        new=[name for name, _ in new],
+        present=sorted({name for name, _ in files if name in present}),
+        files=len(new),
+        bytes=sum(len(data) for _, data in new),
+        dry_run=dry_run,
+    )

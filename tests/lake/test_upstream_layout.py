@@ -1,0 +1,212 @@
+"""The upstream layout (``data/run-….parquet``, one flat row per result) written and read back.
+
+Fixtures: the schema's own example envelopes plus speed and quality runs from tests/fixtures/make_runs.
+Destinations: a local folder, a real S3 API (moto's server on loopback) and the Hugging Face doubles.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from tests.fixtures.make_runs import noisy_trials, put_speed_run
+from tests.lake.fake_hub import FakeHfApi, FakeHubServer
+
+from mlx_benchmarks.cli.main import main
+from mlx_benchmarks.envelope import JSON, validate
+from mlx_benchmarks.errors import StoreError
+from mlx_benchmarks.lake.location import parse_location
+from mlx_benchmarks.lake.upstream import FIXED_COLUMNS, envelope_from_rows, upstream_file, upstream_rows
+from mlx_benchmarks.lake.upstream_publish import HfDataWriter, publish_upstream
+from mlx_benchmarks.lake.upstream_store import UpstreamStore, open_read_store
+from mlx_benchmarks.store import Store
+
+NAME = re.compile(r"^run-\d{8}T\d{6}-[0-9a-f]{7,12}-[a-z0-9-]+-[a-z0-9-]+-[0-9a-f]{8}\.parquet$")
+TOKEN = "hf_UpstreamTokenNeverPrinted0123456"
+REPO = "acme/upstream-bench"
+
+
+def schema_examples() -> list[JSON]:
+    schema = json.loads(resources.files("mlx_benchmarks").joinpath("schema.json").read_text(encoding="utf-8"))
+    examples: list[JSON] = schema["examples"]
+    assert examples, "the seed schema has example envelopes"
+    return examples
+
+
+def kept(envelope: JSON) -> JSON:
+    """What the flat layout keeps: null top-level fields and empty tag objects come back absent."""
+    out = {k: v for k, v in copy.deepcopy(envelope).items() if v is not None}
+    for result in out["results"]:
+        if result.get("tags") == {}:
+            del result["tags"]
+    return out
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    """Our store: the schema's examples, a skipped run, a run with every optional field, two speed runs."""
+    store = Store(tmp_path / "ours")
+    for example in schema_examples():
+        store.put(example)
+    full = copy.deepcopy(schema_examples()[0])
+    full.update(
+        timestamp="2026-04-25T09:00:00Z", git_sha="0123456789abcdef0123", suite="throughput", model="mlx-community/Full",
+        model_revision="abc123", quantization="mlx-4bit", seed=7, pr_number=12, trigger="pr",
+        memory_snapshots=[{"phase": "peak", "rss_gb": 5.5, "swap_mb": 0.0}], errors=["one warning"],
+    )
+    full["system"].update(runner="self-hosted", mlx_version="0.30.0", vllm_mlx_version="0.1")
+    full["results"] = [
+        {"name": "tok_per_sec_512", "metric": "throughput", "value": 41.5, "unit": "tok/s", "decode_tokens_per_second": 41.5,
+         "first_token_latency_ms": 120.0, "peak_rss_mb": 5300.0, "tags": {"prompt_tokens": "512", "odd key/x": "1"},
+         "raw": {"trials": [41.0, 41.5, 42.0]}},
+        {"name": "ttft_512", "metric": "latency", "value": 120, "unit": "ms"},
+    ]
+    store.put(full)
+    skipped = copy.deepcopy(schema_examples()[0])
+    skipped.update(timestamp="2026-04-26T09:00:00Z", skipped=True, results=[], suite="ttft")
+    store.put(skipped)
+    put_speed_run(store, model="Qwen3-4B", hour=1, trials={"decode": noisy_trials(100, seed=1)})
+    put_speed_run(store, model="Qwen3-4B", hour=2, trials={"decode": noisy_trials(80, seed=2)})
+    return store
+
+
+def speed_ids(store: Store) -> tuple[str, str]:
+    a, b = sorted(rid for rid in store.run_ids() if "qwen3-4b" in rid)
+    return a, b
+
+
+def upstream_id(envelope: JSON) -> str:
+    return upstream_file(envelope)[0].removesuffix(".parquet")
+
+
+def assert_round_trip(store: Store, read: Any) -> None:
+    expected = {upstream_id(store.envelope(rid)): store.envelope(rid) for rid in store.run_ids()}
+    assert read.run_ids() == sorted(expected)
+    for rid, original in expected.items():
+        back = read.envelope(rid)
+        validate(back)
+        assert back == kept(original)
+
+
+def test_rows_have_the_documented_columns_and_rebuild_the_envelope(store: Store) -> None:
+    [example] = schema_examples()
+    rows = upstream_rows(example)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["system_os"] == "macOS 26.4.1" and row["system_chip"] == "Apple M4 Max" and row["system_memory_gb"] == 128
+    assert row["tag_lm_eval_key"] == "exact_match,flexible-extract" and row["tag_n_limit"] == "10"
+    assert json.loads(row["gen_kwargs"]) == {"max_gen_toks": 4096, "temperature": 0.0}
+    assert row["errors"] == "[]" and row["raw"] is None and row["duration_seconds"] == 123.4
+    name, data = upstream_file(example)
+    assert NAME.match(name) and name.startswith("run-20260424T183000-aaa3ff3-reasoning-mlx-community-qwen3-5-9b-mlx-4bit-")
+    table = pq.read_table(io.BytesIO(data))
+    assert table.column_names[: len(FIXED_COLUMNS)] == [key for key, _ in FIXED_COLUMNS]
+    assert table.column_names[len(FIXED_COLUMNS) :] == ["tag_lm_eval_key", "tag_n_limit"]
+    assert envelope_from_rows(table.to_pylist()) == example
+
+
+def test_a_malformed_file_is_a_store_error() -> None:
+    [example] = schema_examples()
+    rows = upstream_rows(example)
+    rows[0]["raw"] = "{not json"
+    with pytest.raises(StoreError, match="column raw"):
+        envelope_from_rows(rows)
+    with pytest.raises(StoreError, match="no rows"):
+        envelope_from_rows([])
+
+
+def test_local_folder_round_trip_runs_show_compare(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "upstream"
+    assert main(["publish", "--to", str(folder), "--layout", "upstream", "--store", str(store.root), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    names = sorted(p.name for p in (folder / "data").iterdir())
+    assert len(names) == len(store.run_ids()) == len(report["new"]) and all(NAME.match(n) for n in names)
+    assert not (folder / "runs").exists()
+    before = {n: (folder / "data" / n).stat().st_mtime_ns for n in names}
+
+    assert main(["publish", "--to", str(folder), "--layout", "upstream", "--store", str(store.root)]) == 0
+    assert f"published 0 new runs (0 files, 0.0 kB) to {folder}; {len(names)} already there" in " ".join(capsys.readouterr().out.split())
+    assert {n: (folder / "data" / n).stat().st_mtime_ns for n in sorted(p.name for p in (folder / "data").iterdir())} == before
+
+    assert_round_trip(store, UpstreamStore(str(folder)))
+    a, b = (upstream_id(store.envelope(rid)) for rid in speed_ids(store))
+    assert main(["runs", "--store", str(folder), "--json"]) == 0
+    listed = [row["id"] for row in json.loads(capsys.readouterr().out)]
+    assert sorted(listed) == sorted(before_name.removesuffix(".parquet") for before_name in names)
+    assert main(["show", a[:32], "--store", str(folder), "--json"]) == 0
+    assert "decode" in capsys.readouterr().out
+    assert main(["compare", a, b, "--store", str(folder), "--json", "--fail-on-regression"]) == 5
+    document = json.loads(capsys.readouterr().out)
+    assert document["rows"][0]["verdict"] == "regressed" and document["rows"][0]["method"] == "bootstrap-median"
+
+
+def test_running_into_an_upstream_folder_is_refused(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "upstream"
+    publish_upstream(store, str(folder))
+    assert main(["run", "throughput", "--store", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "upstream layout" in err
+    assert not (folder / "runs").exists()
+
+
+def test_s3_round_trip_and_republish_is_a_no_op(store: Store, bucket: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    client, name = bucket
+    url = f"s3://{name}/hist"
+    assert main(["publish", "--to", url, "--layout", "upstream", "--store", str(store.root)]) == 0
+    capsys.readouterr()
+    keys = sorted(o["Key"] for o in client.list_objects_v2(Bucket=name)["Contents"])
+    assert len(keys) == len(store.run_ids())
+    assert all(k.startswith("hist/data/") and NAME.match(k.rsplit("/", 1)[-1]) for k in keys)
+    report = publish_upstream(store, url)
+    assert report.new == [] and len(report.present) == len(keys)
+    assert sorted(o["Key"] for o in client.list_objects_v2(Bucket=name)["Contents"]) == keys
+
+    read = open_read_store(url)
+    assert isinstance(read, UpstreamStore)
+    assert_round_trip(store, read)
+    a, b = (upstream_id(store.envelope(rid)) for rid in speed_ids(store))
+    assert main(["runs", "--store", url, "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(keys)
+    assert main(["compare", a, b, "--store", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["verdict"] == "regressed"
+
+
+def materialize(api: FakeHfApi, root: Path) -> None:
+    """The hub's files after the commits made through ``api`` (operations carry bytes here)."""
+    for commit in api.commits:
+        for op in commit["operations"]:
+            target = root / op.path_in_repo
+            target.parent.mkdir(parents=True, exist_ok=True)
+            data = op.path_or_fileobj
+            target.write_bytes(data if isinstance(data, bytes) else Path(data).read_bytes())
+
+
+def test_hf_one_commit_then_read_over_http(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"hf://datasets/{REPO}"
+    api = FakeHfApi(files=[".gitattributes", "README.md"])
+    writer = HfDataWriter(parse_location(url), api=api, env={"HF_TOKEN": TOKEN})
+    report = publish_upstream(store, url, writer=writer)
+    assert len(api.commits) == 1 and len(report.new) == len(store.run_ids())
+    paths = [op.path_in_repo for op in api.commits[0]["operations"]]
+    assert all(p.startswith("data/") and NAME.match(p[len("data/") :]) for p in paths)
+    assert publish_upstream(store, url, writer=writer).new == [] and len(api.commits) == 1
+
+    materialize(api, tmp_path / "hub")
+    with FakeHubServer(tmp_path / "hub", repo=REPO) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        read = open_read_store(url)
+        assert isinstance(read, UpstreamStore)
+        assert_round_trip(store, read)
+        a, b = (upstream_id(store.envelope(rid)) for rid in speed_ids(store))
+        assert main(["compare", a, b, "--store", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows"][0]["method"] == "bootstrap-median"
