@@ -217,3 +217,18 @@ def test_a_quality_run_tags_every_result_and_resets_the_peak_per_task(
         assert tags.get("gpu_cores") == ("40" if platform == "emulated-mac" else None)
         # 10 MiB active + 1 MiB per request of this task's 3: the peak restarted at each task
         assert tags["mlx_peak_memory_mb"] == "13.0" and tags["mlx_active_memory_mb"] == "10.0"
+
+
+@pytest.mark.mlx
+@needs_embedded
+def test_every_load_level_and_prefix_workload_has_its_own_mlx_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    envelope = run_embedded(tmp_path, monkeypatch, "quantized", "throughput", "--prompt-lengths", "16",
+                            "--gen-tokens", "4", "--trials", "1", "--no-client-check", "--concurrency", "2",
+                            "--request-rate", "4", "--rate-requests", "3", "--shared-prefix", "32", "--turns", "2")
+    names = {r["name"] for r in envelope["results"]}
+    assert any(n.startswith("concurrency_2") for n in names) and any(n.startswith("rate_4") for n in names)
+    assert any(n.startswith("shared_prefix") for n in names) and any(n.startswith("turn_") for n in names)
+    for result in envelope["results"]:
+        assert float(result["tags"]["mlx_peak_memory_mb"]) > 90, result["name"]  # the 4-bit weights at least

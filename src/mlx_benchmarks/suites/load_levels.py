@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.measure.goodput import attainment, goodput, slo_text
@@ -21,6 +20,7 @@ from mlx_benchmarks.measure.rate_load import RateLoadResult, run_rate
 from mlx_benchmarks.measure.stats import label, percentile, spread_tags
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.memory_window import MemoryWindow
 from mlx_benchmarks.suites.rate_options import RateOptions
 from mlx_benchmarks.suites.speed_common import SpeedOptions, common_tags, rounded
 from mlx_benchmarks.suites.speed_progress import SpeedProgress
@@ -89,7 +89,7 @@ class Levels:
         per_round = (requests or 2 * level) + self.extra_requests()
         self.progress.stage(label)
         report = LevelReport(label)
-        mark, started = self.ctx.memory.mark(), time.perf_counter()
+        memory, started = MemoryWindow.open(self.ctx), time.perf_counter()  # MLX's peak per level
         for trial in range(self.opts.trials):
             load = await run_load(self.ctx.target, self.maker(label, trial), n_requests=per_round,
                                   concurrency=level, time_limit_s=LEVEL_TIME_LIMIT_S, on_done=self.progress.record)
@@ -97,7 +97,7 @@ class Levels:
             self._round(report, load, trial, {"concurrency": level})
         tags = {**common_tags(self.ctx, self.check, self.workload.prompts, level), "concurrency": level,
                 "requests_per_trial": per_round}
-        self._results(report, tags, mark, started, concurrency=level)
+        self._results(report, tags, memory, started, concurrency=level)
         return report
 
     async def rate(self, rate: float, rates: RateOptions, name: str | None = None) -> LevelReport:
@@ -107,7 +107,7 @@ class Levels:
         n = rates.requests_at(rate) + self.extra_requests()
         self.progress.stage(label)
         report = LevelReport(label, offered=rate)
-        mark, started = self.ctx.memory.mark(), time.perf_counter()
+        memory, started = MemoryWindow.open(self.ctx), time.perf_counter()  # MLX's peak per level
         lags: list[float] = []
         peaks: list[int] = []
         paces = report.paces
@@ -141,7 +141,7 @@ class Levels:
                 "keeps_up": "unknown" if report.keeps_up is None else report.keeps_up,
                 "answer_pace_per_sec": "unknown" if report.answer_pace is None else round(report.answer_pace, 3),
                 "requests_not_sent": not_sent}  # due after the level's time limit
-        self._results(report, tags, mark, started)
+        self._results(report, tags, memory, started)
         return report
 
     def _round(self, report: LevelReport, load: LoadResult, trial: int, where: dict[str, object]) -> None:
@@ -158,7 +158,7 @@ class Levels:
              "excluded": id(c) not in inside}
             for i, c in enumerate(ordered))
 
-    def _results(self, report: LevelReport, tags: dict[str, object], mark: Any, started: float,
+    def _results(self, report: LevelReport, tags: dict[str, object], memory: MemoryWindow, started: float,
                  concurrency: int | None = None) -> None:
         if not report.rounds:
             return
@@ -173,7 +173,8 @@ class Levels:
             "requests_excluded": len(report.completions) - len(report.kept)}
         if slo:
             level_tags["slo"] = slo_text(slo)
-        peak = rounded(self.ctx.memory.peak_rss_mb(since=mark), 1)
+        peak = rounded(self.ctx.memory.peak_rss_mb(since=memory.mark), 1)
+        level_tags.update(memory.tags())
         duration = round(time.perf_counter() - started, 4)
         rates = [("output_tok_per_sec", "throughput", "tok/s", [s.output_tps for s in summaries]),
                  ("requests_per_sec", "throughput", "req/s", [s.requests_per_s for s in summaries])]

@@ -98,14 +98,15 @@ class ThroughputSuite(SpeedSuiteBase):
                     reasons = [str(s["error"]) for s in outcome.samples if s["result"] == name and s["error"]]
                     outcome.errors.append(f"{name}: no trial could be timed" + (f" ({reasons[0]})" if reasons else ""))
                     outcome.partial = True
+            # each load level is its own memory window (Levels); the prefix workloads one window each
             for level in opts.concurrency:
-                sent.extend((await windowed(ctx, outcome.results, levels.concurrency(level))).completions)
+                sent.extend((await levels.concurrency(level)).completions)
             for rate in rates.rates:
-                sent.extend((await windowed(ctx, outcome.results, levels.rate(rate, rates))).completions)
+                sent.extend((await levels.rate(rate, rates)).completions)
             if wopts.shared_prefix:
-                sent.extend(await shared_prefix(levels, wopts.shared_prefix))
+                sent.extend(await windowed(ctx, outcome.results, shared_prefix(levels, wopts.shared_prefix)))
             if wopts.turns:
-                sent.extend(await turns(levels, wopts.turns))
+                sent.extend(await windowed(ctx, outcome.results, turns(levels, wopts.turns)))
             if wopts.sweep:
                 sent.extend(await sweep(levels, rates))
         outcome.errors[:0] = error_lines(sent)
