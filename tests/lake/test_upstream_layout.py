@@ -10,10 +10,12 @@ import copy
 import io
 import json
 import re
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from tests.fixtures.make_runs import noisy_trials, put_speed_run
@@ -210,3 +212,18 @@ def test_hf_one_commit_then_read_over_http(
         a, b = (upstream_id(store.envelope(rid)) for rid in speed_ids(store))
         assert main(["compare", a, b, "--store", url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["rows"][0]["method"] == "bootstrap-median"
+
+
+def test_a_file_from_another_writer_reads_back(tmp_path: Path) -> None:
+    """Typed timestamp and memory columns, no schema_version or result_index: the envelope still validates."""
+    [example] = schema_examples()
+    rows = upstream_rows(example)
+    for row in rows:
+        del row["schema_version"], row["result_index"]
+        row["timestamp"] = datetime(2026, 4, 24, 18, 30, tzinfo=UTC)
+        row["system_memory_gb"] = 128.0
+    (tmp_path / "data").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "data" / "run-x.parquet")
+    read = UpstreamStore(str(tmp_path))
+    assert read.run_ids() == ["run-x"]
+    assert read.envelope("run-x") == example

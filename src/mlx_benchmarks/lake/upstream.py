@@ -14,6 +14,7 @@ import io
 import json
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -136,6 +137,8 @@ def upstream_file(envelope: JSON) -> tuple[str, bytes]:
 
 
 def _load(text: Any, what: str) -> Any:
+    if not isinstance(text, str):  # a file whose writer stored the value as a nested column already
+        return text
     try:
         return json.loads(text)
     except (TypeError, ValueError):
@@ -152,7 +155,11 @@ def envelope_from_rows(rows: Sequence[dict[str, Any]], *, where: str = "file") -
         if first.get(key) is not None:
             envelope[key] = _load(first[key], key) if key in JSON_FIELDS else first[key]
     envelope.setdefault("schema_version", "1")  # the upstream files of schema v1 may omit it
+    if isinstance(envelope.get("timestamp"), datetime):  # a writer that typed the column as a timestamp
+        envelope["timestamp"] = envelope["timestamp"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     system = {key: first[SYSTEM_PREFIX + key] for key, _ in SYSTEM_FIELDS if first.get(SYSTEM_PREFIX + key) is not None}
+    if isinstance(system.get("memory_gb"), float) and system["memory_gb"].is_integer():
+        system["memory_gb"] = int(system["memory_gb"])
     envelope["system"] = system
     results = []
     ordered = sorted(rows, key=lambda r: (r.get("result_index") is None, r.get("result_index") or 0))
