@@ -227,3 +227,21 @@ def test_a_file_from_another_writer_reads_back(tmp_path: Path) -> None:
     read = UpstreamStore(str(tmp_path))
     assert read.run_ids() == ["run-x"]
     assert read.envelope("run-x") == example
+
+
+def test_refresh_sees_new_files_and_keeps_the_tables_otherwise(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "upstream"
+    [first, *rest] = store.run_ids()
+    partial = Store(tmp_path / "partial")
+    partial.put(store.envelope(first))
+    publish_upstream(partial, str(folder))
+    read = UpstreamStore(str(folder))
+    assert len(read.run_ids()) == 1
+    tables = read.glob("run")
+    read.refresh()
+    assert read.glob("run") == tables  # nothing new: the derived tables are reused
+    publish_upstream(store, str(folder))
+    read.refresh()
+    assert len(read.run_ids()) == 1 + len(rest)
+    rows = read.connect().execute(f"SELECT count(*) FROM read_parquet('{read.glob('run')}')").fetchone()
+    assert rows == (1 + len(rest),)

@@ -78,6 +78,7 @@ class UpstreamStore:
             self._path = parse_location(location).fs_root if is_remote(location) else location
         self.fs = fs
         self._envelopes: dict[str, JSON] | None = None
+        self._envelopes_read: list[str] = []
         self._tables: str | None = None
 
     def _wrap(self, exc: Exception) -> PublishError:
@@ -99,8 +100,10 @@ class UpstreamStore:
                 raise
             except Exception as exc:
                 raise self._wrap(exc) from None
+            if self._envelopes_read != sorted(envelopes):  # new files: the derived tables are stale
+                self._tables = None
             self._envelopes = envelopes
-            self._tables = None
+            self._envelopes_read = sorted(envelopes)
         return self._envelopes
 
     def run_ids(self) -> list[str]:
@@ -124,7 +127,7 @@ class UpstreamStore:
         envelopes = self._read()
         if self._tables is None:
             folder = tempfile.mkdtemp(prefix="mlx-bench-upstream-")
-            weakref.finalize(self, shutil.rmtree, folder, True)
+            weakref.finalize(self, shutil.rmtree, folder, True)  # removed with the store (or at exit)
             runs = [run_row(rid, env) for rid, env in sorted(envelopes.items())]
             results = [row for rid, env in sorted(envelopes.items()) for row in result_rows(rid, env)]
             if runs:
