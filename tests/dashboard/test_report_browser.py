@@ -37,16 +37,16 @@ def test_report_renders_offline(browser: Any, built: BuiltStore, tmp_path: Path)
         assert attempted == []
         assert p.locator(".leaderboard-chart").count() == 2
         for chart in p.locator(".leaderboard-chart").all():
-            assert chart.locator(".bars .point").count() == len(MODELS)
-            assert XSS_MODEL in chart.locator(".ytick text").all_text_contents()
+            assert chart.locator("svg rect.bar").count() == len(MODELS)
+            assert XSS_MODEL in chart.locator("text.ytick").all_text_contents()
         mmlu = p.locator(".trend-chart[data-name='mmlu']")
-        assert mmlu.locator(".scatterlayer path.point").count() == sum(r.suite == "reasoning" for r in built.runs)
+        assert mmlu.locator("circle.point").count() == sum(r.suite == "reasoning" for r in built.runs)
         cells = p.locator(".pivot[data-suite='reasoning'] .pivot-row", has_text=MODELS[0]).locator(".pivot-cell").all()
         latest = built.latest(MODELS[0], "reasoning")
         assert [float(c.get_attribute("data-value") or "nan") for c in cells] == pytest.approx(
             [r["value"] for r in latest.envelope["results"]]
         )
-        assert p.locator(".peak-memory-chart .bars .point").count() == 2 * len(MODELS)
+        assert p.locator(".peak-memory-chart rect.bar").count() == 2 * len(MODELS)
         assert p.locator("ul.errors li", has_text=XSS_IMG).count() >= 1  # shown as text
         assert p.evaluate("document.querySelectorAll('img, iframe').length") == 0
         assert watch.dialogs == [] and watch.errors == []

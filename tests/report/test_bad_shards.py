@@ -48,7 +48,7 @@ def test_report_skips_a_bad_shard_with_a_warning(tmp_path: Path, how: str, capsy
     assert f"warning: skipped shard {bad_id}" in captured.err and captured.err.count("\n") == 1
     # the index leaves a shard it cannot read (or that holds NaN) out; a garbled envelope only loses its details
     assert f"{2 if how == 'envelope' else 1} runs" in " ".join(captured.out.split())
-    assert out.stat().st_size > 100_000
+    assert out.stat().st_size > 10_000 and "report-data" in out.read_text(encoding="utf-8")  # a whole page, not a stub
 
 
 @pytest.mark.parametrize("how", ["nan", "parquet"])

@@ -10,7 +10,7 @@ import pytest
 
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.report import html as report_html
-from mlx_benchmarks.report.assets import inline_json, plotly_js
+from mlx_benchmarks.report.assets import inline_json, plotly_js, static_text
 from tests.dashboard.store_builder import MODELS, XSS_IMG, XSS_MODEL, XSS_SCRIPT, BuiltStore
 
 
@@ -26,7 +26,8 @@ def test_report_is_one_self_contained_file(built: BuiltStore, tmp_path: Path, ca
     assert main(["report", "--store", str(built.root), "--html", str(out)]) == 0
     assert "wrote" in capsys.readouterr().out
     document = out.read_text(encoding="utf-8")
-    assert plotly_js()[:2000] in document  # plotly.js inlined from the installed package
+    assert static_text("svgplot.js")[:2000] in document  # charts drawn as inline SVG by the page itself
+    assert plotly_js()[:2000] not in document  # not the 4.8 MB plotly.js bundle
     assert not re.search(r"""<(script|link|img|iframe)[^>]*\s(src|href)\s*=""", document, re.I)
     assert "default-src 'none'" in document  # CSP: the page may not fetch anything
     assert [f.name for f in tmp_path.iterdir()] == ["report.html"]

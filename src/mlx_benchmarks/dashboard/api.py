@@ -16,6 +16,7 @@ from aiohttp import web
 
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.report.html import json_safe
+from mlx_benchmarks.report.run_charts import sweep_points, throughput_cells
 from mlx_benchmarks.views import (
     Filters,
     ViewSource,
@@ -96,8 +97,15 @@ async def get_runs(request: web.Request) -> web.Response:
     return await _blocking(run_list, _source(request), _filters(request), limit, offset)
 
 
+def _run_with_charts(store: Any, run_id: str) -> dict[str, Any]:
+    """The run's detail plus the chart data its page draws (pp x tg cells, rate sweep levels)."""
+    detail: dict[str, Any] = run_detail(store, run_id)
+    results = detail.get("results", [])
+    return {**detail, "cells": throughput_cells(results), "sweep": sweep_points(results)}
+
+
 async def get_run(request: web.Request) -> web.Response:
-    return await _blocking(run_detail, _store(request), request.match_info["run_id"])
+    return await _blocking(_run_with_charts, _store(request), request.match_info["run_id"])
 
 
 async def get_samples(request: web.Request) -> web.Response:

@@ -5,6 +5,8 @@
   const {el, clear, num, pct, shortTime} = MB;
   const root = document.getElementById("view");
   let generation = 0; // views draw into a detached box; only the newest navigation's box is shown
+  const picked = new Set(); // runs ticked for comparison: kept across re-renders, so a filter applied mid-click loses no tick
+  const FILTER_DELAY_MS = 400;
 
   async function api(path, params) {
     const query = new URLSearchParams();
@@ -36,8 +38,18 @@
       options.map(([value, label]) => el("option", {value: value, selected: value === (current || "")}, label))));
   }
 
-  function textInput(name, current, onchange) {
-    return el("label", {}, name, el("input", {type: "text", name: name, value: current || "", onchange: (e) => onchange(e.target.value)}));
+  /* A text filter applied while typing (after a pause) and on Enter, never on blur: blur comes from the
+   * mousedown of the next click, and re-drawing the page then swapped the clicked checkbox away. */
+  function textInput(name, current, apply) {
+    let timer = null;
+    const fire = (value) => {
+      clearTimeout(timer);
+      if (value !== (current || "")) apply(value);
+    };
+    const input = el("input", {type: "text", name: name, value: current || "",
+      oninput: (e) => { clearTimeout(timer); const v = e.target.value; timer = setTimeout(() => fire(v), FILTER_DELAY_MS); }});
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter") fire(input.value); });
+    return el("label", {}, name, input);
   }
 
   function card(title, ...body) {
@@ -117,14 +129,13 @@
     const catalog = await status();
     const offset = Number(p.offset || 0);
     const data = await api("/api/runs", {suite: p.suite, model: p.model, limit: 50, offset: offset});
-    const picked = new Set();
-    const compareButton = el("button", {type: "button", disabled: true, onclick: () => {
+    const compareButton = el("button", {type: "button", disabled: picked.size !== 2, onclick: () => {
       const [a, b] = [...picked];
       go("compare", {a: a, b: b});
     }}, "Compare the two selected runs");
     const table = MB.runsTable(data.runs, runLink);
     for (const row of table.querySelectorAll("tr.run-row")) {
-      const box = el("input", {type: "checkbox", onchange: (e) => {
+      const box = el("input", {type: "checkbox", checked: picked.has(row.dataset.run), onchange: (e) => {
         if (e.target.checked) picked.add(row.dataset.run); else picked.delete(row.dataset.run);
         compareButton.disabled = picked.size !== 2;
       }});
@@ -150,12 +161,24 @@
     const env = d.envelope;
     const head = {model: env.model, suite: env.suite, timestamp: env.timestamp, git_sha: env.git_sha, trigger: env.trigger,
       quantization: env.quantization, model_revision: env.model_revision, seed: env.seed, skipped: env.skipped};
+    // tags fold behind a toggle: a throughput result carries ~40 of them
+    const tagList = (tags) => {
+      const entries = Object.entries(tags || {});
+      if (!entries.length) return "";
+      return el("details", {class: "tags"}, el("summary", {}, entries.length + " tags"),
+        el("ul", {}, entries.map(([k, v]) => el("li", {}, k + " = " + (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v))))));
+    };
     const results = MB.table(["name", "metric", "value", "unit", "tags"], d.results.map((r) => el("tr", {class: "result-row"},
       el("td", {}, r.name), el("td", {}, r.metric), el("td", {class: "num"}, num(r.value)), el("td", {}, r.unit),
-      el("td", {}, Object.entries(r.tags || {}).map(([k, v]) => k + "=" + v).join(", ")))), {class: "grid results-table"});
+      el("td", {class: "tags-cell"}, tagList(r.tags)))), {class: "grid results-table"});
     out.append(card("Run " + d.run_id, MB.keyValueTable(Object.fromEntries(Object.entries(head).filter(([, v]) => v !== undefined && v !== null)), "kv-table run-head"),
       el("p", {}, el("a", {href: "#/compare?a=" + encodeURIComponent(d.run_id)}, "compare with another run…"))));
     out.append(card("System", MB.keyValueTable(d.system, "kv-table system-table"), env.gen_kwargs ? MB.keyValueTable(env.gen_kwargs, "kv-table gen-table") : null));
+    if (d.cells && d.cells.length) {
+      out.append(card("Prompt length × generated tokens", MB.throughputCharts(d.cells)));
+      if (d.cells.some((c) => c.trials_ttft_ms.length || c.trials_decode_tps.length)) out.append(card("Latency distributions", MB.distributionCharts(d.cells)));
+    }
+    if (d.sweep && d.sweep.length >= 2) out.append(card("Rate sweep", MB.sweepCharts(d.sweep, "")));
     out.append(card("Results", results));
     out.append(card("Memory timeline", d.memory.length ? [MB.memoryChart(d.memory), MB.memoryTable(d.memory)] : el("p", {class: "muted"}, "no memory snapshots")));
     out.append(card("Errors (" + d.errors.length + ")", d.errors.length ? el("ul", {class: "errors"}, d.errors.map((e) => el("li", {class: "error-text"}, e))) : el("p", {class: "muted"}, "none")));
@@ -176,8 +199,10 @@
       columns.map((c) => el("td", {class: "col-" + c.replace(/[^a-z0-9_]/gi, "")},
         wide.has(c) && s[c] !== null && s[c] !== undefined ? el("pre", {}, String(s[c])) : (typeof s[c] === "number" ? num(s[c]) : (s[c] === null || s[c] === undefined ? "" : String(s[c])))))));
     const summary = MB.table(["task", "samples", "errors", "mean score"], d.samples.tasks.map((t) => [t.task, String(t.n), String(t.errors), num(t.mean_score)]), {class: "grid task-table"});
+    const samples = MB.table(columns, rows, {class: "grid samples-table"});
+    samples.querySelectorAll("thead th").forEach((th, i) => th.classList.add("col-" + columns[i].replace(/[^a-z0-9_]/gi, "")));
     return card("Samples: " + page.matched + " of " + page.total, summary, controls,
-      pager(page.matched, offset, 20, (o) => move({offset: o})), MB.table(columns, rows, {class: "grid samples-table"}));
+      pager(page.matched, offset, 20, (o) => move({offset: o})), samples);
   }
 
   async function compareView(p, out) {
@@ -220,7 +245,13 @@
       box.append(el("p", {class: "banner"}, "error: " + error.message));
     }
     if (mine !== generation) return; // a newer navigation started meanwhile
+    // a filter applied while typing re-draws the page: keep the caret in the new copy of the field
+    const typing = document.activeElement && document.activeElement.tagName === "INPUT" && document.activeElement.type === "text" ? document.activeElement : null;
     clear(root).append(box);
+    if (typing) {
+      const again = box.querySelector("input[type='text'][name='" + typing.name.replace(/[^a-z0-9_]/gi, "") + "']");
+      if (again) { again.focus(); again.setSelectionRange(again.value.length, again.value.length); }
+    }
     // charts drawn while detached take plotly's default size; fit them to the page now
     for (const chart of box.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(chart);
     document.body.dataset.ready = "true";

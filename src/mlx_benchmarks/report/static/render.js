@@ -56,7 +56,7 @@ const MB = (() => {
 
   function num(value, unit) {
     if (value === null || value === undefined || Number.isNaN(value)) return "—";
-    if (Number.isInteger(value) && Math.abs(value) >= 1) return unit ? value + " " + unit : String(value);
+    if (Number.isInteger(value)) return unit ? value + " " + unit : String(value);  // counts stay counts: 0, not 0.0000
     const abs = Math.abs(value);
     const digits = abs >= 1000 ? 0 : abs >= 100 ? 1 : abs >= 1 ? 2 : 4;
     const text = Number(value).toFixed(digits);
@@ -94,7 +94,9 @@ const MB = (() => {
   const CONFIG = {displaylogo: false, responsive: true, showLink: false, modeBarButtonsToRemove: ["sendDataToCloud"]};
 
   function plot(div, traces, layout) {
-    Plotly.newPlot(div, traces, Object.assign({}, LAYOUT, layout), CONFIG);
+    // the dashboard loads plotly.js; the static report draws the same traces as inline SVG (svgplot.js)
+    if (typeof Plotly !== "undefined") Plotly.newPlot(div, traces, Object.assign({}, LAYOUT, layout), CONFIG);
+    else SVGPLOT.newPlot(div, traces, layout);
     return div;
   }
 
@@ -156,6 +158,67 @@ const MB = (() => {
     });
   }
 
+  /* Every trend as one small chart in a grid: a glance over many metrics without 20,000 px of page. */
+  function trendSmallMultiples(trends) {
+    return el("div", {class: "small-multiples"}, trends.map((t) => {
+      const div = el("div", {class: "chart trend-chart small", dataset: {suite: t.suite, name: t.name, metric: t.metric}});
+      return plot(div, t.series.map((s) => ({
+        type: "scatter", mode: "lines+markers", name: ptext(s.label || s.model),
+        x: s.points.map((p) => p.timestamp), y: s.points.map((p) => p.value),
+        text: s.points.map((p) => ptext((s.label || s.model) + " · " + num(p.value, t.unit) + " · " + p.run_id)),
+      })), {title: {text: ptext(t.suite + ": " + keyLabel(t) + (t.unit ? " (" + t.unit + ")" : ""))}, width: 420, height: 240,
+        xaxis: {type: "date"}, showlegend: t.series.length > 1, legend: {orientation: "h", y: -0.25}, margin: {l: 48, r: 10, t: 30, b: 40}});
+    }));
+  }
+
+  /* A rate sweep: achieved vs offered rate (with the keeps-up diagonal) and latency percentiles vs offered rate. */
+  function sweepCharts(points, title) {
+    const offered = points.map((p) => p.offered);
+    const achieved = el("div", {class: "chart sweep-chart sweep-achieved"});
+    plot(achieved, [
+      {type: "scatter", mode: "lines+markers", name: "achieved req/s", x: offered, y: points.map((p) => p.achieved),
+        text: points.map((p) => ptext(p.label + ": offered " + num(p.offered) + ", achieved " + num(p.achieved) +
+          (p.keeps_up === null ? "" : p.keeps_up ? " (keeps up)" : " (falls behind)")))},
+      {type: "scatter", mode: "lines", name: "offered = achieved", x: offered, y: offered, line: {dash: "dot", color: "#9aa3b2"}},
+    ], {title: {text: ptext((title ? title + ": " : "") + "achieved vs offered rate")}, width: 520, height: 320,
+      xaxis: {title: {text: "offered req/s"}}, yaxis: {title: {text: "achieved req/s"}}});
+    const keys = ["ttft_p50", "ttft_p99", "e2e_p50", "e2e_p99"].filter((k) => points.some((p) => p.latency[k] !== undefined));
+    const latency = el("div", {class: "chart sweep-chart sweep-latency"});
+    plot(latency, keys.map((k) => ({type: "scatter", mode: "lines+markers", name: k.replace("_", " "), x: offered,
+      y: points.map((p) => (p.latency[k] === undefined ? null : p.latency[k])), line: {dash: k.endsWith("p99") ? "dot" : "solid"}})),
+    {title: {text: ptext((title ? title + ": " : "") + "latency vs offered rate")}, width: 520, height: 320,
+      xaxis: {title: {text: "offered req/s"}}, yaxis: {title: {text: "ms"}}});
+    return el("div", {class: "chart-pair"}, achieved, latency);
+  }
+
+  /* A throughput run's prompt-length x generated-tokens grid: decode tok/s and TTFT per prompt length, one line per gen length. */
+  function throughputCharts(cells) {
+    const gens = [...new Set(cells.map((c) => c.gen_tokens))];
+    const lines = (field) => gens.map((g) => {
+      const mine = cells.filter((c) => c.gen_tokens === g);
+      return {type: "scatter", mode: "lines+markers", name: "tg " + g, x: mine.map((c) => c.prompt_tokens), y: mine.map((c) => c[field]),
+        text: mine.map((c) => ptext("pp " + c.prompt_tokens + " × tg " + g + ": " + num(c[field])))};
+    });
+    const logX = cells.length > 1 && Math.max(...cells.map((c) => c.prompt_tokens)) / Math.max(1, Math.min(...cells.map((c) => c.prompt_tokens))) >= 8;
+    const xaxis = {type: logX ? "log" : "linear", title: {text: "prompt tokens (pp)"}};
+    const decode = plot(el("div", {class: "chart pp-tg-chart pp-tg-decode"}), lines("decode_tps"),
+      {title: {text: "decode tok/s by prompt length"}, width: 520, height: 320, xaxis: xaxis, yaxis: {title: {text: "tok/s"}}});
+    const ttft = plot(el("div", {class: "chart pp-tg-chart pp-tg-ttft"}), lines("ttft_ms"),
+      {title: {text: "TTFT by prompt length"}, width: 520, height: 320, xaxis: xaxis, yaxis: {title: {text: "ms"}}});
+    return el("div", {class: "chart-pair"}, decode, ttft);
+  }
+
+  /* Per-trial spread of each cell: box plots of TTFT and decode tok/s (plotly only: the dashboard). */
+  function distributionCharts(cells) {
+    const boxes = (field) => cells.filter((c) => c[field].length).map((c) => ({type: "box", name: "pp " + c.prompt_tokens + " · tg " + c.gen_tokens,
+      y: c[field], boxpoints: "all", jitter: 0.3, pointpos: 0}));
+    const ttft = plot(el("div", {class: "chart latency-distribution"}), boxes("trials_ttft_ms"),
+      {title: {text: "TTFT per trial (ms)"}, height: 320, showlegend: false});
+    const decode = plot(el("div", {class: "chart decode-distribution"}), boxes("trials_decode_tps"),
+      {title: {text: "decode tok/s per trial"}, height: 320, showlegend: false});
+    return el("div", {class: "chart-pair"}, ttft, decode);
+  }
+
   function changePointList(trend) {
     const items = [];
     for (const s of trend.series) {
@@ -184,7 +247,8 @@ const MB = (() => {
         return cell;
       }),
     ));
-    return table(columns, rows, {class: "grid pivot-table"});
+    // one column per task: a sweep has dozens, so the table scrolls inside its box, not the page
+    return el("div", {class: "table-scroll"}, table(columns, rows, {class: "grid pivot-table"}));
   }
 
   /* Memory snapshots in run order (before → loaded → peak → after). */
@@ -236,5 +300,6 @@ const MB = (() => {
   }
 
   return {el, append, clear, ptext, num, pct, shortTime, table, keyLabel, leaderboardChart, leaderboardTable, trendChart,
+    trendSmallMultiples, sweepCharts, throughputCharts, distributionCharts,
     changePointList, pivotTable, memoryChart, peakMemoryChart, memoryTable, runsTable, keyValueTable};
 })();

@@ -29,8 +29,18 @@
   }
 
   function trends() {
-    return section("trends", "Trends over time",
-      data.trends.map((t) => el("div", {class: "trend"}, MB.trendChart(t), MB.changePointList(t))));
+    // only series with 3 or more runs reach here: one point is no trend
+    if (!data.trends.length) return section("trends", "Trends over time", el("p", {class: "muted"}, "no series with 3 or more runs yet"));
+    const changes = data.trends.map((t) => MB.changePointList(t)).filter((node) => node.tagName === "UL");
+    return section("trends", "Trends over time (series with 3 or more runs)", MB.trendSmallMultiples(data.trends),
+      changes.length ? [el("h3", {}, "Change points"), changes] : el("p", {class: "muted"}, "no change points detected"));
+  }
+
+  function sweeps() {
+    if (!data.sweeps.length) return null;
+    return section("sweeps", "Rate sweeps: achieved vs offered, latency vs rate",
+      data.sweeps.map((s) => el("div", {class: "sweep", dataset: {run: s.run_id}},
+        el("h3", {}, s.model + " · " + shortTime(s.timestamp) + " · " + s.run_id), MB.sweepCharts(s.points, ""))));
   }
 
   function pivots() {
@@ -66,6 +76,9 @@
   }
 
   main.appendChild(summary());
-  for (const make of [leaderboards, trends, pivots, memory, runs]) main.appendChild(make());
+  for (const make of [leaderboards, trends, sweeps, pivots, memory, runs]) {
+    const made = make();
+    if (made) main.appendChild(made);
+  }
   document.body.dataset.rendered = "true";
 })();
