@@ -13,7 +13,7 @@ from tests.cli.rendering import GOLDEN, envelope
 
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.store import Store
-from mlx_benchmarks.views.run_list import MIN_SHORT_ID, short_ids
+from mlx_benchmarks.views.runs_listing import MIN_SHORT_ID, short_ids
 
 STORED = ("throughput_grid", "throughput_load", "ttft", "reasoning", "tool_calling_gold", "framework_eval")
 
@@ -213,3 +213,15 @@ def test_since_and_limit_choose_the_newest_runs(store: Path, capsys: pytest.Capt
     assert listed("--model", "SCRIPTED") == ["tool-calling", "framework-eval"]
     code, _, err = cli(capsys, monkeypatch, "runs", "--limit", "0", "--store", str(store))
     assert code == 2 and "--limit must be at least 1" in err
+
+
+def test_the_views_package_names_stay_functions_after_its_modules_load() -> None:
+    # a submodule named like a lazily exported function (views.run_list) would replace the function as
+    # soon as it was imported, and `report` after `runs` in one process called a module
+    import mlx_benchmarks.views as views
+    import mlx_benchmarks.views.runs_listing  # noqa: F401
+    from mlx_benchmarks.views.queries import run_list
+
+    for name in views.__all__:
+        assert not isinstance(getattr(views, name), type(views)), name
+    assert views.run_list is run_list

@@ -25,7 +25,7 @@ from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.views.run_summary import Section
 
 RUN_COLUMNS = ("id", "suite", "model", "headline", "parameters")
-MIN_SHORT_ID = len("run-20260101T000000")  # as views.run_list.MIN_SHORT_ID (not imported: DuckDB loads with it)
+MIN_SHORT_ID = len("run-20260101T000000")  # as views.runs_listing.MIN_SHORT_ID (not imported: DuckDB loads with it)
 RESULT_FIELDS = ("name", "metric", "value", "unit", "duration_seconds", "prompt_tokens_per_second",
                  "decode_tokens_per_second", "total_tokens_per_second", "first_token_latency_ms", "peak_rss_mb")
 
@@ -91,7 +91,7 @@ def runs_section(rows: list[dict[str, Any]]) -> Section:
 
 
 def run_runs(args: argparse.Namespace) -> int:
-    from mlx_benchmarks.views.run_list import described_runs
+    from mlx_benchmarks.views.runs_listing import described_runs
 
     fmt = chosen_format(args)
     if args.limit is not None and args.limit < 1:
@@ -136,7 +136,7 @@ def _header_lines(run_id: str, envelope: dict[str, Any]) -> list[str]:
 
 
 def tag_sections(results: list[dict[str, Any]]) -> list[Section]:
-    from mlx_benchmarks.views.run_list import split_tags
+    from mlx_benchmarks.views.runs_listing import split_tags
 
     shared, varying = split_tags(results)
     sections = []
