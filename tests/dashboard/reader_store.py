@@ -97,3 +97,14 @@ def build_reader_store(root: Path, extra_runs: int = 0) -> ReaderStore:
                    Result("ttft_p50", "latency", 100.0 + i % 5, "ms").tag(concurrency=1)]
         store.put(_envelope("throughput", model, START + timedelta(days=1 + i, minutes=i), results).validated())
     return ReaderStore(root, grid, sweep, sample_run, 3 + extra_runs)
+
+
+def write_hundred_report(root: Path) -> tuple[ReaderStore, Path]:
+    """A 100-run store under ``root`` and its HTML report, written by the CLI."""
+    from mlx_benchmarks.cli.main import main
+
+    store = build_reader_store(root / "store", extra_runs=97)
+    out = root / "report.html"
+    if main(["report", "--store", str(store.root), "--html", str(out)]) != 0:
+        raise AssertionError("mlx-bench report failed")
+    return store, out

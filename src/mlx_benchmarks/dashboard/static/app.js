@@ -168,8 +168,11 @@
       return el("details", {class: "tags"}, el("summary", {}, entries.length + " tags"),
         el("ul", {}, entries.map(([k, v]) => el("li", {}, k + " = " + (typeof v === "object" && v !== null ? JSON.stringify(v) : String(v))))));
     };
-    const results = MB.table(["name", "metric", "value", "unit", "tags"], d.results.map((r) => el("tr", {class: "result-row"},
-      el("td", {}, r.name), el("td", {}, r.metric), el("td", {class: "num"}, num(r.value)), el("td", {}, r.unit),
+    // the tags that tell namesakes apart (tok_per_sec_128 at tg 32 and at tg 128) stay in view
+    const KEY_TAGS = [["prompt_tokens_requested", "pp"], ["gen_tokens_requested", "tg"], ["concurrency", "c"], ["request_rate", "rate"]];
+    const keyTags = (tags) => KEY_TAGS.filter(([k]) => tags && tags[k] !== undefined).map(([k, short]) => short + " " + tags[k]).join(" · ");
+    const results = MB.table(["name", "key", "metric", "value", "unit", "tags"], d.results.map((r) => el("tr", {class: "result-row"},
+      el("td", {}, r.name), el("td", {class: "key-tags"}, keyTags(r.tags)), el("td", {}, r.metric), el("td", {class: "num"}, num(r.value)), el("td", {}, r.unit),
       el("td", {class: "tags-cell"}, tagList(r.tags)))), {class: "grid results-table"});
     out.append(card("Run " + d.run_id, MB.keyValueTable(Object.fromEntries(Object.entries(head).filter(([, v]) => v !== undefined && v !== null)), "kv-table run-head"),
       el("p", {}, el("a", {href: "#/compare?a=" + encodeURIComponent(d.run_id)}, "compare with another run…"))));

@@ -95,7 +95,8 @@ const MB = (() => {
 
   function plot(div, traces, layout) {
     // the dashboard loads plotly.js; the static report draws the same traces as inline SVG (svgplot.js)
-    if (typeof Plotly !== "undefined") Plotly.newPlot(div, traces, Object.assign({}, LAYOUT, layout), CONFIG);
+    // a width is for the SVG's viewBox; plotly fills its box instead
+    if (typeof Plotly !== "undefined") Plotly.newPlot(div, traces, Object.assign({}, LAYOUT, layout, {width: undefined}), CONFIG);
     else SVGPLOT.newPlot(div, traces, layout);
     return div;
   }
@@ -200,7 +201,8 @@ const MB = (() => {
         text: mine.map((c) => ptext("pp " + c.prompt_tokens + " × tg " + g + ": " + num(c[field])))};
     });
     const logX = cells.length > 1 && Math.max(...cells.map((c) => c.prompt_tokens)) / Math.max(1, Math.min(...cells.map((c) => c.prompt_tokens))) >= 8;
-    const xaxis = {type: logX ? "log" : "linear", title: {text: "prompt tokens (pp)"}};
+    const prompts = [...new Set(cells.map((c) => c.prompt_tokens))].sort((a, b) => a - b);
+    const xaxis = {type: logX ? "log" : "linear", title: {text: "prompt tokens (pp)"}, tickvals: prompts, ticktext: prompts.map(String)};
     const decode = plot(el("div", {class: "chart pp-tg-chart pp-tg-decode"}), lines("decode_tps"),
       {title: {text: "decode tok/s by prompt length"}, width: 520, height: 320, xaxis: xaxis, yaxis: {title: {text: "tok/s"}}});
     const ttft = plot(el("div", {class: "chart pp-tg-chart pp-tg-ttft"}), lines("ttft_ms"),
@@ -210,12 +212,12 @@ const MB = (() => {
 
   /* Per-trial spread of each cell: box plots of TTFT and decode tok/s (plotly only: the dashboard). */
   function distributionCharts(cells) {
-    const boxes = (field) => cells.filter((c) => c[field].length).map((c) => ({type: "box", name: "pp " + c.prompt_tokens + " · tg " + c.gen_tokens,
+    const boxes = (field) => cells.filter((c) => c[field].length).map((c) => ({type: "box", name: c.prompt_tokens + "×" + c.gen_tokens,
       y: c[field], boxpoints: "all", jitter: 0.3, pointpos: 0}));
     const ttft = plot(el("div", {class: "chart latency-distribution"}), boxes("trials_ttft_ms"),
-      {title: {text: "TTFT per trial (ms)"}, height: 320, showlegend: false});
+      {title: {text: "TTFT per trial (ms)"}, height: 320, showlegend: false, xaxis: {title: {text: "pp × tg"}}});
     const decode = plot(el("div", {class: "chart decode-distribution"}), boxes("trials_decode_tps"),
-      {title: {text: "decode tok/s per trial"}, height: 320, showlegend: false});
+      {title: {text: "decode tok/s per trial"}, height: 320, showlegend: false, xaxis: {title: {text: "pp × tg"}}});
     return el("div", {class: "chart-pair"}, ttft, decode);
   }
 
