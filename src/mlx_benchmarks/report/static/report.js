@@ -5,6 +5,7 @@
   const {el, num, shortTime} = MB;
   const data = JSON.parse(document.getElementById("report-data").textContent);
   const main = document.getElementById("report");
+  const TOP = 20;
 
   function section(id, title, ...body) {
     return el("section", {id: id, class: "card"}, el("h2", {}, title), ...body);
@@ -21,11 +22,15 @@
   function leaderboards() {
     if (!data.leaderboards.length) return section("leaderboard", "Leaderboard", el("p", {class: "muted"}, "no runs with results"));
     return section("leaderboard", "Leaderboard: latest result per model and configuration",
-      data.leaderboards.map((board) => el("div", {class: "board", dataset: {suite: board.suite}},
-        el("h3", {}, board.suite),
-        MB.leaderboardChart(board),
-        MB.leaderboardTable(board, null),
-      )));
+      data.leaderboards.map((board) => {
+        // a store of many models: the chart shows the best TOP, the full table folds away
+        const long = board.rows.length > TOP;
+        const table = MB.leaderboardTable(board, null);
+        return el("div", {class: "board", dataset: {suite: board.suite}},
+          el("h3", {}, board.suite + (long ? " (chart: best " + TOP + " of " + board.rows.length + ")" : "")),
+          MB.leaderboardChart(long ? Object.assign({}, board, {rows: board.rows.slice(0, TOP)}) : board),
+          long ? el("details", {class: "all-rows"}, el("summary", {}, "all " + board.rows.length + " rows"), table) : table);
+      }));
   }
 
   function trends() {
