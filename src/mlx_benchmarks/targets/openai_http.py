@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import math
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from mlx_benchmarks.errors import (
 from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo, now_ns
 from mlx_benchmarks.targets.retry import parse_retry_after
 from mlx_benchmarks.targets.sse import DONE, MAX_TOOL_CALLS, SSEDecoder, chunks_from_event
+from mlx_benchmarks.targets.stream_watchdog import StreamWatchdog
 
 START_TIMEOUT_S = 4.5  # start() must give up within 5 s on an unreachable target
 MAX_CONNECTIONS = 256  # the suites refuse concurrency above this
@@ -205,18 +205,22 @@ class OpenAITarget:
             raise TargetUnavailable("target not started")
         body = json.dumps(request_body(request, self.model)).encode()
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=START_TIMEOUT_S)
-        clock = _Deadlines(self.timeout_s, self.idle_timeout_s)
+        watchdog = StreamWatchdog(self.timeout_s, self.idle_timeout_s)
         try:
-            async with asyncio.timeout(self.timeout_s) as clock.timer:
-                async with self._session.post(self.base_url + "/chat/completions", data=body,
-                                              timeout=timeout) as response:
-                    if response.status >= 400:
-                        text = (await response.content.read(2048)).decode("utf-8", "replace")
-                        raise _http_error(response.status, text, response.headers.get("Retry-After"))
-                    async for chunk in self._events(response, clock):
-                        yield chunk
-        except TimeoutError:
-            if clock.idle_expired():
+            async with self._session.post(self.base_url + "/chat/completions", data=body,
+                                          timeout=timeout) as response:
+                if response.status >= 400:
+                    text = (await response.content.read(2048)).decode("utf-8", "replace")
+                    raise _http_error(response.status, text, response.headers.get("Retry-After"))
+                async for chunk in self._events(response, watchdog):
+                    yield chunk
+        except (asyncio.CancelledError, TimeoutError):
+            if not watchdog.fired():
+                raise  # not ours: someone else cancelled the task
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                task.uncancel()
+            if watchdog.expired == "idle":
                 raise TargetRetryable(f"{self.host_port} sent nothing for {self.idle_timeout_s:g} s mid-answer "
                                       "(idle timeout)") from None
             raise TargetTimeout(f"no complete answer from {self.host_port} within {self.timeout_s:g} s") from None
@@ -227,8 +231,10 @@ class OpenAITarget:
         except aiohttp.ClientError as exc:  # a reply that is not HTTP, headers too large, ...
             raise TargetProtocolError(f"{self.host_port} answered outside the protocol "
                                       f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        finally:
+            watchdog.stop()
 
-    async def _events(self, response: aiohttp.ClientResponse, clock: _Deadlines) -> AsyncIterator[Chunk]:
+    async def _events(self, response: aiohttp.ClientResponse, watchdog: StreamWatchdog) -> AsyncIterator[Chunk]:
         decoder = SSEDecoder()
         stats = self.stats
         first_byte: int | None = None  # stamped at the first read, reported on the first chunk
@@ -238,7 +244,7 @@ class OpenAITarget:
         unindexed_calls = 0  # tool-call deltas without an index each open a call: bound them
         async for data in response.content.iter_any():
             t_ns = now_ns()  # stamped on receipt, before any parsing
-            clock.pause()  # no timer may fire while the consumer holds a chunk
+            watchdog.read(t_ns)  # the consumer now holds chunks: no cancellation until it asks again
             if first_byte is None:
                 first_byte = t_ns
             stats.reads += 1
@@ -264,8 +270,8 @@ class OpenAITarget:
                     if chunk.kind == "error":
                         return
             stats.parse_ns += now_ns() - t_ns
-            clock.arm_idle()
-        clock.pause()
+            watchdog.resume()
+        watchdog.stop()
         for payload in decoder.flush():
             if payload.strip() != DONE:
                 for chunk in chunks_from_event(payload, now_ns()):
@@ -276,35 +282,6 @@ class OpenAITarget:
         if not finished:
             # the body ended cleanly but without [DONE] or a finish_reason: the server stopped mid-answer
             raise TargetProtocolError(f"{self.host_port} ended the stream before the answer finished")
-
-
-class _Deadlines:
-    """One timer for both limits of a request: its total deadline and, between reads, the idle timeout.
-
-    ``timer`` is the ``asyncio.timeout`` the request runs under. It is paused while a chunk is handed out
-    (a consumer awaiting something else must never be cancelled by our timer) and re-armed before each read at
-    the idle limit or the total deadline, whichever comes first.
-    """
-
-    def __init__(self, total_s: float, idle_s: float | None) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.deadline = self._loop.time() + total_s
-        self.idle_s = idle_s
-        self.timer: asyncio.Timeout | None = None
-        self._idle_armed = False
-
-    def pause(self) -> None:
-        if self.timer is not None:
-            self.timer.reschedule(None)
-
-    def arm_idle(self) -> None:
-        idle_at = self._loop.time() + self.idle_s if self.idle_s else math.inf
-        self._idle_armed = idle_at < self.deadline
-        if self.timer is not None:
-            self.timer.reschedule(min(idle_at, self.deadline))
-
-    def idle_expired(self) -> bool:
-        return self._idle_armed and self.timer is not None and self.timer.expired()
 
 
 def _http_error(status: int, body: str, retry_after: str | None) -> TargetError:

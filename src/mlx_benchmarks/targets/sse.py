@@ -80,6 +80,11 @@ def _refuse_constant(name: str) -> float:
     raise MalformedEvent(f"non-finite number {name} in stream")
 
 
+# one decoder for every event: json.loads with a keyword argument builds a new decoder per call (measured:
+# about a third of the parse time of a token event)
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
 def _get(container: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
     """``container[key]`` if it is absent / null (None) or of ``kind``; anything else is malformed."""
     value = container.get(key)
@@ -203,7 +208,7 @@ def chunks_from_event(payload: bytes, t_ns: int) -> list[Chunk]:
     Infinity are refused.
     """
     try:
-        event = json.loads(payload, parse_constant=_refuse_constant)
+        event = _DECODER.decode(payload.decode("utf-8"))
     except MalformedEvent as exc:
         return [Chunk(t_ns, "error", text=f"malformed event in stream: {exc}")]
     except (ValueError, RecursionError):  # bad JSON or UTF-8, an integer past the digit limit, deep nesting
