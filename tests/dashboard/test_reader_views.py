@@ -43,6 +43,10 @@ def assert_fits(watch: PageWatch, shot: Path) -> None:
     page = watch.page
     assert page.evaluate("document.scrollingElement.scrollWidth") <= WIDTH
     assert page.evaluate("document.querySelector('main').getBoundingClientRect().right") <= WIDTH
+    # a card scrolls sideways rather than the page: no chart may need that (a legend cut off at the card's edge)
+    spill = page.evaluate("""[...document.querySelectorAll('.card .chart .main-svg, .card .chart svg.svgplot')]
+        .filter((svg) => svg.getBoundingClientRect().right > svg.closest('.card').getBoundingClientRect().right + 1).length""")
+    assert spill == 0
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     assert watch.errors == [] and watch.dialogs == []

@@ -256,7 +256,9 @@
       if (again) { again.focus(); again.setSelectionRange(again.value.length, again.value.length); }
     }
     // charts drawn while detached take plotly's default size; fit them to the page now
-    for (const chart of box.querySelectorAll(".js-plotly-plot")) Plotly.Plots.resize(chart);
+    // (resize is asynchronous: the page is "ready" only once every chart has its final size)
+    await Promise.all([...box.querySelectorAll(".js-plotly-plot")].map((chart) => Plotly.Plots.resize(chart)));
+    if (mine !== generation) return;
     document.body.dataset.ready = "true";
     document.body.dataset.renders = String(generation); // lets tests wait for this navigation's page
   }

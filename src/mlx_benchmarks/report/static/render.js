@@ -172,6 +172,10 @@ const MB = (() => {
     }));
   }
 
+  // charts side by side keep their legend below the plot: a legend on the right overflowed the half-width box
+  const PAIR_LEGEND = {orientation: "h", x: 0, y: -0.3};
+  const PAIR_MARGIN = {l: 60, r: 20, t: 36, b: 90};
+
   /* A rate sweep: achieved vs offered rate (with the keeps-up diagonal) and latency percentiles vs offered rate. */
   function sweepCharts(points, title) {
     const offered = points.map((p) => p.offered);
@@ -181,13 +185,13 @@ const MB = (() => {
         text: points.map((p) => ptext(p.label + ": offered " + num(p.offered) + ", achieved " + num(p.achieved) +
           (p.keeps_up === null ? "" : p.keeps_up ? " (keeps up)" : " (falls behind)")))},
       {type: "scatter", mode: "lines", name: "offered = achieved", x: offered, y: offered, line: {dash: "dot", color: "#9aa3b2"}},
-    ], {title: {text: ptext((title ? title + ": " : "") + "achieved vs offered rate")}, width: 520, height: 320,
+    ], {title: {text: ptext((title ? title + ": " : "") + "achieved vs offered rate")}, width: 520, height: 340, legend: PAIR_LEGEND, margin: PAIR_MARGIN,
       xaxis: {title: {text: "offered req/s"}}, yaxis: {title: {text: "achieved req/s"}}});
     const keys = ["ttft_p50", "ttft_p99", "e2e_p50", "e2e_p99"].filter((k) => points.some((p) => p.latency[k] !== undefined));
     const latency = el("div", {class: "chart sweep-chart sweep-latency"});
     plot(latency, keys.map((k) => ({type: "scatter", mode: "lines+markers", name: k.replace("_", " "), x: offered,
       y: points.map((p) => (p.latency[k] === undefined ? null : p.latency[k])), line: {dash: k.endsWith("p99") ? "dot" : "solid"}})),
-    {title: {text: ptext((title ? title + ": " : "") + "latency vs offered rate")}, width: 520, height: 320,
+    {title: {text: ptext((title ? title + ": " : "") + "latency vs offered rate")}, width: 520, height: 340, legend: PAIR_LEGEND, margin: PAIR_MARGIN,
       xaxis: {title: {text: "offered req/s"}}, yaxis: {title: {text: "ms"}}});
     return el("div", {class: "chart-pair"}, achieved, latency);
   }
@@ -204,9 +208,9 @@ const MB = (() => {
     const prompts = [...new Set(cells.map((c) => c.prompt_tokens))].sort((a, b) => a - b);
     const xaxis = {type: logX ? "log" : "linear", title: {text: "prompt tokens (pp)"}, tickvals: prompts, ticktext: prompts.map(String)};
     const decode = plot(el("div", {class: "chart pp-tg-chart pp-tg-decode"}), lines("decode_tps"),
-      {title: {text: "decode tok/s by prompt length"}, width: 520, height: 320, xaxis: xaxis, yaxis: {title: {text: "tok/s"}}});
+      {title: {text: "decode tok/s by prompt length"}, width: 520, height: 340, legend: PAIR_LEGEND, margin: PAIR_MARGIN, xaxis: xaxis, yaxis: {title: {text: "tok/s"}}});
     const ttft = plot(el("div", {class: "chart pp-tg-chart pp-tg-ttft"}), lines("ttft_ms"),
-      {title: {text: "TTFT by prompt length"}, width: 520, height: 320, xaxis: xaxis, yaxis: {title: {text: "ms"}}});
+      {title: {text: "TTFT by prompt length"}, width: 520, height: 340, legend: PAIR_LEGEND, margin: PAIR_MARGIN, xaxis: xaxis, yaxis: {title: {text: "ms"}}});
     return el("div", {class: "chart-pair"}, decode, ttft);
   }
 
