@@ -31,6 +31,9 @@ def test_sweep_points_offered_achieved_and_latency() -> None:
     assert [p["keeps_up"] for p in points] == [r <= CAPACITY for r in RATES]
     assert points[-1]["latency"]["e2e_p99"] == 900.0 * 1.6 * (1 + RATES[-1])
     assert throughput_cells(results) == []  # a sweep's throughput results are not grid cells
+    level = {"name": "concurrency_4_output_tok_per_sec", "metric": "throughput", "value": 90.0, "unit": "tok/s",
+             "decode_tokens_per_second": 90.0, "tags": {"prompt_tokens_requested": "512", "gen_tokens_requested": "128"}}
+    assert throughput_cells([level]) == []  # a load level has the grid's length tags but is no grid cell
 
 
 def test_plain_rate_levels_and_other_runs() -> None:

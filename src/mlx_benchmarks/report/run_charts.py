@@ -12,6 +12,7 @@ from typing import Any
 JSON = dict[str, Any]
 # rate_<R>_<rest> (``--rates``) and sweep_rate_<R>_<rest> (``--sweep``); R as Python's :g writes it
 _RATE = re.compile(r"^(?P<label>(?:sweep_)?rate_(?P<rate>[0-9.]+(?:e[+-]?[0-9]+)?))_(?P<rest>.+)$")
+GRID_PREFIX = "tok_per_sec_"  # tok_per_sec_<pp> or tok_per_sec_<pp>_g<tg>, as the throughput suite names cells
 _LATENCY = re.compile(r"^(?P<kind>ttft|itl|tpot|e2e)_(?P<q>p[0-9.]+)_ms$")
 
 
@@ -53,7 +54,8 @@ def throughput_cells(results: list[JSON]) -> list[JSON]:
         tags = r.get("tags") or {}
         prompt = _number(tags.get("prompt_tokens_requested"))
         gen = _number(tags.get("gen_tokens_requested"))
-        if r.get("metric") != "throughput" or prompt is None or gen is None or _RATE.match(str(r.get("name", ""))):
+        # the grid's own results only: load levels (concurrency_N_*, rate_R_*, sweep_*) carry the same length tags
+        if not str(r.get("name", "")).startswith(GRID_PREFIX) or prompt is None or gen is None:
             continue
         raw = r.get("raw") or {}
         cells.append({
