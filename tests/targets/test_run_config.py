@@ -169,11 +169,13 @@ def test_quantized_and_float32_layouts_are_different_configurations(
         assert tags["device"] == "cpu" and tags["compute_dtype"] == "float32"  # float32 norms promote activations
         assert tags["blas"] in ("blis", "openblas", "reference", "other")
         peak, active = float(tags["mlx_peak_memory_mb"]), float(tags["mlx_active_memory_mb"])
-        # the weights stay allocated through the cell, so MLX's peak holds them and what the cell added
-        assert weights_mb < peak < 4 * weights_mb and active <= peak
+        # the weights stay allocated through the cell, so MLX's peak holds them and what the cell added (and
+        # any other model this process still holds: MLX's counters are per process, so no upper bound here)
+        assert weights_mb < peak and active <= peak
         assert float(tags["mlx_cache_memory_mb"]) >= 0
         assert "footprint_peak_mb" not in tags  # Linux has no footprint: left out, not 0
-    assert q4_cell["tags"]["mlx_peak_memory_mb"] != f32_cell["tags"]["mlx_peak_memory_mb"]
+    # the float32 weights are about 420 MiB more than the 4-bit ones; whatever else is resident is the same
+    assert float(q4_cell["tags"]["mlx_peak_memory_mb"]) + 300 < float(f32_cell["tags"]["mlx_peak_memory_mb"])
 
 
 @pytest.mark.mlx
