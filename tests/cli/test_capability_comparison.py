@@ -67,3 +67,10 @@ def test_bad_flags_are_one_line_exit_2_and_nothing_runs(tmp_path: Path, capsys: 
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0]
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_run_without_a_suite_names_capability_comparison_among_the_choices(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "--store", str(tmp_path)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "capability-comparison" in line and "throughput" in line

@@ -23,6 +23,11 @@ COMMON_KEYS = {
 }
 
 
+def runnable_suites() -> list[str]:
+    """Every name ``mlx-bench run`` takes: the registered suites and capability-comparison (cli/capability_cmd)."""
+    return sorted([*available(), "capability-comparison"])
+
+
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "run", help="run a benchmark suite against a target", add_help=False,
@@ -56,7 +61,8 @@ def run_parser(suite: str | None) -> argparse.ArgumentParser:
     from mlx_benchmarks.cli.main import _Parser
 
     parser = _Parser(prog="mlx-bench run", description="Run a benchmark suite against a target.")
-    parser.add_argument("suite", nargs="?", metavar="SUITE", help=f"one of: {', '.join(available())}")
+    parser.add_argument("suite", nargs="?", metavar="SUITE",
+                        help=f"one of: {', '.join(runnable_suites())} (capability-comparison runs several)")
     add_target_options(parser)
     add_store_option(parser)
     parser.add_argument("--seed", type=int, default=1234)
@@ -120,7 +126,7 @@ def run(ns: argparse.Namespace) -> int:
             raise UsageError("--resume takes at most one --target (the run's own URL, with its credentials)")
         requests = [load_resume(store, args.resume, args.target[0] if args.target else None)]
     elif not args.suite:
-        raise UsageError("name a suite to run (one of: " + ", ".join(available()) + "), or --resume KEY")
+        raise UsageError("name a suite to run (one of: " + ", ".join(runnable_suites()) + "), or --resume KEY")
     else:
         requests = [build_request(args, target) for target in targets]
         get_suite(args.suite).validate_options(requests[0].options)
