@@ -152,9 +152,13 @@ def test_local_folder_round_trip_runs_show_compare(store: Store, tmp_path: Path,
 def test_running_into_an_upstream_folder_is_refused(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     folder = tmp_path / "upstream"
     publish_upstream(store, str(folder))
-    assert main(["run", "throughput", "--store", str(folder)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "upstream layout" in err
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "imports" / "llama_bench.json"
+    writers = (["run", "throughput"], ["import", "--kind", "llama-bench", str(fixture), "--suite", "throughput"],
+               ["run", "capability-comparison", "--target", "http://127.0.0.1:9/v1", "--target", "http://127.0.0.1:8/v1"])
+    for argv in writers:
+        assert main([*argv, "--store", str(folder)]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "upstream layout" in err, argv
     assert not (folder / "runs").exists()
 
 

@@ -95,7 +95,7 @@ def run(ns: argparse.Namespace) -> int:
     first = parsed[suites[0]]
     if first.resume:
         raise UsageError(f"{NAME} has no --resume: resume each suite's run by its own key (`mlx-bench run --resume KEY`)")
-    location = store_location(first)
+    location = store_location(first, writing=True)
     if is_remote(location):
         raise UsageError("runs are stored locally; publish them to a lake with `mlx-bench publish`")
     store = Store(location)

@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from mlx_benchmarks.cli.common import store_location
 
-    stored = Store(store_location(args)).put(envelope)
+    stored = Store(store_location(args, writing=True)).put(envelope)
     if not args.json:
         state = "stored" if stored.created else "already stored"
         console().print(f"{state}: {stored.run_id} ({len(envelope['results'])} results)", markup=False, soft_wrap=True)

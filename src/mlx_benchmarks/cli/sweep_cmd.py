@@ -74,7 +74,7 @@ def sweep(args: argparse.Namespace) -> int:
     from mlx_benchmarks.targets.registry import TargetSpec
 
     plan = load_sweep(args.file, validate_suite_options)
-    location = store_location(args)
+    location = store_location(args, writing=True)
     if is_remote(location):
         raise UsageError("runs are stored locally; publish them to a lake with `mlx-bench publish`")
     out = console()
