@@ -91,3 +91,13 @@ def test_malformed_files_name_the_place(tmp_path: Path, content: str, message: s
 def test_a_missing_file_is_a_dataset_error() -> None:
     with pytest.raises(DatasetError, match="neither 'random', 'sample' nor a readable file"):
         load_prompt_set("/nonexistent/prompts.jsonl")
+
+
+def test_the_packaged_sample_is_a_registered_dataset_with_the_same_prompts() -> None:
+    from mlx_benchmarks.datasets.registry import get_loader
+
+    records = get_loader("chat_prompts_sample").extract(None)
+    sample = load_prompt_set("sample")
+    assert [r.prompt for r in records] == [item.text() for item in sample.items]
+    assert len(records) == len(sample.items) >= 50
+    assert all(r.meta["messages"] and r.task == "chat_prompts_sample" for r in records)

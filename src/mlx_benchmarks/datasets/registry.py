@@ -22,6 +22,7 @@ DATASETS: dict[str, str] = {
     "mbpp_plus": "mlx_benchmarks.datasets.evalplus:MBPP_PLUS",
     "jsonl": "mlx_benchmarks.datasets.jsonl:LOADER",
     "bfcl": "mlx_benchmarks.datasets.bfcl:LOADER",
+    "chat_prompts_sample": "mlx_benchmarks.datasets.chat_sample:LOADER",  # throughput --dataset sample
     "ppl_hamlet": "mlx_benchmarks.datasets.ppl_text:LOADER",
     "ifbench": "mlx_benchmarks.datasets.ifbench:LOADER",
     **loglik_entries(),  # arc_easy_rc0, hellaswag_rc5, ...: OLMES ranked-classification requests
