@@ -23,6 +23,8 @@ DATASETS: dict[str, str] = {
     "jsonl": "mlx_benchmarks.datasets.jsonl:LOADER",
     "bfcl": "mlx_benchmarks.datasets.bfcl:LOADER",
     "chat_prompts_sample": "mlx_benchmarks.datasets.chat_sample:LOADER",  # throughput --dataset sample
+    "mmlu_rc0": "mlx_benchmarks.datasets.mmlu_rc:ZERO_SHOT",  # lm-eval mmlu template, log-likelihood
+    "mmlu_rc5": "mlx_benchmarks.datasets.mmlu_rc:FIVE_SHOT",
     "ppl_hamlet": "mlx_benchmarks.datasets.ppl_text:LOADER",
     "ifbench": "mlx_benchmarks.datasets.ifbench:LOADER",
     **loglik_entries(),  # arc_easy_rc0, hellaswag_rc5, ...: OLMES ranked-classification requests

@@ -84,7 +84,7 @@ class KnowledgeSuite(QualitySuite):
     task_names = ("mmlu",)
     defaults = Defaults(max_tokens=256)
 
-    loglik_task_names = ("boolq", "openbookqa", "sciq")
+    loglik_task_names = ("mmlu", "boolq", "openbookqa", "sciq")
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         super().add_arguments(parser)
