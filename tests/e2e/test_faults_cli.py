@@ -103,10 +103,12 @@ def test_quality_server_killed_mid_run_exits_with_a_documented_code(tmp_path: Pa
     assert code in (EXIT_OK, EXIT_NO_MEASUREMENT)
     assert isinstance(faults[1], Die) and not any(isinstance(f, Die) for f in faults[2:])
     envelope, samples = only(tmp_path)
-    # the cut answer was retried over a keep-alive connection still open; a request needing a new
-    # connection was refused, and a refusal is not retried
-    (failed,) = [s for s in samples if s["error"]]
-    assert "cannot reach" in failed["error"] and sum(s["retries"] for s in samples) == 1
+    # the cut answer was retried (over a keep-alive connection still open, where one was idle); a request
+    # needing a new connection was refused, and a refusal is not retried. How many requests needed a new
+    # connection depends on which of the two workers was in flight when the server went: at least one did.
+    failed = [s for s in samples if s["error"]]
+    assert failed and all("cannot reach" in s["error"] for s in failed), [s["error"] for s in failed]
+    assert sum(s["retries"] for s in samples) >= 1 and len(failed) < len(samples)
     assert any("partial run" in e for e in envelope["errors"])
 
 
