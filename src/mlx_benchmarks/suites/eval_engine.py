@@ -26,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
-from mlx_benchmarks.errors import RunIncomplete, TargetError
+from mlx_benchmarks.errors import RunIncomplete, StoreError, TargetError
 from mlx_benchmarks.measure.timing import Completion, collect
 from mlx_benchmarks.suites.base import RunContext
 from mlx_benchmarks.targets.base import ChatRequest, now_ns
@@ -197,6 +197,7 @@ async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: 
     gate = asyncio.Semaphore(max(1, concurrency))
     consecutive_failures = 0
     abort_after = max(8, 2 * concurrency)
+    journal_failures: list[StoreError] = []  # the journal cannot be written: every worker stops, one error
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=ctx.console, transient=False) as progress:
         for task in tasks:
@@ -216,7 +217,7 @@ async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: 
                              results: list[dict[str, Any]] = results) -> None:
                 nonlocal consecutive_failures
                 async with gate:
-                    if outcome.aborted:
+                    if outcome.aborted or journal_failures:
                         return
                     started = now_ns()
                     sample = await _one(ctx, task, record, index, timeout_s)
@@ -227,11 +228,17 @@ async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: 
                     outcome.aborted = f"stopped after {consecutive_failures} consecutive failed requests: {sample.error}"
                 record_json = sample.to_json()
                 if ctx.journal is not None:
-                    ctx.journal.append(record_json)
+                    try:
+                        ctx.journal.append(record_json)
+                    except StoreError as exc:  # a full or read-only disk: raised once, after every worker ended
+                        journal_failures.append(exc)
+                        return
                 results.append(record_json)
                 progress.advance(bar)
 
             await asyncio.gather(*(worker(r, i) for r, i in todo))
+            if journal_failures:
+                raise journal_failures[0]
             outcome.wall_seconds[task.name] = active_seconds(results)
             order = {f"{task.name}/{r.id}/{i}": n for n, (r, i) in enumerate(jobs)}
             outcome.samples[task.name] = sorted(results, key=lambda s: order.get(str(s["key"]), 0))
