@@ -12,7 +12,7 @@ RANKS = {
     "errors": 0, "paths": 0, "fileio": 0, "build_info": 0, "aio": 0,
     "envelope": 1, "system": 1,
     "store": 2, "query": 2, "index": 2,
-    "targets": 3, "measure": 3, "datasets": 3, "scoring": 3,
+    "targets": 3, "measure": 3, "datasets": 3, "scoring": 3, "sandbox": 3,
     "agents": 4,
     "suites": 5, "importers": 5,
     "runner": 6, "sweep": 6, "compare": 6, "views": 6, "lake": 6,

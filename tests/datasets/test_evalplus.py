@@ -12,7 +12,7 @@ import pytest
 from mlx_benchmarks.datasets import load_dataset, prepare
 from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.errors import DatasetError
-from mlx_benchmarks.scoring.sandbox import check_solution
+from mlx_benchmarks.sandbox.run import check_solution
 
 
 def evalplus_sample_humaneval() -> list[dict[str, Any]]:

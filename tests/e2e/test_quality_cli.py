@@ -18,7 +18,7 @@ import pytest
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.datasets import load_dataset, select
 from mlx_benchmarks.envelope import validate
-from mlx_benchmarks.scoring.sandbox import sandbox_kind
+from mlx_benchmarks.sandbox.run import sandbox_kind
 from mlx_benchmarks.store import Store
 from tests.datasets.test_evalplus import evalplus_sample_humaneval, evalplus_sample_mbpp, write_gz
 from tests.doubles.gold_target import failure_kind, request_fails

@@ -15,9 +15,9 @@ from typing import Any
 from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.errors import DatasetError
+from mlx_benchmarks.sandbox.backend import UNSAFE_FLAG, Backend, resolve_backend, unsafe_notice
+from mlx_benchmarks.sandbox.run import check_solution
 from mlx_benchmarks.scoring.code_answer import code_program
-from mlx_benchmarks.scoring.sandbox import check_solution
-from mlx_benchmarks.scoring.sandbox_backend import UNSAFE_FLAG, Backend, resolve_backend, unsafe_notice
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import ModelOutput, ScoreFn, Scores
 from mlx_benchmarks.suites.quality_common import Defaults, QualityOptions, QualitySuite, TaskRun, TaskSpec

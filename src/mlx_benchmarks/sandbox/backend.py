@@ -4,7 +4,7 @@ Backends (``Backend``):
 
 - ``bwrap``: Linux bubblewrap (root or not): read-only ``/``, hidden homes and ``/tmp``, fresh
   pid/net/ipc/uts namespaces.
-- ``seatbelt``: macOS ``sandbox-exec`` with a profile generated per program (``sandbox_seatbelt``).
+- ``seatbelt``: macOS ``sandbox-exec`` with a profile generated per program (``sandbox.seatbelt``).
 - ``rlimit-root``: Linux as root without bubblewrap: the program runs as a uid of its own in fresh
   network and mount namespaces, with ``/tmp``, ``/var/tmp``, ``/dev/shm`` and the homes hidden.
 - ``none``: no isolation at all; only with ``--confirm-run-unsafe-code``.
@@ -23,9 +23,9 @@ import shutil
 from dataclasses import dataclass
 
 from mlx_benchmarks.errors import PrerequisiteError, UsageError
-from mlx_benchmarks.scoring import sandbox_launch as launch
-from mlx_benchmarks.scoring.sandbox_launch import Backend
-from mlx_benchmarks.scoring.sandbox_seatbelt import SANDBOX_EXEC
+from mlx_benchmarks.sandbox import launch as launch
+from mlx_benchmarks.sandbox.launch import Backend
+from mlx_benchmarks.sandbox.seatbelt import SANDBOX_EXEC
 
 __all__ = [
     "BACKENDS",

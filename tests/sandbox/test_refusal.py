@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from mlx_benchmarks.cli.main import main
-from mlx_benchmarks.scoring import sandbox_backend, sandbox_launch
-from mlx_benchmarks.scoring.sandbox_backend import PlatformFacts, unsafe_notice
+from mlx_benchmarks.sandbox import backend as sandbox_backend
+from mlx_benchmarks.sandbox import launch as sandbox_launch
+from mlx_benchmarks.sandbox.backend import PlatformFacts, unsafe_notice
 from mlx_benchmarks.store import Store
 from tests.platform_emulation import LINUX_ONLY_TOOLS, MAC_TOOLS, MacFacts, emulate_macos
 

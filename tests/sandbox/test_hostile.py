@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from mlx_benchmarks.scoring import sandbox_launch
-from tests.scoring.hostile_battery import run_battery
+from mlx_benchmarks.sandbox import launch as sandbox_launch
+from tests.sandbox.hostile_battery import run_battery
 
 REPO = Path(__file__).resolve().parents[2]
 ISOLATING = [
@@ -77,7 +77,7 @@ def test_hostile_programs_leave_no_trace_under_bwrap_as_a_normal_user(tmp_path: 
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
            "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), site])}
     done = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", SYSTEM_PYTHON,
-                           str(REPO / "tests" / "scoring" / "hostile_battery.py")],
+                           str(REPO / "tests" / "sandbox" / "hostile_battery.py")],
                           cwd="/", env=env, capture_output=True, text=True, timeout=600, check=False)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert (report["backend"], report["euid"]) == ("bwrap", 65534)

@@ -1,10 +1,10 @@
 """How a sandboxed program is started: which interpreter, which uid, which command line, which probes.
 
-The backend itself is chosen in ``sandbox_backend`` (from the platform facts probed here):
+The backend itself is chosen in ``sandbox.backend`` (from the platform facts probed here):
 
 - ``bwrap``: bubblewrap gives a read-only view of ``/``, empty ``/tmp``, ``/root``, ``/home`` and
   ``$HOME``, fresh pid/net/ipc/uts namespaces, and kills everything when the sandbox's pid 1 exits.
-- ``seatbelt``: ``sandbox-exec`` with a per-program profile (``sandbox_seatbelt``).
+- ``seatbelt``: ``sandbox-exec`` with a per-program profile (``sandbox.seatbelt``).
 - ``rlimit-root``: as root, the runner itself enters fresh network and mount namespaces, hides the
   writable and home directories under empty tmpfs mounts, and drops to a uid of its own.
 - ``none``: a plain child process with resource limits (only with --confirm-run-unsafe-code).
@@ -41,7 +41,7 @@ HIDDEN_ROOTS = ("/root", "/home", "/tmp")
 WRITABLE_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock")
 FALLBACK_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
 UID_SLOTS = 16
-RUNNER_SOURCE = (Path(__file__).with_name("sandbox_runner.py")).read_text(encoding="utf-8")
+RUNNER_SOURCE = (Path(__file__).with_name("runner.py")).read_text(encoding="utf-8")
 
 
 def is_root() -> bool:
@@ -98,7 +98,7 @@ def isolation_config(*, work: str | None) -> dict[str, object]:
 
 
 def reset_probes() -> None:
-    """Forget every probe result (tests that fake the platform call this through sandbox_backend.reset)."""
+    """Forget every probe result (tests that fake the platform call this through sandbox.backend.reset)."""
     for probe in (bwrap_works, seatbelt_works, namespaces_work, sandbox_python):
         clear = getattr(probe, "cache_clear", None)  # a test may have replaced the probe itself
         if clear is not None:

@@ -6,7 +6,7 @@ own bookkeeping). ``run_battery`` runs them all under one backend and says, per 
 left a trace: a secret it read, a file it changed or created, a connection a listener accepted, or a
 process still alive.
 
-Run as a script (``python tests/scoring/hostile_battery.py``), it runs the battery under this
+Run as a script (``python tests/sandbox/hostile_battery.py``), it runs the battery under this
 machine's default backend and prints the verdicts as JSON: the non-root test runs it that way under
 ``setpriv``.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from mlx_benchmarks.scoring.sandbox import SandboxResult, run_program
+from mlx_benchmarks.sandbox.run import SandboxResult, run_program
 
 SECRET = "hunter2-ssh-private-key"
 
@@ -175,7 +175,7 @@ def _battery(kind: str | None, home: Path, key: Path, rc: Path) -> dict[str, Ver
 
 def main() -> int:
     """Run the battery under the default backend; print the backend and verdicts as JSON."""
-    from mlx_benchmarks.scoring.sandbox_backend import current_backend
+    from mlx_benchmarks.sandbox.backend import current_backend
 
     backend = current_backend()
     with tempfile.TemporaryDirectory(prefix="mlxb-battery-") as base:

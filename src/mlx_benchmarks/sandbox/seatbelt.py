@@ -7,7 +7,7 @@ the interpreter alone; children inherit the profile, as everything started under
 does. Seatbelt matches resolved paths (``/tmp`` is ``/private/tmp``), so every path is resolved first.
 
 Memory is not limited here: macOS does not enforce ``RLIMIT_AS``, so the harness polls the program's
-process tree instead (``sandbox_watch``). This module has only been checked on Linux, by parsing
+process tree instead (``sandbox.watch``). This module has only been checked on Linux, by parsing
 the profile it writes; see docs/sandbox.md for what to try first on a real Mac.
 """
 

@@ -1,7 +1,7 @@
 """The seatbelt backend, checked on Linux: what its generated SBPL profile allows and denies (parsed,
 not grepped), and its launch path under macOS emulation with a sandbox-exec test double.
 
-Nothing here has run under real Seatbelt: the double (tests/scoring/fake_sandbox_exec) confines
+Nothing here has run under real Seatbelt: the double (tests/sandbox/fake_sandbox_exec) confines
 nothing. What it proves is the harness's side: the command line, the memory watch that replaces
 RLIMIT_AS on macOS, the sweep of leftover processes, and no reads of /proc.
 """
@@ -21,9 +21,10 @@ import psutil
 import pytest
 
 from mlx_benchmarks.errors import PrerequisiteError
-from mlx_benchmarks.scoring import sandbox_backend, sandbox_launch
-from mlx_benchmarks.scoring.sandbox import run_program
-from mlx_benchmarks.scoring.sandbox_seatbelt import seatbelt_command, seatbelt_profile
+from mlx_benchmarks.sandbox import backend as sandbox_backend
+from mlx_benchmarks.sandbox import launch as sandbox_launch
+from mlx_benchmarks.sandbox.run import run_program
+from mlx_benchmarks.sandbox.seatbelt import seatbelt_command, seatbelt_profile
 from tests.platform_emulation import MAC_TOOLS, MacFacts, emulate_macos
 
 Form: TypeAlias = str | list["Form"]

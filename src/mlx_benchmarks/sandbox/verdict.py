@@ -13,7 +13,7 @@ import signal
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from mlx_benchmarks.scoring.sandbox_launch import Backend
+from mlx_benchmarks.sandbox.launch import Backend
 
 __all__ = ["SandboxResult", "Status", "classify", "read_report", "tail"]
 

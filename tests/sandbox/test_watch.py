@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from mlx_benchmarks.scoring.sandbox_watch import TOKEN_ENV, ProcessWatch, new_token
+from mlx_benchmarks.sandbox.watch import TOKEN_ENV, ProcessWatch, new_token
 
 
 def _start(code: str, token: str) -> subprocess.Popen[bytes]:

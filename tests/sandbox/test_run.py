@@ -13,8 +13,8 @@ import pytest
 
 from mlx_benchmarks.datasets import load_dataset, select
 from mlx_benchmarks.datasets.base import CodeSpec
-from mlx_benchmarks.scoring import sandbox_launch
-from mlx_benchmarks.scoring.sandbox import check_many, check_solution, run_program, sandbox_kind
+from mlx_benchmarks.sandbox import launch as sandbox_launch
+from mlx_benchmarks.sandbox.run import check_many, check_solution, run_program, sandbox_kind
 
 REPO = Path(__file__).resolve().parents[2]
 KINDS = [

@@ -4,8 +4,8 @@
 classifies the result into the failure taxonomy the suites report; ``check_many`` does that for
 many candidates with a small worker pool. ``sandbox_kind()`` says which sandbox is in use.
 
-The taxonomy of verdicts is in ``sandbox_verdict``; the backends (bwrap, seatbelt, rlimit-root,
-none) in ``sandbox_backend`` and docs/sandbox.md.
+The taxonomy of verdicts is in ``sandbox.verdict``; the backends (bwrap, seatbelt, rlimit-root,
+none) in ``sandbox.backend`` and docs/sandbox.md.
 
 Scoring integrity assumes honest-but-buggy code (an early ``sys.exit(0)`` cannot pass); containment
 assumes hostile code (fork and memory bombs, writes, sockets, secrets).
@@ -30,12 +30,12 @@ from typing import IO, Any
 
 from mlx_benchmarks.datasets.base import CodeSpec
 from mlx_benchmarks.errors import PrerequisiteError, UsageError
-from mlx_benchmarks.scoring import sandbox_launch as launch
-from mlx_benchmarks.scoring.sandbox_backend import current_backend, sandbox_exec_path
-from mlx_benchmarks.scoring.sandbox_launch import Backend
-from mlx_benchmarks.scoring.sandbox_seatbelt import seatbelt_command
-from mlx_benchmarks.scoring.sandbox_verdict import SandboxResult, Status, classify, read_report, tail
-from mlx_benchmarks.scoring.sandbox_watch import TOKEN_ENV, ProcessWatch, new_token
+from mlx_benchmarks.sandbox import launch as launch
+from mlx_benchmarks.sandbox.backend import current_backend, sandbox_exec_path
+from mlx_benchmarks.sandbox.launch import Backend
+from mlx_benchmarks.sandbox.seatbelt import seatbelt_command
+from mlx_benchmarks.sandbox.verdict import SandboxResult, Status, classify, read_report, tail
+from mlx_benchmarks.sandbox.watch import TOKEN_ENV, ProcessWatch, new_token
 
 __all__ = [
     "SandboxResult",

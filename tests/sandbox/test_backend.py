@@ -9,8 +9,9 @@ from dataclasses import replace
 import pytest
 
 from mlx_benchmarks.errors import EXIT_USAGE, UsageError
-from mlx_benchmarks.scoring import sandbox_backend, sandbox_launch
-from mlx_benchmarks.scoring.sandbox_backend import (
+from mlx_benchmarks.sandbox import backend as sandbox_backend
+from mlx_benchmarks.sandbox import launch as sandbox_launch
+from mlx_benchmarks.sandbox.backend import (
     PlatformFacts,
     SandboxUnavailable,
     choose_backend,
