@@ -114,11 +114,25 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a finite number")
 
 
+MAX_SHOWN_ERRORS = 20
+MAX_ERROR_CHARS = 300
+
+
+def capped_errors(errors: list[str], most: int = MAX_SHOWN_ERRORS, width: int = MAX_ERROR_CHARS) -> list[str]:
+    """What a person is shown of ``errors``: the first ``most``, each cut at ``width`` characters, then
+    "and N more". A schema error quotes the offending value, which can be megabytes long."""
+    shown = [line if len(line) <= width else line[: width - 1] + "…" for line in errors[:most]]
+    if len(errors) > most:
+        shown.append(f"and {len(errors) - most} more")
+    return shown
+
+
 def validate(document: Any) -> None:
-    """Raise EnvelopeInvalid listing every error, or return quietly."""
+    """Raise EnvelopeInvalid listing every error (the message capped as ``capped_errors``), or return quietly."""
     errors = validation_errors(document)
     if errors:
-        raise EnvelopeInvalid(f"envelope is invalid ({len(errors)} errors): " + "; ".join(errors), errors)
+        shown = "; ".join(capped_errors(errors))
+        raise EnvelopeInvalid(f"envelope is invalid ({len(errors)} errors): {shown}", errors)
 
 
 def utc_now_iso() -> str:

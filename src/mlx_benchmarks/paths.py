@@ -5,6 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# the store this process was told to use (``--store``); the cache follows it, as it follows MLX_BENCH_STORE
+_chosen_store: str | None = None
+
+
+def use_store_root(location: str | None) -> None:
+    """Make ``location`` (a local store folder) the root of ``cache_dir()`` for this process; None forgets it."""
+    global _chosen_store
+    _chosen_store = location
+
 
 def default_store_root(env: dict[str, str] | None = None) -> str:
     """``MLX_BENCH_STORE``, else ``$XDG_DATA_HOME/mlx-benchmarks``, else ``~/.local/share/mlx-benchmarks``."""
@@ -23,13 +32,13 @@ def is_remote(location: str) -> bool:
 def cache_dir(env: dict[str, str] | None = None) -> Path:
     """Local cache for converted models and extracted datasets (``MLX_BENCH_CACHE`` overrides).
 
-    It sits under the local store, so one ``--store`` directory holds a whole installation; a remote
-    store keeps its cache in the default local location.
+    It sits under the local store (``--store``, then ``MLX_BENCH_STORE``), so one store directory holds a
+    whole installation; a remote store keeps its cache in the default local location.
     """
     env = dict(os.environ) if env is None else env
     if env.get("MLX_BENCH_CACHE"):
         return Path(env["MLX_BENCH_CACHE"])
-    root = default_store_root(env)
+    root = _chosen_store or default_store_root(env)
     if is_remote(root):
         root = default_store_root({k: v for k, v in env.items() if k != "MLX_BENCH_STORE"})
     return Path(root) / "cache"

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from mlx_benchmarks.paths import default_store_root
+from mlx_benchmarks.paths import default_store_root, is_remote, use_store_root
 
 if TYPE_CHECKING:  # rich is imported by the commands that print, not by `mlx-bench --help`
     from rich.console import Console
@@ -23,8 +23,20 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
 
 
 def store_location(args: argparse.Namespace, *, writing: bool = False) -> str:
-    """The store's folder or URL; ``writing`` refuses a folder in the upstream layout (read-only here)."""
+    """The store's folder or URL; ``writing`` refuses a folder in the upstream layout (read-only here).
+
+    A local store also becomes the home of the cache (converted models, extracted datasets), so that
+    ``--store DIR`` keeps a whole installation in DIR, as ``MLX_BENCH_STORE`` does.
+    """
     location: str = args.store or default_store_root()
+    if not is_remote(location):
+        import os
+
+        if os.path.exists(location) and not os.path.isdir(location):
+            from mlx_benchmarks.errors import UsageError
+
+            raise UsageError(f"--store {location}: not a folder (a store is a directory, or s3:// / hf:// URL)")
+        use_store_root(location)
     if writing:
         from mlx_benchmarks.lake.upstream_store import local_is_upstream
 
@@ -38,7 +50,6 @@ def store_location(args: argparse.Namespace, *, writing: bool = False) -> str:
 
 def open_store(args: argparse.Namespace) -> Any:
     """A local Store, or a read-only remote lake view for s3:// and hf:// locations."""
-    from mlx_benchmarks.paths import is_remote
     from mlx_benchmarks.store import Store
 
     location = store_location(args)

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from mlx_benchmarks.cli.common import print_json
-from mlx_benchmarks.cli.input_files import InputTooLarge, read_text_bounded
-from mlx_benchmarks.envelope import validation_errors
-from mlx_benchmarks.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from mlx_benchmarks.cli.input_files import read_text_bounded
+from mlx_benchmarks.envelope import capped_errors, validation_errors
+from mlx_benchmarks.errors import EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError
 
 
 def register(subparsers: Any) -> None:
@@ -22,13 +22,14 @@ def register(subparsers: Any) -> None:
 
 
 def check_file(path: Path) -> dict[str, Any]:
-    """{file, status: valid|invalid|unreadable, errors: [...]}"""
+    """{file, status: valid|invalid|unreadable, errors: [...], error_count}: at most the first 20 errors, each
+    cut at 300 characters, then "and N more" (a 20 MB string or 30,000 nested errors must not flood stderr)."""
     try:
         # NaN and Infinity are read as floats so that validation names where they are
         document = json.loads(read_text_bounded(path))
     except OSError as exc:
         return {"file": str(path), "status": "unreadable", "errors": [f"cannot read: {exc.strerror or exc}"]}
-    except InputTooLarge as exc:
+    except UsageError as exc:  # too large, or a FIFO, socket, device or directory
         return {"file": str(path), "status": "unreadable", "errors": [str(exc).removeprefix(f"{path}: ")]}
     except UnicodeDecodeError:
         return {"file": str(path), "status": "unreadable", "errors": ["not UTF-8 text"]}
@@ -39,7 +40,8 @@ def check_file(path: Path) -> dict[str, Any]:
     except RecursionError:
         return {"file": str(path), "status": "unreadable", "errors": ["JSON nested too deep"]}
     errors = validation_errors(document)
-    return {"file": str(path), "status": "invalid" if errors else "valid", "errors": errors}
+    return {"file": str(path), "status": "invalid" if errors else "valid", "errors": capped_errors(errors),
+            "error_count": len(errors)}
 
 
 def run(args: argparse.Namespace) -> int:
