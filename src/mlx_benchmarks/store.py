@@ -8,18 +8,21 @@ Layout under the store root::
     runs/<shard-id>/samples.parquet  per-sample records, for suites that have them
 
 A shard is written into ``.tmp/`` first, every file fsynced, then renamed into ``runs/`` in one step, so a
-process killed mid-write leaves no partial shard behind.
+process killed mid-write leaves no partial shard behind. The writer holds a ``flock`` on its staging folder;
+a staging folder that no live writer holds (a writer killed mid-write) is removed by the next write.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +47,7 @@ TIMING_FIELDS = (
     "peak_rss_mb",
 )
 RUN_FIELDS = ("git_sha", "trigger", "suite", "model", "model_revision", "quantization")
+STALE_STAGING_S = 60.0  # a staging folder this old that no writer locks was left by a killed writer
 
 
 def canonical_json(document: Any) -> bytes:
@@ -204,6 +208,49 @@ class StoredRun:
     created: bool
 
 
+def _hold(folder: Path) -> int:
+    """An exclusive flock on ``folder`` for as long as the returned descriptor is open (it dies with us)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP):  # no locks on this filesystem: age alone decides
+            os.close(fd)
+            raise
+    return fd
+
+
+def stale_staging(tmp_dir: Path, older_than: float = STALE_STAGING_S) -> list[Path]:
+    """Staging folders under ``tmp_dir`` that no live writer holds and nobody touched for ``older_than`` s."""
+    if not tmp_dir.is_dir():
+        return []
+    stale = []
+    now = time.time()
+    for entry in tmp_dir.iterdir():
+        try:
+            if not entry.is_dir() or entry.is_symlink() or now - entry.stat().st_mtime < older_than:
+                continue
+            fd = os.open(entry, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stale.append(entry)
+        except OSError:
+            continue  # a live writer holds it
+        finally:
+            os.close(fd)
+    return stale
+
+
+def remove_stale_staging(tmp_dir: Path, older_than: float = STALE_STAGING_S) -> list[Path]:
+    """Remove what ``stale_staging`` finds; what cannot be removed now is left for the next write."""
+    found = stale_staging(tmp_dir, older_than)
+    for entry in found:
+        shutil.rmtree(entry, ignore_errors=True)
+    return found
+
+
 class Store:
     """A local, append-only store of run shards."""
 
@@ -240,9 +287,12 @@ class Store:
         if run_key and (earlier := self.find_run_key(run_key)) is not None:
             return StoredRun(earlier, self.runs_dir / earlier, created=False)
         self._ensure_writable()
+        remove_stale_staging(self.root / TMP_DIR)
         staging: Path | None = None
+        held: int | None = None
         try:
             staging = Path(tempfile.mkdtemp(prefix=run_id + ".", dir=self.root / TMP_DIR))
+            held = _hold(staging)
             _write_file(staging / "envelope.json", json.dumps(envelope, indent=2).encode())
             _write_parquet(staging / "run.parquet", _table([run_row(run_id, envelope)]))
             rows = result_rows(run_id, envelope)
@@ -264,6 +314,8 @@ class Store:
         finally:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
+            if held is not None:
+                os.close(held)
         return StoredRun(run_id, final, created=True)
 
     def find_run_key(self, run_key: str) -> str | None:

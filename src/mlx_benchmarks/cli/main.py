@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report_cmd", "write a self-contained HTML report (charts inlined, no network)"),
     "dashboard": ("dashboard_cmd", "browse the store in a local web dashboard"),
     "datasets": ("datasets_cmd", "list, prepare (extract and cache) and describe datasets"),
+    "gc": ("gc_cmd", "remove unfinishable journals and stale staging folders"),
 }
 COMMAND_MODULES = tuple(dict.fromkeys(f"mlx_benchmarks.cli.{module}" for module, _ in COMMANDS.values()))
 

@@ -37,6 +37,8 @@ def register(subparsers: Any) -> None:
     runs.add_argument("--model", help="exact model name or a case-insensitive substring")
     runs.add_argument("--since", metavar="DATE", help="ISO date or date-time, e.g. 2026-11-01")
     runs.add_argument("--limit", type=int, default=None)
+    runs.add_argument("--incomplete", action="store_true",
+                      help="list interrupted runs' journals instead (resumable, in use or unusable)")
     add_format_option(runs)
     runs.set_defaults(func=run_runs)
 
@@ -91,6 +93,10 @@ def runs_section(rows: list[dict[str, Any]]) -> Section:
 
 
 def run_runs(args: argparse.Namespace) -> int:
+    if args.incomplete:
+        from mlx_benchmarks.cli.gc_cmd import run_incomplete
+
+        return run_incomplete(args)
     from mlx_benchmarks.views.runs_listing import described_runs
 
     fmt = chosen_format(args)

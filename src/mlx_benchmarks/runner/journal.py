@@ -53,15 +53,26 @@ class SampleJournal:
         """A new, locked journal; ``config`` must already be free of secrets."""
         parent = root / INPROGRESS_DIR
         directory = parent / run_key
+        made = False
+        journal: SampleJournal | None = None
         try:
             parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
             os.chmod(parent, DIR_MODE)
             directory.mkdir(exist_ok=False, mode=DIR_MODE)
+            made = True
             journal = cls(directory)
             journal.acquire()
-            _write_private(directory / "config.json", json.dumps(config, indent=2).encode())
-        except OSError as exc:
-            raise store_error(exc, f"cannot start the run's journal in {parent}") from None
+            # written beside, then renamed: a full disk never leaves a 0-byte config.json behind
+            _write_private(directory / "config.json.part", json.dumps(config, indent=2).encode())
+            os.rename(directory / "config.json.part", directory / "config.json")
+        except (OSError, UsageError) as exc:
+            if journal is not None:
+                journal.release()
+            if made:  # nothing to resume: leave no in-progress folder without a usable config
+                shutil.rmtree(directory, ignore_errors=True)
+            if isinstance(exc, UsageError):
+                raise
+            raise store_error(exc, f"cannot start the journal of run {run_key} in {parent}") from None
         return journal
 
     @classmethod
