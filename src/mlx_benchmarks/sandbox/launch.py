@@ -41,7 +41,9 @@ HIDDEN_ROOTS = ("/root", "/home", "/tmp")
 WRITABLE_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock")
 FALLBACK_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
 UID_SLOTS = 16
-RUNNER_SOURCE = (Path(__file__).with_name("runner.py")).read_text(encoding="utf-8")
+# the runner is harness.py (the program's side) followed by runner.py (the parent side), one -c source
+RUNNER_SOURCE = "\n".join(Path(__file__).with_name(name).read_text(encoding="utf-8")
+                          for name in ("harness.py", "runner.py"))
 
 
 def is_root() -> bool:

