@@ -16,7 +16,7 @@ RANKS = {
     "agents": 4,
     "suites": 5, "importers": 5,
     "runner": 6, "sweep": 6, "compare": 6, "views": 6, "lake": 6,
-    "report": 7, "dashboard": 7,
+    "report": 7, "dashboard": 7, "fleet": 7,
     "cli": 9,
 }
 

@@ -12,11 +12,13 @@ serve = "mlx"             # optional: start this server for the model
 timeout_s = 600           # optional, per request
 api_key_env = "MY_KEY"    # optional, http(s) targets: the variable holding this target's key (default
                           # MLX_BENCH_API_KEY, else OPENAI_API_KEY); the key itself never goes in the file
+where = { chip = "Apple M4 Max", memory_gb = ">=64" }  # optional, --ray only: the machines that may run it
 
 [[suites]]
 name = "tool-calling"
 options = { tasks = "simple,parallel", limit = 20 }   # the suite's own flags, as on the command line
 matrix = { max_tokens = [128, 256] }                    # one comparison per combination
+where = { os = "macOS" }                                # optional, --ray only; ANDed with the target's
 ```
 
 Every error names its key path (``suites[0].options.limit: ...``) and is raised as one UsageError.
@@ -36,11 +38,26 @@ from typing import Any
 from mlx_benchmarks.errors import UsageError
 
 SWEEP_KEYS = {"name": str, "seed": int, "skip_unavailable": bool}
-TARGET_KEYS = {"label": str, "target": str, "model": str, "serve": str, "timeout_s": (int, float), "api_key_env": str}
-SUITE_KEYS = {"name": str, "options": dict, "matrix": dict}
+TARGET_KEYS = {"label": str, "target": str, "model": str, "serve": str, "timeout_s": (int, float), "api_key_env": str,
+               "where": dict}
+SUITE_KEYS = {"name": str, "options": dict, "matrix": dict, "where": dict}
 SERVE_CHOICES = ("mlx", "llamacpp")
+# `where` values: "Apple M4 Max" (equal), 64 (equal), ">=64" (numeric comparison)
+COMPARISON = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*$")
 # (suite name, raw options, key path) -> validated options; supplied by the CLI, which owns the flag parsers
 OptionValidator = Callable[[str, Mapping[str, Any], str], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One ``where`` entry: a node label compared with a value (``op`` "=" compares text, the rest numbers)."""
+
+    key: str
+    op: str
+    value: str | float
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}" if self.op == "=" else f"{self.key}{self.op}{self.value:g}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,7 @@ class SweepTarget:
     serve: str | None = None
     timeout_s: float = 600.0
     api_key_env: str | None = None
+    where: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,7 @@ class SweepRun:
     suite: str
     options: dict[str, Any]
     where: str  # key path, for messages
+    placement: tuple[Condition, ...] = ()  # the suite's own ``where``
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,11 @@ class Sweep:
     skip_unavailable: bool
     targets: list[SweepTarget]
     runs: list[SweepRun] = field(default_factory=list)
+
+    @property
+    def placed(self) -> bool:
+        """Whether any target or suite says where it must run (``where``: used by ``--ray``)."""
+        return any(t.where for t in self.targets) or any(r.placement for r in self.runs)
 
 
 def _check_keys(table: Mapping[str, Any], allowed: Mapping[str, Any], where: str) -> None:
@@ -103,6 +127,27 @@ def _check_key_env(name: str, target: str | None, where: str, environ: Mapping[s
         raise UsageError(f"{where}.api_key_env: the environment variable {name} is not set")
 
 
+def parse_where(raw: Mapping[str, Any], where: str) -> tuple[Condition, ...]:
+    """``{chip = "Apple M4 Max", memory_gb = ">=64"}`` as conditions; UsageError naming the key otherwise."""
+    out = []
+    for key, value in raw.items():
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]{0,62}", key):
+            raise UsageError(f"{where}.where.{key}: not a node label name (letters, digits, _ . -)")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise UsageError(f"{where}.where.{key}: expected a string or a number, got {type(value).__name__}")
+        if isinstance(value, (int, float)):
+            out.append(Condition(key, "==", float(value)))
+            continue
+        match = COMPARISON.match(value)
+        if match:
+            out.append(Condition(key, match.group(1), float(match.group(2))))
+        elif value.strip() and not value.lstrip().startswith(("<", ">", "=", "!")):
+            out.append(Condition(key, "=", value.strip()))
+        else:
+            raise UsageError(f"{where}.where.{key}: {value!r} is neither a value nor a comparison such as \">=64\"")
+    return tuple(out)
+
+
 def _targets(raw: Any, environ: Mapping[str, str]) -> list[SweepTarget]:
     if not isinstance(raw, list) or not raw:
         raise UsageError("targets: give at least one [[targets]] table")
@@ -127,7 +172,7 @@ def _targets(raw: Any, environ: Mapping[str, str]) -> list[SweepTarget]:
         out.append(SweepTarget(label=entry.get("label") or target or f"serve:{entry['serve']}",
                                target=None if target == "embedded" else target, model=entry.get("model"),
                                serve=entry.get("serve"), timeout_s=float(entry.get("timeout_s", 600.0)),
-                               api_key_env=key_env))
+                               api_key_env=key_env, where=parse_where(entry.get("where", {}), where)))
     labels = [t.label for t in out]
     duplicate = next((label for label in labels if labels.count(label) > 1), None)
     if duplicate:
@@ -156,7 +201,8 @@ def _runs(raw: Any, validate_options: OptionValidator) -> list[SweepRun]:
         for combo in itertools.product(*(matrix[k] for k in keys)) if keys else [()]:
             raw_options = {**entry.get("options", {}), **dict(zip(keys, combo, strict=True))}
             options = validate_options(entry["name"], raw_options, where)
-            out.append(SweepRun(suite=entry["name"], options=options, where=where))
+            out.append(SweepRun(suite=entry["name"], options=options, where=where,
+                                placement=parse_where(entry.get("where", {}), where)))
     return out
 
 

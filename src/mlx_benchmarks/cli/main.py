@@ -25,6 +25,7 @@ from mlx_benchmarks.errors import EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run_cmd", "run a benchmark suite against a target"),
     "sweep": ("sweep_cmd", "run suites on several targets from a TOML sweep file"),
+    "fleet": ("fleet_cmd", "join a benchmark fleet on Ray, or list its nodes"),
     "validate": ("validate_cmd", "validate envelope files against the v1 schema"),
     "system": ("system_cmd", "show the detected system, software and CI context"),
     "runs": ("runs_cmd", "list stored runs"),

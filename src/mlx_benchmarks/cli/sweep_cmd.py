@@ -2,12 +2,19 @@
 
 The whole file is validated first (every key, every suite flag, through the same parsers as ``mlx-bench
 run``), so a typo fails in a second with its key path instead of after an hour of runs.
+
+With ``--ray [ADDRESS]`` (or ``RAY_ADDRESS``) every cell runs as one Ray task on a fleet, placed by the
+file's ``where`` keys; each node stores its runs in its own store and publishes them to ``--publish``
+(docs/fleet.md).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlx_benchmarks.cli.common import add_store_option, console, store_location
@@ -26,6 +33,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--dry-run", action="store_true", help="validate the file and print the plan only")
     parser.add_argument("--json", action="store_true", help="print the stored envelopes as JSON")
     parser.add_argument("--git-sha", default=None, help="override the detected commit")
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run every cell as a Ray task on a fleet (default address: $RAY_ADDRESS, else auto)")
+    parser.add_argument("--publish", default=None, metavar="URL",
+                        help="with --ray: each node publishes its runs to this lake (s3://... or hf://datasets/...)")
     parser.set_defaults(func=sweep)
 
 
@@ -74,10 +85,16 @@ def sweep(args: argparse.Namespace) -> int:
     from mlx_benchmarks.targets.registry import TargetSpec
 
     plan = load_sweep(args.file, validate_suite_options)
+    if args.ray is not None:
+        return fleet_sweep(args, plan)
+    if args.publish:
+        raise UsageError("--publish goes with --ray (a local sweep publishes with `mlx-bench publish`)")
     location = store_location(args, writing=True)
     if is_remote(location):
         raise UsageError("runs are stored locally; publish them to a lake with `mlx-bench publish`")
     out = console()
+    if plan.placed:
+        out.print("note: `where` places cells on a fleet (--ray); here every cell runs on this machine", markup=False)
     out.print(f"sweep {plan.name}: {len(plan.runs)} run(s) × {len(plan.targets)} target(s)", markup=False)
     for run in plan.runs:
         shown = {k: v for k, v in run.options.items() if v is not None}
@@ -95,3 +112,62 @@ def sweep(args: argparse.Namespace) -> int:
         result = run_many(store, requests, out, as_json=args.json, labels=[t.label for t in plan.targets])
         code = code or result
     return code
+
+
+def fleet_sweep(args: argparse.Namespace, plan: Any) -> int:
+    """``sweep --ray``: one Ray task per cell; the live table, then one comparison table per run."""
+    from mlx_benchmarks.fleet.cells import plan_cells
+    from mlx_benchmarks.fleet.driver import FleetRun
+    from mlx_benchmarks.lake.location import parse_location
+    from mlx_benchmarks.system import detect_git_sha
+
+    if args.store:
+        raise UsageError("--store: with --ray each node stores its runs in its own store ($MLX_BENCH_STORE there)")
+    lake = parse_location(args.publish).url if args.publish else None
+    address = args.ray or os.environ.get("RAY_ADDRESS") or "auto"
+    cells = plan_cells(plan, git_sha=args.git_sha or detect_git_sha())
+    out = console()
+    out.print(f"sweep {plan.name}: {len(cells)} cell(s) on the fleet at {address}"
+              + (f", published to {lake}" if lake else ""), markup=False, soft_wrap=True)
+    for cell in cells:
+        shown = {k: v for k, v in cell.request.options.items() if v is not None}
+        kind = "timed" if cell.timed else "untimed"
+        out.print(f"  [{cell.index}] {cell.request.suite} {shown} on {cell.label} ({kind}; {cell.placement})",
+                  markup=False, soft_wrap=True)
+    if args.dry_run:
+        return 0
+    states = FleetRun(address=address, lake=lake, console=out, live=not args.json).run(cells)
+    return report_fleet(states, plan, out, as_json=args.json)
+
+
+def report_fleet(states: Sequence[Any], plan: Any, out: Any, *, as_json: bool) -> int:
+    """The side-by-side table of every run (as a local sweep prints it), then each failed cell; exit code."""
+    from pathlib import Path
+
+    from mlx_benchmarks.runner.execute import RunReport
+    from mlx_benchmarks.runner.multi import TargetRun, side_by_side
+    from mlx_benchmarks.store import StoredRun
+
+    if as_json:
+        sys.stdout.write(json.dumps([{
+            "cell": s.cell.index, "suite": s.cell.request.suite, "target": s.cell.label,
+            "where": s.cell.placement, "status": s.status, "node": s.node, "attempts": s.attempts,
+            "run_id": s.outcome.run_id if s.outcome else None, "error": s.error,
+            "published": s.outcome.published if s.outcome else None,
+            "envelope": s.outcome.envelope if s.outcome else None} for s in states], indent=2) + "\n")
+    else:
+        for run_index in range(len(plan.runs)):
+            runs = []
+            for s in (s for s in states if s.cell.run_index == run_index):
+                done = s.outcome is not None and s.outcome.envelope is not None and s.outcome.run_id is not None
+                report = (RunReport(StoredRun(s.outcome.run_id, Path(s.outcome.run_id), False), s.outcome.envelope,
+                                    s.cell.run_key) if done else None)
+                runs.append(TargetRun(s.cell.label, s.cell.request, report, error=s.error))
+            if any(r.report for r in runs):
+                out.print(side_by_side(runs))
+        for s in states:
+            if s.error:
+                out.print(f"[{s.cell.index}] {s.cell.label} {s.cell.request.suite}: {s.status}: {s.error}",
+                          markup=False, soft_wrap=True)
+    failed = [s.exit_code for s in states if s.exit_code]
+    return failed[0] if failed else 0

@@ -2,12 +2,22 @@
 
 A commit on the hub is atomic, so every new shard of a publish appears at once or not at all; no
 half-uploaded shard is ever visible. The token comes from ``HF_TOKEN`` and is never logged.
+
+Many machines may publish to one repository at once. The hub takes one commit per repository at a time
+(409 to the others) and limits commits per hour (429), so a commit is retried with exponential backoff
+(full jitter; ``Retry-After`` honoured, up to ``RetryPolicy.max_wait_s``). Every commit names the revision
+its listing was read at (``parent_commit``): when another commit landed in between, the hub answers 412.
+After any of these the repository is listed again and only the shards still missing are committed, so a
+shard another machine published meanwhile is neither committed twice nor overwritten.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mlx_benchmarks.errors import PrerequisiteError, PublishError
@@ -16,6 +26,39 @@ from mlx_benchmarks.lake.shards import ENVELOPE, LocalShard
 
 TOKEN_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 REPO_TYPE = "dataset"
+RETRY_STATUS = frozenset({409, 412, 429})  # another commit in progress, the branch moved, rate limited
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a commit that lost a race or was rate-limited is retried."""
+
+    attempts: int = 8
+    base_s: float = 1.0
+    cap_s: float = 60.0
+    max_wait_s: float = 300.0  # the longest Retry-After obeyed; longer is a failure, reported
+
+    def delay(self, attempt: int, retry_after: float | None, rng: Callable[[], float] = random.random) -> float:
+        """Seconds before retry ``attempt`` (0-based): the server's Retry-After, else full-jitter backoff."""
+        if retry_after is not None:
+            return retry_after
+        return float(rng() * min(self.cap_s, self.base_s * 2**attempt))
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a huggingface_hub error (``HfHubHTTPError.response``), if it has one."""
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """The ``Retry-After`` of an error's response, in seconds, when it gives a number."""
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    try:
+        return max(0.0, float(str(headers.get("retry-after") or headers.get("Retry-After"))))
+    except (TypeError, ValueError):  # absent ("None"), or an HTTP date: back off on our own
+        return None
 
 
 def hf_token(env: Mapping[str, str] | None = None) -> str | None:
@@ -51,31 +94,70 @@ def hf_filesystem(env: Mapping[str, str] | None = None) -> Any:
 class HfWriter:
     """Publishes shards to ``hf://datasets/ORG/NAME[/prefix]/runs/<id>/`` in a single commit."""
 
-    def __init__(self, location: LakeLocation, api: Any = None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, location: LakeLocation, api: Any = None, env: Mapping[str, str] | None = None, *,
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
         self.location = location
         self.token = hf_token(env)
         if api is None:
             api = _hub().HfApi(endpoint=hf_endpoint(env), token=self.token if self.token else False)
         self.api = api
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.retries: list[int] = []  # the status of every commit retried, in order (what a publish went through)
+        self.listed_at: str | None = None  # the revision the last listing was read at
+
+    def head(self) -> str | None:
+        """The revision the repository's main branch is at now (None when the api cannot say)."""
+        info = getattr(self.api, "repo_info", None)
+        sha = info(self.location.repo_id, repo_type=REPO_TYPE).sha if info is not None else None
+        return str(sha) if sha else None
 
     def complete_run_ids(self) -> set[str]:
-        """Ids of shards already in the repository (their envelope.json is committed)."""
+        """Ids of shards already in the repository (their envelope.json is committed), read at the main
+        branch's current revision, which the next commit names as its parent."""
+        self.listed_at = self.head()
         base = "/".join(p for p in (self.location.prefix, "runs") if p) + "/"
         out = set()
-        for path in self.api.list_repo_files(self.location.repo_id, repo_type=REPO_TYPE):
+        options = {"revision": self.listed_at} if self.listed_at else {}
+        for path in self.api.list_repo_files(self.location.repo_id, repo_type=REPO_TYPE, **options):
             rest = str(path)[len(base) :] if str(path).startswith(base) else ""
             run_id, _, name = rest.partition("/")
             if run_id and name == ENVELOPE:
                 out.add(run_id)
         return out
 
-    def upload(self, shards: Sequence[LocalShard], message: str) -> None:
-        """One commit adding every file of every shard."""
+    def upload(self, shards: Sequence[LocalShard], message: str) -> set[str]:
+        """One commit adding every file of every shard still missing; retried when it loses a race.
+
+        Returns the ids of shards another writer committed meanwhile (not committed by this call).
+        """
         if not self.token:
             raise PublishError("publishing to a Hugging Face dataset needs a token in HF_TOKEN")
-        operations = [
-            _hub().CommitOperationAdd(path_in_repo=self.location.repo_path(shard.run_id, path.name), path_or_fileobj=str(path))
-            for shard in shards
-            for path in shard.files
-        ]
-        self.api.create_commit(self.location.repo_id, operations, commit_message=message, repo_type=REPO_TYPE)
+        pending = list(shards)
+        for attempt in range(self.retry.attempts):
+            if attempt:  # after a lost race: what is there now, and at which revision
+                present = self.complete_run_ids()
+                pending = [s for s in pending if s.run_id not in present]
+                if not pending:
+                    break
+            operations = [
+                _hub().CommitOperationAdd(path_in_repo=self.location.repo_path(shard.run_id, path.name),
+                                          path_or_fileobj=str(path))
+                for shard in pending
+                for path in shard.files
+            ]
+            options = {"parent_commit": self.listed_at} if self.listed_at else {}
+            try:
+                self.api.create_commit(self.location.repo_id, operations, commit_message=message,
+                                       repo_type=REPO_TYPE, **options)
+                break
+            except Exception as exc:
+                status = http_status(exc)
+                wait = self.retry.delay(attempt, retry_after_s(exc))
+                last = attempt == self.retry.attempts - 1
+                if status not in RETRY_STATUS or last or wait > self.retry.max_wait_s:
+                    raise
+                self.retries.append(status)
+                self.sleep(wait)
+        committed = {s.run_id for s in pending}
+        return {s.run_id for s in shards} - committed

@@ -1,13 +1,18 @@
 """Copy a local store's new shards to a shared lake (an S3 bucket or a Hugging Face dataset).
 
-Shard ids are content hashes, so publishing is idempotent: a shard already complete in the lake is
-skipped, never overwritten, and publishing the same store twice reports "0 new". Every failure of the
-remote side becomes one ``PublishError`` line with credentials scrubbed from it.
+Shard ids are content hashes (or, for ``mlx-bench run``, hashes of the run key), so publishing is
+idempotent: a shard already complete in the lake is skipped, never overwritten, and publishing the same
+store twice reports "0 new". Many machines may publish to one lake at once: S3 writes are conditional
+(a shard another writer got there first with is left as it is), and a Hugging Face commit that lost a
+race (409, 412) or was rate-limited (429) is retried with only the shards still missing
+(docs/fleet.md). A backend's ``upload`` returns the ids another writer had published meanwhile; they
+are reported as present, not new. Every failure of the remote side becomes one ``PublishError`` line
+with credentials scrubbed from it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,7 +28,7 @@ class LakeWriter(Protocol):
 
     def complete_run_ids(self) -> set[str]: ...
 
-    def upload(self, shards: Sequence[LocalShard], message: str) -> None: ...
+    def upload(self, shards: Sequence[LocalShard], message: str) -> set[str] | None: ...
 
 
 @dataclass(frozen=True)
@@ -73,19 +78,23 @@ def commit_message(shards: Sequence[LocalShard]) -> str:
     return f"mlx-bench publish: {len(shards)} run{'s' if len(shards) != 1 else ''} ({ids})"
 
 
-def publish(store: Store, to: str, *, dry_run: bool = False, writer: Any = None) -> PublishReport:
+def publish(store: Store, to: str, *, dry_run: bool = False, writer: Any = None,
+            run_ids: Collection[str] | None = None) -> PublishReport:
     """Upload the shards of ``store`` that ``to`` lacks; with ``dry_run``, only list them.
 
+    ``run_ids`` limits the publish to those shards (a fleet node publishes the one it just ran).
     ``writer`` replaces the backend (tests pass a double). Raises PublishError on remote failures.
     """
     location = parse_location(to)
-    shards = local_shards(store)
+    shards = [s for s in local_shards(store) if run_ids is None or s.run_id in run_ids]
     try:
         lake: LakeWriter = writer if writer is not None else writer_for(location)
         present = lake.complete_run_ids()
         new = [s for s in shards if s.run_id not in present]
         if new and not dry_run:
-            lake.upload(new, commit_message(new))
+            raced = lake.upload(new, commit_message(new)) or set()
+            present = present | raced
+            new = [s for s in new if s.run_id not in raced]
     except BenchError:
         raise
     except Exception as exc:  # any library error: one scrubbed line, no chained traceback holding the token
