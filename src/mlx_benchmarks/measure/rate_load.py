@@ -15,8 +15,8 @@ import asyncio
 import math
 import random
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from mlx_benchmarks.measure.load import LoadResult, send
 from mlx_benchmarks.measure.stats import percentile
@@ -54,6 +54,7 @@ class RateLoadResult(LoadResult):
     realized_rate: float | None = None  # (n - 1) / the schedule's span: what this draw of arrivals offered
     send_lag_ms_p50: float | None = None
     send_lag_ms_p99: float | None = None
+    send_lags_ms: list[float] = field(default_factory=list)  # per request sent, in the order sent
 
     @property
     def max_in_flight(self) -> int:
@@ -73,18 +74,22 @@ class RateLoadResult(LoadResult):
 async def run_rate(target: Target, make_request: Callable[[int], ChatRequest], *, n_requests: int, rate: float,
                    arrival: str = "poisson", burstiness: float = 1.0, seed: int = 0,
                    max_concurrency: int | None = None, time_limit_s: float = 600.0,
-                   on_done: Callable[[Completion], None] | None = None) -> RateLoadResult:
+                   on_done: Callable[[Completion], None] | None = None, offsets: Sequence[float] | None = None,
+                   epoch_ns: int | None = None) -> RateLoadResult:
     """Send ``n_requests`` at their scheduled times; none is due after ``time_limit_s`` is sent.
 
     ``max_concurrency`` caps requests in flight: an arrival then waits for a slot, and, as in vLLM's
-    ``--max-concurrency``, its timing starts when it is sent, not when it arrived.
+    ``--max-concurrency``, its timing starts when it is sent, not when it arrived. A client worker process
+    (``measure.workers``) passes its stripe of a shared schedule as ``offsets`` and the shared start as
+    ``epoch_ns`` (``time.perf_counter_ns``); by default the schedule is drawn here and starts now.
     """
-    offsets = arrival_offsets(n_requests, rate, arrival=arrival, burstiness=burstiness, seed=seed)
+    if offsets is None:
+        offsets = arrival_offsets(n_requests, rate, arrival=arrival, burstiness=burstiness, seed=seed)
     slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
     results: list[Completion | None] = [None] * n_requests
     lags_ms: list[float] = []
     in_flight = peak = 0
-    started = time.perf_counter()
+    started = time.perf_counter() if epoch_ns is None else epoch_ns / 1e9
 
     async def one(index: int) -> None:
         delay = started + offsets[index] - time.perf_counter()
@@ -118,4 +123,5 @@ async def run_rate(target: Target, make_request: Callable[[int], ChatRequest], *
     span = offsets[due[-1]] if due else 0.0
     return RateLoadResult(done, wall, cpu, concurrency=peak, timed_out=n_requests - len(done), offered_rate=rate,
                           realized_rate=(len(due) - 1) / span if span > 0 else None,
-                          send_lag_ms_p50=percentile(lags_ms, 50), send_lag_ms_p99=percentile(lags_ms, 99))
+                          send_lag_ms_p50=percentile(lags_ms, 50), send_lag_ms_p99=percentile(lags_ms, 99),
+                          send_lags_ms=lags_ms)
