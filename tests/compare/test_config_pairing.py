@@ -89,9 +89,9 @@ def test_a_different_weights_layout_is_not_paired_unless_asked(store: Store, cap
 
 def test_a_key_recorded_on_one_side_only_is_a_difference() -> None:
     a = envelope(suite="knowledge", model=MODEL, hour=1,
-                 results=[{"name": "arc_easy", "metric": "acc", "value": 0.5, "unit": "ratio"}])
+                 results=[{"name": "arc_easy", "metric": "accuracy", "value": 0.5, "unit": "ratio"}])
     b = envelope(suite="knowledge", model=MODEL, hour=2,
-                 results=[{"name": "arc_easy", "metric": "acc", "value": 0.7, "unit": "ratio",
+                 results=[{"name": "arc_easy", "metric": "accuracy", "value": 0.7, "unit": "ratio",
                            "tags": {"scoring": "loglikelihood", "num_fewshot": "0"}}])
     comparison = compare_envelopes(a, b)
     assert comparison.rows == []

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mlx_benchmarks.compare.names import with_current_names_sql
+
 # separates key=value pairs in the canonical text; a unit separator never occurs in a tag value
 PAIR_SEPARATOR = "\x1f"
 NOT_RECORDED = "(not recorded)"
@@ -61,6 +63,7 @@ CONFIG_FIELDS: tuple[ConfigField, ...] = (
     ConfigField("subject", ("subject",), doc="MMLU subject"),
     ConfigField("limit", ("n_limit",), doc="records per task (--limit), 'all' for every record"),
     ConfigField("seed", run_field="seed", doc="the run's seed, only where --limit took a seeded subset"),
+    ConfigField("subset", ("subset",), doc="how another tool's --limit chose its records (lm-eval: 'first' N)"),
     ConfigField("scoring", ("scoring",), doc="generate or loglikelihood"),
     ConfigField("num_fewshot", ("num_fewshot",), doc="few-shot examples in the prompt"),
     ConfigField("reference", ("reference",), doc="the implementation a metric reproduces"),
@@ -69,6 +72,11 @@ CONFIG_FIELDS: tuple[ConfigField, ...] = (
 )
 CONFIG_KEYS: tuple[str, ...] = tuple(f.key for f in CONFIG_FIELDS)
 _LIMIT = next(f for f in CONFIG_FIELDS if f.key == "limit")
+_SCORING = next(f for f in CONFIG_FIELDS if f.key == "scoring")
+# A ranked-classification question set is named by task and shots (its dataset tag): the checksum of our copy
+# is provenance, not configuration, so an lm-eval import of the same questions (which has no such checksum) pairs.
+LOGLIK_SCORING = "loglikelihood"
+NOT_FOR_LOGLIK = "dataset_sha256"
 
 
 def _text(value: Any) -> str | None:
@@ -85,9 +93,10 @@ def configuration(tags: Mapping[str, Any], run: Mapping[str, Any], *,
     """The configuration of one result from its tags and its run's fields, keys in ``CONFIG_FIELDS`` order."""
     skip = set(ignore)
     limit = next((t for t in (_text(tags.get(name)) for name in _LIMIT.tags) if t is not None), None)
+    scoring = next((t for t in (_text(tags.get(name)) for name in _SCORING.tags) if t is not None), None)
     out: dict[str, str] = {}
     for spec in CONFIG_FIELDS:
-        if spec.key in skip:
+        if spec.key in skip or (spec.key == NOT_FOR_LOGLIK and scoring == LOGLIK_SCORING):
             continue
         if spec.run_field is not None:
             # the seed only decides which records ran when --limit took a subset of them
@@ -146,6 +155,7 @@ def _config_sql_parts(tags: str, prefix: str, extracted_as: str) -> tuple[str, s
         return found[0] if len(found) == 1 else f"coalesce({', '.join(found)})"
 
     limit = tag_value(_LIMIT)
+    scoring = tag_value(_SCORING)
     parts = []
     for spec in CONFIG_FIELDS:
         if spec.run_field is not None:
@@ -154,6 +164,8 @@ def _config_sql_parts(tags: str, prefix: str, extracted_as: str) -> tuple[str, s
                 value = f"CASE WHEN {limit} IS NOT NULL AND {limit} <> {_quote(ALL_RECORDS)} THEN {value} END"
         else:
             value = tag_value(spec)
+            if spec.key == NOT_FOR_LOGLIK:
+                value = f"CASE WHEN {scoring} IS DISTINCT FROM {_quote(LOGLIK_SCORING)} THEN {value} END"
         parts.append(f"{_quote(spec.key + '=')} || {value}")
     # one parse of the tags per row, every path at once
     extracted = f"json_extract_string({prefix}{tags}, [{', '.join(_quote('$.' + json.dumps(p)) for p in _TAG_PATHS)}])"
@@ -169,10 +181,11 @@ def config_sql(tags_column: str = "tags_json", prefix: str = "") -> str:
 
 def with_config_sql(source: str) -> str:
     """A query over ``source`` (a table, view or ``read_parquet(...)`` of results rows) with its ``config``
-    column added: what the shard index stores, so a request never parses tags again."""
+    column added, and every result under its current name (``compare.names``): what the views read, so a
+    request never parses tags again."""
     extracted, text = _config_sql_parts("tags_json", "", _EXTRACTED)
-    return (f"SELECT * EXCLUDE ({_EXTRACTED}), {text} AS {CONFIG_COLUMN} "
-            f"FROM (SELECT *, {extracted} AS {_EXTRACTED} FROM {source})")
+    return with_current_names_sql(f"(SELECT * EXCLUDE ({_EXTRACTED}), {text} AS {CONFIG_COLUMN} "
+                                  f"FROM (SELECT *, {extracted} AS {_EXTRACTED} FROM {source}))")
 
 
 def differences(a: Mapping[str, str], b: Mapping[str, str]) -> list[str]:

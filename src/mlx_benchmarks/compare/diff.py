@@ -243,8 +243,12 @@ def compare_results(
     confidence: float = DEFAULT_CONFIDENCE,
     config: dict[str, str] | None = None,
     label: str = "",
+    name: str = "",
+    metric: str = "",
 ) -> ComparisonRow:
-    """Compare one result of run A with the same result of run B."""
+    """Compare one result of run A with the same result of run B (``name``/``metric``: the current name both
+    are read under, ``compare.names``; A's own by default)."""
+    name, metric = name or str(ra["name"]), metric or str(ra["metric"])
     a, b = float(ra["value"]), float(rb["value"])
     unit = str(rb.get("unit", ra.get("unit", "")))
     direction = higher_is_better(unit, rb.get("tags") or ra.get("tags"))
@@ -256,8 +260,8 @@ def compare_results(
     verdict = decide(change, evidence, direction, threshold=threshold, alpha=1.0 - confidence)
     interval = evidence.interval if evidence else None
     return ComparisonRow(
-        name=str(ra["name"]),
-        metric=str(ra["metric"]),
+        name=name,
+        metric=metric,
         unit=unit,
         a=a,
         b=b,
@@ -271,7 +275,7 @@ def compare_results(
         higher_is_better=direction,
         n=evidence.n if evidence else 0,
         config=dict(config or {}),
-        label=label if label != str(ra["name"]) else "",
+        label=label if label != name else "",
     )
 
 
@@ -306,6 +310,8 @@ def compare_envelopes(
             confidence=confidence,
             config=pair.config,
             label=pair.label,
+            name=pair.name,
+            metric=pair.metric,
         )
         for pair in pairing.pairs
     ]

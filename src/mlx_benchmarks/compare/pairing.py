@@ -6,6 +6,9 @@ the same name, metric and configuration (``config_key``). What is left over is r
 
 - a name present in both runs whose configurations differ: ``tok_per_sec_128/throughput: gen_tokens 8 vs 16``;
 - a name present in one run only: "only in A" / "only in B".
+
+Names are read under their current names (``compare.names``): an lm-eval import stored before it took the seed
+converter's names, and a native log-likelihood ``acc``, pair with an import's ``accuracy``.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mlx_benchmarks.compare.config_key import config_label, differences, labelled, result_config, varying_keys
+from mlx_benchmarks.compare.names import result_name
 from mlx_benchmarks.envelope import JSON
 from mlx_benchmarks.errors import UsageError
 
@@ -29,6 +33,8 @@ class Pair:
     b: Mapping[str, Any]
     config: dict[str, str]
     label: str  # the name, with the keys that tell it from its namesakes ("tok_per_sec_128 [gen_tokens=8]")
+    name: str = ""  # the current name and metric both are read under (``compare.names``)
+    metric: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def _grouped(results: Sequence[Mapping[str, Any]], envelope: Mapping[str, Any],
     out: dict[tuple[str, str], list[tuple[Mapping[str, Any], dict[str, str]]]] = {}
     ignored = list(ignore)
     for result in results:
-        key = (str(result["name"]), str(result["metric"]))
+        key = result_name(result)
         out.setdefault(key, []).append((result, result_config(result, envelope, ignore=ignored)))
     return out
 
@@ -122,7 +128,7 @@ def pair_results(envelope_a: Mapping[str, Any], envelope_b: Mapping[str, Any], *
                 left_a.append((result_a, config_a))
             else:
                 shown = labelled(name, config_a, namesake_keys)
-                pairs.append(Pair(result_a, left_b.pop(match)[0], config_a, shown))
+                pairs.append(Pair(result_a, left_b.pop(match)[0], config_a, shown, name, metric))
         unpaired += _explain(key, [c for _, c in entries_a], [c for _, c in left_a], [c for _, c in left_b])
     only_b = [item for (name, metric), entries in grouped_b.items() if (name, metric) not in grouped_a
               for item in _described(f"{name}/{metric}", entries)]

@@ -31,6 +31,7 @@ import numpy as np
 
 from mlx_benchmarks.compare.config_key import config_label, config_text, row_config, varying_keys
 from mlx_benchmarks.compare.direction import higher_is_better
+from mlx_benchmarks.compare.names import with_current_names_sql
 from mlx_benchmarks.envelope import JSON
 from mlx_benchmarks.query import Queryable, fetch, relation
 
@@ -190,7 +191,7 @@ def load_series(
         params += [metric, metric]
     sql = (
         "SELECT run_id, timestamp, model, suite, name, metric, unit, value, tags_json, quantization, seed, "
-        f"result_index FROM {relation(store, 'results')} WHERE {' AND '.join(where)} "
+        f"result_index FROM ({with_current_names_sql(relation(store, 'results'))}) WHERE {' AND '.join(where)} "
         "ORDER BY model, suite, name, metric, timestamp, run_id, result_index"
     )
     grouped: dict[tuple[str, str, str, str, str], list[dict[str, Any]]] = {}

@@ -1,8 +1,16 @@
 """lm-evaluation-harness ``results_*.json`` -> envelope.
 
-Every numeric metric becomes a result (``exact_match,strict-match`` -> metric ``exact_match_strict_match``
-with the original key in ``lm_eval_key``); its ``_stderr`` twin is kept as a tag. ``n_limit``, n-shot,
-gen_kwargs, seed and model revision come from the file's config; everything else is kept in ``raw``.
+Every numeric metric becomes a result named after its task. The keys the seed project's converter
+(``mlx-bench-publish``) names get its names, unit, ``duration_seconds`` and tags, so one dataset fed by both
+tools holds one series: ``acc,none`` -> ``accuracy``, ``acc_norm,none`` -> ``accuracy_normalized``,
+``pass@1,none`` -> ``pass_at_1``, ``exact_match,strict-match`` -> ``exact_match_strict``,
+``exact_match,flexible-extract`` -> ``exact_match_flexible`` (unit ``ratio``). Any other key is ours:
+non-alphanumerics to ``_`` (``bleu,none`` -> ``bleu_none``), unit ``ratio`` for a value in [0, 1], else ``score``.
+
+Tags shared with that converter: ``lm_eval_key``, ``total_eval_time_s`` (the whole run's time, as written),
+``n_limit`` (``--limit`` as written, when given), ``max_gen_toks`` (the command line's); ``duration_seconds`` only
+from ``total_evaluation_time_seconds_per_task``. Ours besides (``EXTRA_TAGS``): provenance, the ``_stderr`` twin,
+sample counts, and the configuration keys ``compare`` pairs on (``lm_eval_tasks``). Everything else is in ``raw``.
 """
 
 from __future__ import annotations
@@ -20,10 +28,23 @@ from mlx_benchmarks.importers.common import (
     scrub_nonfinite,
     shape_error,
 )
+from mlx_benchmarks.importers.lm_eval_tasks import comparison_tags
 
 KIND = "lm-eval"
 KNOWN_TOP = {"results", "groups", "configs", "versions", "n-shot", "higher_is_better", "n-samples", "config",
-             "git_hash", "date", "model_name", "total_evaluation_time_seconds", "lm_eval_version"}
+             "git_hash", "date", "model_name", "total_evaluation_time_seconds", "lm_eval_version",
+             "total_evaluation_time_seconds_per_task"}
+# the seed converter's names (mlx_benchmarks/converters/lm_eval.py at the pinned commit); unit "ratio"
+METRIC_NAMES = {
+    "acc,none": "accuracy",
+    "acc_norm,none": "accuracy_normalized",
+    "pass@1,none": "pass_at_1",
+    "exact_match,strict-match": "exact_match_strict",
+    "exact_match,flexible-extract": "exact_match_flexible",
+}
+# tags we add to the converter's (docs/compare.md); a user's --tag of the same key wins over ours
+EXTRA_TAGS = ("imported_from", "source", "stderr", "n_samples", "n_samples_original", "alias", "duration_scope",
+              "n_limit", "num_fewshot", "scoring", "subset", "reference", "dataset", "dataset_source")
 
 
 def _model_args(config: dict[str, Any]) -> dict[str, str]:
@@ -35,8 +56,26 @@ def _model_args(config: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
-def _metric_name(key: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", key.replace(",", "_")).strip("_")
+def metric_name(key: str) -> str:
+    """The metric a key is stored under: the seed converter's name, else ours."""
+    return METRIC_NAMES.get(key) or re.sub(r"[^A-Za-z0-9]+", "_", key.replace(",", "_")).strip("_")
+
+
+def _unit(key: str, value: float) -> str:
+    return "ratio" if key in METRIC_NAMES or 0.0 <= value <= 1.0 else "score"
+
+
+def _shared_tags(document: dict[str, Any], config: dict[str, Any]) -> dict[str, str]:
+    """The tags the seed converter writes on every result besides ``lm_eval_key``, as it renders them."""
+    out: dict[str, str] = {}
+    if document.get("total_evaluation_time_seconds") is not None:
+        out["total_eval_time_s"] = str(document["total_evaluation_time_seconds"])
+    if config.get("limit") is not None:
+        out["n_limit"] = str(config["limit"])
+    cli_kwargs = config.get("gen_kwargs")
+    if isinstance(cli_kwargs, dict) and cli_kwargs.get("max_gen_toks") is not None:
+        out["max_gen_toks"] = str(cli_kwargs["max_gen_toks"])
+    return out
 
 
 def _gen_kwargs(document: dict[str, Any], task: str) -> dict[str, Any]:
@@ -79,41 +118,27 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
     if is_number(seed):
         envelope.seed = int(seed)
     n_samples = document.get("n-samples") or {}
-    n_shot = document.get("n-shot") or {}
-    total_time = document.get("total_evaluation_time_seconds")
-    duration = float(total_time) if isinstance(total_time, (int, float, str)) and _floatable(total_time) else None
-    limit = config.get("limit")
+    per_task = document.get("total_evaluation_time_seconds_per_task")
+    durations: dict[str, Any] = per_task if isinstance(per_task, dict) else {}
+    shared = _shared_tags(document, config)
     gen_kwargs: dict[str, Any] = {}
     for task, metrics in results.items():
         task_gen = _gen_kwargs(document, task)
         gen_kwargs = gen_kwargs or task_gen
         samples = n_samples.get(task) if isinstance(n_samples, dict) else None
         for key, value in metrics.items():
-            if "_stderr" in key:
+            if "stderr" in key or key == "alias":
                 continue
             if not is_number(value):
                 if is_nonfinite(value):
                     envelope.errors.append(dropped(f"{task} {key}", value))
                 continue
-            metric, _, filter_name = key.partition(",")
-            result = Result(name=task, metric=_metric_name(key), value=float(value), unit="ratio" if _is_ratio(value) else "score")
-            stderr = metrics.get(f"{metric}_stderr,{filter_name}" if filter_name else f"{metric}_stderr")
-            result.tag(lm_eval_key=key, imported_from=KIND, source=context.source)
-            if is_number(stderr):
-                result.tag(stderr=stderr)
-            result.tag(n_limit=tag_value(limit) if limit is not None else "all")
-            if isinstance(samples, dict):
-                result.tag(n_samples=samples.get("effective", ""), n_samples_original=samples.get("original", ""))
-            if isinstance(n_shot, dict) and task in n_shot:
-                result.tag(num_fewshot=n_shot[task])
-            if duration is not None and len(results) == 1:
-                result.duration_seconds = duration
-            elif duration is not None:
-                # lm-eval records one total time; say so rather than invent per-task splits
-                result.tag(total_eval_time_s=duration, duration_scope="whole lm-eval run")
-            if metrics.get("alias"):
-                result.tag(alias=metrics["alias"])
-            result.tags.update(context.extra_tags)
+            result = Result(name=task, metric=metric_name(key), value=float(value), unit=_unit(key, float(value)))
+            ours = _our_tags(document, task, key, metrics, samples, config.get("limit"), context)
+            # the converter's precedence: lm_eval_key, then the user's tags, then its own
+            result.tags = {**ours, "lm_eval_key": key, **context.extra_tags, **shared}
+            if is_number(durations.get(task)):
+                result.duration_seconds = float(durations[task])
             envelope.results.append(result)
     if not envelope.results:
         raise shape_error(KIND, context.source, "no numeric metrics in 'results'")
@@ -124,13 +149,20 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
     return envelope
 
 
-def _is_ratio(value: float) -> bool:
-    return 0.0 <= float(value) <= 1.0
-
-
-def _floatable(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+def _our_tags(document: dict[str, Any], task: str, key: str, metrics: dict[str, Any], samples: Any,
+              limit: Any, context: ImportContext) -> dict[str, str]:
+    """``EXTRA_TAGS``: provenance, the stderr twin, sample counts and our configuration keys."""
+    metric, _, filter_name = key.partition(",")
+    stderr = metrics.get(f"{metric}_stderr,{filter_name}" if filter_name else f"{metric}_stderr")
+    out = {"imported_from": KIND, "source": context.source}
+    if is_number(stderr):
+        out["stderr"] = tag_value(stderr)
+    if isinstance(samples, dict):
+        out.update(n_samples=str(samples.get("effective", "")), n_samples_original=str(samples.get("original", "")))
+    if metrics.get("alias"):
+        out["alias"] = str(metrics["alias"])
+    if document.get("total_evaluation_time_seconds") is not None:
+        out["duration_scope"] = "whole lm-eval run"  # total_eval_time_s is the run's, not this task's
+    out["n_limit"] = "all"  # replaced by the converter's own n_limit when --limit was given
+    out.update(comparison_tags(document, task, key, limit))
+    return out
