@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from mlx_benchmarks.errors import EXIT_USAGE, UsageError
 from mlx_benchmarks.sandbox import backend as sandbox_backend
 from mlx_benchmarks.sandbox import launch as sandbox_launch
+from mlx_benchmarks.sandbox import seatbelt
 from mlx_benchmarks.sandbox.backend import (
     PlatformFacts,
     SandboxUnavailable,
@@ -81,15 +83,22 @@ def test_a_forced_backend_must_work_here() -> None:
 
 def test_detection_on_an_emulated_mac(monkeypatch: pytest.MonkeyPatch) -> None:
     emulate_macos(monkeypatch)
-    monkeypatch.setattr(sandbox_launch, "seatbelt_works", lambda path: path == MAC_TOOLS["sandbox-exec"])
+    double = str(Path(__file__).with_name("fake_sandbox_exec"))  # stands at /usr/bin/sandbox-exec
+    monkeypatch.setattr(seatbelt, "SANDBOX_EXEC", double)
+    monkeypatch.setattr(sandbox_launch, "seatbelt_works", lambda path: path == double)
     facts = detect_facts()
-    assert facts == PlatformFacts("Darwin", 501, sandbox_exec="/usr/bin/sandbox-exec", seatbelt_works=True)
+    assert facts == PlatformFacts("Darwin", 501, sandbox_exec=double, seatbelt_works=True)
     assert sandbox_backend.current_backend() == "seatbelt"
 
 
-def test_an_emulated_mac_without_sandbox_exec_refuses(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("on_path", [None, MAC_TOOLS["sandbox-exec"], "/opt/homebrew/bin/sandbox-exec"])
+def test_an_emulated_mac_without_sandbox_exec_refuses(monkeypatch: pytest.MonkeyPatch, on_path: str | None) -> None:
+    # whatever PATH offers, only /usr/bin/sandbox-exec counts (this Linux machine has none)
     tools = {k: v for k, v in MAC_TOOLS.items() if k != "sandbox-exec"}
-    emulate_macos(monkeypatch, replace(MacFacts(), tools=tools, hidden_tools=LINUX_ONLY_TOOLS | {"sandbox-exec"}))
+    hidden = LINUX_ONLY_TOOLS | {"sandbox-exec"}
+    if on_path is not None:
+        tools["sandbox-exec"], hidden = on_path, LINUX_ONLY_TOOLS
+    emulate_macos(monkeypatch, replace(MacFacts(), tools=tools, hidden_tools=hidden))
     probed: list[str] = []
     monkeypatch.setattr(sandbox_launch, "seatbelt_works", probed.append)
     assert detect_facts() == MAC_WITHOUT and probed == []

@@ -17,6 +17,7 @@ import pytest
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.sandbox import backend as sandbox_backend
 from mlx_benchmarks.sandbox import launch as sandbox_launch
+from mlx_benchmarks.sandbox import seatbelt
 from mlx_benchmarks.sandbox.backend import PlatformFacts, unsafe_notice
 from mlx_benchmarks.store import Store
 from tests.platform_emulation import LINUX_ONLY_TOOLS, MAC_TOOLS, MacFacts, emulate_macos
@@ -109,7 +110,9 @@ def emulated_mac(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str | No
         else:
             tools["sandbox-exec"] = sandbox_exec
         emulate_macos(monkeypatch, replace(MacFacts(), tools=tools, hidden_tools=hidden))
-        # the double cannot answer the real probe's profile check any differently: trust it
+        # the double stands where macOS keeps sandbox-exec (PATH is never searched)
+        monkeypatch.setattr(seatbelt, "SANDBOX_EXEC", sandbox_exec or "/nonexistent/sandbox-exec")
+        # the double cannot answer the nesting probe any differently: trust it
         monkeypatch.setattr(sandbox_launch, "seatbelt_works", lambda path: path == sandbox_exec)
         monkeypatch.delenv("MLX_BENCH_SANDBOX", raising=False)
         sandbox_backend.reset()
@@ -137,3 +140,46 @@ def test_an_emulated_mac_without_sandbox_exec_refuses(emulated_mac: Callable[[st
                  *QUICK])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "sandbox-exec is missing" in err
+
+
+@pytest.mark.parametrize(("python_prefix", "named"), [
+    ("HOME", "would have to open"),  # a Python installed straight into $HOME
+    ("/", "would have to open / "),
+])
+def test_an_emulated_mac_refuses_a_too_broad_interpreter_before_any_generation(
+        emulated_mac: Callable[[str | None], None], python_prefix: str, named: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    home = tmp_path / "home"
+    prefix = str(home) if python_prefix == "HOME" else python_prefix
+    fake = home / "bin" / "python3"  # stand-in interpreter: answers where it is installed, nothing else
+    fake.parent.mkdir(parents=True)
+    fake.write_text(f"#!/bin/sh\necho '[\"{prefix}\", \"{prefix}\"]'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("MLX_BENCH_SANDBOX_PYTHON", str(fake))
+    emulated_mac(str(Path(__file__).with_name("fake_sandbox_exec")))
+    log = tmp_path / "requests.log"
+    monkeypatch.setenv("GOLD_TARGET_LOG", str(log))
+    code = main(["run", "coding", "--target", DOUBLES + "gold_target", "--limit", "1", "--store",
+                 str(tmp_path / "store"), *QUICK])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and named in err and "MLX_BENCH_SANDBOX_PYTHON" in err
+    assert _requests(log) == []
+
+
+def test_an_emulated_mac_refuses_a_profile_too_tight_for_cpython_before_any_generation(
+        emulated_mac: Callable[[str | None], None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # a sandbox-exec double that fails the way CPython does when the profile denies what it needs
+    double = tmp_path / "sandbox-exec"
+    double.write_text('#!/bin/sh\necho "dyld[1]: Library not loaded: Operation not permitted" >&2\nexit 134\n')
+    double.chmod(0o755)
+    emulated_mac(str(double))
+    log = tmp_path / "requests.log"
+    monkeypatch.setenv("GOLD_TARGET_LOG", str(log))
+    code = main(["run", "evalplus", "--target", DOUBLES + "gold_target", "--limit", "1", "--store",
+                 str(tmp_path / "store"), *QUICK])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "does not start under the profile" in err and "Library not loaded" in err
+    assert _requests(log) == []

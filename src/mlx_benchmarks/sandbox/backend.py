@@ -4,7 +4,9 @@ Backends (``Backend``):
 
 - ``bwrap``: Linux bubblewrap (root or not): read-only ``/``, hidden homes and ``/tmp``, fresh
   pid/net/ipc/uts namespaces.
-- ``seatbelt``: macOS ``sandbox-exec`` with a profile generated per program (``sandbox.seatbelt``).
+- ``seatbelt``: macOS ``/usr/bin/sandbox-exec`` with a profile generated per program (``sandbox.seatbelt``);
+  resolving it also refuses an interpreter the profile cannot open safely and runs the real profile
+  once on the interpreter, so either problem stops the run before any generation.
 - ``rlimit-root``: Linux as root without bubblewrap: the program runs as a uid of its own in fresh
   network and mount namespaces, with ``/tmp``, ``/var/tmp``, ``/dev/shm`` and the homes hidden.
 - ``none``: no isolation at all; only with ``--confirm-run-unsafe-code``.
@@ -24,8 +26,8 @@ from dataclasses import dataclass
 
 from mlx_benchmarks.errors import PrerequisiteError, UsageError
 from mlx_benchmarks.sandbox import launch as launch
+from mlx_benchmarks.sandbox import seatbelt as seatbelt
 from mlx_benchmarks.sandbox.launch import Backend
-from mlx_benchmarks.sandbox.seatbelt import SANDBOX_EXEC
 
 __all__ = [
     "BACKENDS",
@@ -56,7 +58,7 @@ class PlatformFacts:
 
     system: str  # platform.system(): "Linux", "Darwin", ...
     euid: int
-    sandbox_exec: str | None = None  # shutil.which("sandbox-exec")
+    sandbox_exec: str | None = None  # /usr/bin/sandbox-exec when it exists (PATH is never searched)
     seatbelt_works: bool = False  # sandbox-exec applied a trivial profile
     bwrap: str | None = None  # shutil.which("bwrap")
     bwrap_works: bool = False  # bubblewrap created the namespaces we ask for
@@ -68,7 +70,8 @@ def detect_facts() -> PlatformFacts:
     system = platform.system()
     euid = os.geteuid()
     if system == "Darwin":
-        sandbox_exec = shutil.which("sandbox-exec")
+        pinned = seatbelt.sandbox_exec_path()
+        sandbox_exec = pinned if os.access(pinned, os.X_OK) else None
         return PlatformFacts(system, euid, sandbox_exec=sandbox_exec,
                              seatbelt_works=sandbox_exec is not None and launch.seatbelt_works(sandbox_exec))
     if system != "Linux":
@@ -84,8 +87,8 @@ def _refusal(facts: PlatformFacts) -> str:
     lead = "no code sandbox, so the code suites will not run model-written programs"
     if facts.system == "Darwin":
         if facts.sandbox_exec is None:
-            return (f"{lead}: sandbox-exec is missing (macOS ships it as /usr/bin/sandbox-exec; "
-                    f"check `ls -l /usr/bin/sandbox-exec` and PATH), {_HOW_TO_OVERRIDE}")
+            return (f"{lead}: sandbox-exec is missing (macOS ships it as /usr/bin/sandbox-exec, the only one "
+                    f"used; check `ls -l /usr/bin/sandbox-exec`), {_HOW_TO_OVERRIDE}")
         return (f"{lead}: {facts.sandbox_exec} cannot apply a profile here (already inside another sandbox? "
                 f"try `sandbox-exec -p '(version 1)(allow default)' /usr/bin/true`), {_HOW_TO_OVERRIDE}")
     if facts.system == "Linux":
@@ -146,8 +149,24 @@ def _facts() -> PlatformFacts:
 
 
 def resolve_backend(*, allow_unsafe: bool = False) -> Backend:
-    """The backend for this process (facts probed once); see ``choose_backend``."""
-    return choose_backend(_facts(), forced=os.environ.get(FORCE_ENV, ""), allow_unsafe=allow_unsafe)
+    """The backend for this process (facts probed once); see ``choose_backend``.
+
+    The code suites call this before any generation, so everything that would make every program
+    fail is refused here, in one line: for seatbelt, an interpreter whose installation the profile
+    would have to open too widely, or one that does not start under the profile.
+    """
+    chosen = choose_backend(_facts(), forced=os.environ.get(FORCE_ENV, ""), allow_unsafe=allow_unsafe)
+    if chosen == "seatbelt":
+        _check_seatbelt(sandbox_exec_path(), launch.sandbox_python("seatbelt"))
+    return chosen
+
+
+def _check_seatbelt(sandbox_exec: str, python: str) -> None:
+    seatbelt.check_interpreter(python, home=os.environ.get("HOME"))
+    problem = seatbelt.probe_profile(sandbox_exec, python)
+    if problem is not None:
+        raise PrerequisiteError(f"the seatbelt sandbox does not work with this Python: {problem}; "
+                                "set MLX_BENCH_SANDBOX_PYTHON to another interpreter (docs/sandbox.md)")
 
 
 def current_backend() -> Backend:
@@ -159,11 +178,12 @@ def reset() -> None:
     """Forget the probed facts (tests that change the platform facts call this)."""
     _facts.cache_clear()
     launch.reset_probes()
+    seatbelt.probe_profile.cache_clear()
 
 
 def sandbox_exec_path() -> str:
-    """The ``sandbox-exec`` the facts found (macOS keeps it in /usr/bin)."""
-    return _facts().sandbox_exec or SANDBOX_EXEC
+    """The ``sandbox-exec`` the facts found: always /usr/bin/sandbox-exec outside tests."""
+    return _facts().sandbox_exec or seatbelt.sandbox_exec_path()
 
 
 def unsafe_notice() -> str:

@@ -33,6 +33,7 @@ from mlx_benchmarks.errors import PrerequisiteError, UsageError
 from mlx_benchmarks.sandbox import launch as launch
 from mlx_benchmarks.sandbox.backend import current_backend, sandbox_exec_path
 from mlx_benchmarks.sandbox.launch import Backend
+from mlx_benchmarks.sandbox.memory import program_cgroup
 from mlx_benchmarks.sandbox.seatbelt import seatbelt_command
 from mlx_benchmarks.sandbox.verdict import SandboxResult, Status, classify, read_report, tail
 from mlx_benchmarks.sandbox.watch import TOKEN_ENV, ProcessWatch, new_token
@@ -146,6 +147,9 @@ def _run(code: str, work: str, private: str, uid: int | None, kind: Backend, lim
     read_fd, write_fd = os.pipe()
     token = new_token()
     command = _command(kind, work, _config(kind, work, inside, uid, limits, write_fd))
+    cgroup = program_cgroup(limits.memory_mb * 1024 * 1024)  # Linux: the kernel holds the limit, no window
+    if cgroup is not None:
+        command = cgroup.wrap(command)
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": inside,
@@ -164,7 +168,8 @@ def _run(code: str, work: str, private: str, uid: int | None, kind: Backend, lim
             proc = _start(command, work, env, out, err, write_fd, kind)
         os.close(write_fd)
         write_fd = -1
-        with ProcessWatch(proc.pid, token=token, memory_bytes=limits.memory_mb * 1024 * 1024) as watch:
+        with ProcessWatch(proc.pid, token=token, memory_bytes=limits.memory_mb * 1024 * 1024,
+                          cgroup=cgroup) as watch:
             try:
                 returncode = proc.wait(timeout=limits.timeout_s)
             except subprocess.TimeoutExpired:
@@ -181,6 +186,8 @@ def _run(code: str, work: str, private: str, uid: int | None, kind: Backend, lim
         if write_fd >= 0:
             os.close(write_fd)
         os.close(read_fd)
+        if cgroup is not None:
+            cgroup.remove()
     stdout, stderr = tail(out_path), tail(err_path)
     _raise_if_sandbox_failed(kind, report, returncode, stderr)
     if watch.over_limit is not None and not timed_out:
