@@ -71,7 +71,7 @@ SPEC = CodeSpec(entry_point="add", test="def check(candidate):\n    assert candi
         ("def add(a, b):\n  return a +\n", "syntax_error", "SyntaxError"),
         ("def add(a, b):\n    return a / 0\n", "runtime_error", "ZeroDivisionError"),
         ("def plus(a, b):\n    return a + b\n", "runtime_error", "NameError"),
-        ("def add(a, b):\n    while True:\n        pass\n", "timeout", None),
+        ("def add(a, b):\n    while True:\n        pass\n", "timeout", "HarnessTimeout"),
         ("import sys\nsys.exit(0)\ndef add(a, b):\n    return 0\n", "failed", "SystemExit"),
         ("import os\nos._exit(0)\n", "failed", None),
         ("def add(a, b):\n    return len(bytearray(4 * 1024**3))\n", "killed", "MemoryError"),

@@ -136,16 +136,17 @@ def _compile(source: str, tell: Callable[..., None], *, traceback_too: bool) -> 
         os._exit(1)
 
 
-def _failure(exc: BaseException) -> str:
-    """The outcome word for an exception that ended the program."""
-    if isinstance(exc, HarnessTimeout):
+def _failure(exc: BaseException, timeout: type = HarnessTimeout, is_a: Any = isinstance,
+             resource_errors: tuple[type, ...] = RESOURCE_ERRORS, efbig: int = errno.EFBIG) -> str:
+    """The outcome word for an exception that ended the program (defaults bound before it ran)."""
+    if is_a(exc, timeout):
         return "timeout"
-    if isinstance(exc, SystemExit):
+    if is_a(exc, SystemExit):
         return "exit"
-    if isinstance(exc, AssertionError):
+    if is_a(exc, AssertionError):
         return "assertion"
     # Python ignores SIGXFSZ, so the file size limit shows up as EFBIG
-    if isinstance(exc, RESOURCE_ERRORS) or (isinstance(exc, OSError) and exc.errno == errno.EFBIG):
+    if is_a(exc, resource_errors) or (is_a(exc, OSError) and exc.errno == efbig):  # type: ignore[attr-defined]
         return "resource"
     return "exception"
 

