@@ -134,6 +134,19 @@ def test_a_task_that_declares_processes_may_fork_and_run_system_tools(tmp_path: 
     assert set(allowed_paths(forms, "file-write-create")) == {("subpath", os.path.realpath(tmp_path))}
 
 
+def test_a_forking_runner_gets_a_fork_but_still_no_other_program(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    python = sandbox_launch.base_interpreter()
+    forms = parse_sbpl(seatbelt_profile(work=str(tmp_path), interpreter=python, fork=True))
+    assert ["allow", "process-fork"] in forms and ["deny", "process-fork"] not in forms
+    assert allowed_paths(forms, "process-exec") == [("literal", python)]
+    # seatbelt_command asks the runner's own source whether it forks
+    for source, rule in (("pid = os.fork()\n", ["allow", "process-fork"]), ("exec(code)\n", ["deny", "process-fork"])):
+        monkeypatch.setattr(sandbox_launch, "RUNNER_SOURCE", source)
+        command = seatbelt_command([python, "-c", "pass"], work=str(tmp_path), interpreter=python)
+        assert rule in parse_sbpl(command[2])
+
+
 def _filters(form: Form) -> list[Form]:
     return [f for f in form[2:] if isinstance(f, list)] if isinstance(form, list) else []
 

@@ -6,8 +6,12 @@ sysctls ``os.uname()`` and ``platform`` read, and ``AF_UNIX`` socket creation fo
 (asyncio's self-pipe) without any bind or connect. It denies, explicitly:
 
 - every ``network*`` operation (so no unix socket path such as ``/var/run/docker.sock`` is reachable);
-- ``process-fork``, and ``process-exec`` of anything but the interpreter (whose start is itself an
-  exec), unless the task declares it needs processes (``processes=True``);
+- ``process-exec`` of anything but the interpreter (whose start is itself an exec), unless the task
+  declares it needs processes (``processes=True``);
+- ``process-fork``, unless the task declares processes or the runner itself must fork (its trusted
+  parent forks the program's process: ``fork=None`` looks at the runner's source). Seatbelt cannot
+  grant one fork and deny the next, so with a forking runner the program may fork too: then only
+  the runner's Python-level guard and the harness's family watch stand in the way;
 - ``file-link``: no hard link at all, so a file of the interpreter's installation cannot be linked
   into the writable folder and rewritten through it;
 - creating a symbolic link (a ``file-write-create`` of vnode type ``SYMLINK``): Seatbelt checks
@@ -38,7 +42,7 @@ from collections.abc import Iterable
 from mlx_benchmarks.errors import PrerequisiteError
 
 __all__ = ["SANDBOX_EXEC", "check_interpreter", "interpreter_prefixes", "probe_profile", "read_roots",
-           "sandbox_exec_path", "seatbelt_command", "seatbelt_profile"]
+           "runner_forks", "sandbox_exec_path", "seatbelt_command", "seatbelt_profile"]
 
 SANDBOX_EXEC = "/usr/bin/sandbox-exec"
 # system locations the dynamic loader and the interpreter's C libraries read (none hold user data)
@@ -173,17 +177,28 @@ def _rule(action: str, operations: str, filters: Iterable[str]) -> list[str]:
     return [f"({action} {operations}", *(f"  {item}" for item in items), ")"]
 
 
-def _process_rules(interpreter: str, processes: bool) -> list[str]:
+def runner_forks() -> bool:
+    """Does the sandbox's first stage fork the program's process (so the profile must allow a fork)?"""
+    from mlx_benchmarks.sandbox.launch import RUNNER_SOURCE  # launch imports nothing of this module
+
+    return "os.fork()" in RUNNER_SOURCE
+
+
+def _process_rules(interpreter: str, processes: bool, fork: bool) -> list[str]:
     """Fork and exec: the interpreter's own start only, unless the task declared it needs processes."""
     execs = [f"(literal {_quote(p)})" for p in _exec_targets(interpreter)]
-    if not processes:
-        return ["(deny process-fork)", *_rule("allow", "process-exec", execs)]
-    dirs = [f"(subpath {_quote(d)})" for d in PROCESS_EXEC_DIRS]
-    return ["(allow process-fork)", *_rule("allow", "process-exec", [*execs, *dirs])]
+    if processes:
+        execs += [f"(subpath {_quote(d)})" for d in PROCESS_EXEC_DIRS]
+    forks = "(allow process-fork)" if processes or fork else "(deny process-fork)"
+    return [forks, *_rule("allow", "process-exec", execs)]
 
 
-def seatbelt_profile(*, work: str, interpreter: str, home: str | None = None, processes: bool = False) -> str:
-    """The SBPL profile for one program that lives in ``work`` and runs under ``interpreter``."""
+def seatbelt_profile(*, work: str, interpreter: str, home: str | None = None, processes: bool = False,
+                     fork: bool = False) -> str:
+    """The SBPL profile for one program that lives in ``work`` and runs under ``interpreter``.
+
+    ``processes``: the task may fork and run system tools; ``fork``: the runner must fork (no tools).
+    """
     work = os.path.realpath(work)
     if work in TOO_BROAD or not os.path.isabs(work):
         raise PrerequisiteError(f"the seatbelt sandbox needs a private folder for the program, not {work}")
@@ -197,7 +212,7 @@ def seatbelt_profile(*, work: str, interpreter: str, home: str | None = None, pr
         "; mlx-bench: one model-written Python program; everything not allowed below is denied",
         "(deny default)",
         "(deny network*)",  # no IP and no unix-socket bind or connect, whatever else is allowed
-        *_process_rules(interpreter, processes),
+        *_process_rules(interpreter, processes, fork),
         "(allow signal (target same-sandbox))",
         "(allow process-info* (target same-sandbox))",
         "(allow ipc-posix-sem)",  # multiprocessing's locks
@@ -224,10 +239,13 @@ def seatbelt_profile(*, work: str, interpreter: str, home: str | None = None, pr
 
 
 def seatbelt_command(inner: list[str], *, work: str, interpreter: str, sandbox_exec: str | None = None,
-                     processes: bool = False) -> list[str]:
-    """``/usr/bin/sandbox-exec -p PROFILE -- inner...``: ``inner`` starts with the interpreter."""
+                     processes: bool = False, fork: bool | None = None) -> list[str]:
+    """``/usr/bin/sandbox-exec -p PROFILE -- inner...``: ``inner`` starts with the interpreter.
+
+    ``fork=None``: allow a fork exactly when the runner needs one (``runner_forks``).
+    """
     profile = seatbelt_profile(work=work, interpreter=interpreter, home=os.environ.get("HOME"),
-                               processes=processes)
+                               processes=processes, fork=runner_forks() if fork is None else fork)
     return [sandbox_exec or sandbox_exec_path(), "-p", profile, "--", *inner]
 
 
@@ -238,7 +256,7 @@ def probe_profile(sandbox_exec: str, interpreter: str) -> str | None:
     with tempfile.TemporaryDirectory(prefix="mlxb-sbx-probe-") as work:
         env = {"PATH": "/usr/bin:/bin", "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8"}
         command = seatbelt_command([interpreter, "-s", "-B", "-c", PROBE_SOURCE], work=work,
-                                   interpreter=interpreter, sandbox_exec=sandbox_exec)
+                                   interpreter=interpreter, sandbox_exec=sandbox_exec, fork=False)
         try:
             done = subprocess.run(command, cwd=work, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                                   text=True, errors="replace", timeout=60, check=False)
