@@ -11,11 +11,16 @@ checks it against the installed checker):
   the possible answers' item types, the declared item type or, where an answer is ``""``, not at all;
 - a value of the possible answer's type where another type is declared is a "variable" and is compared
   as is (no string normalisation); strings compare with spaces and ``,./-_*^`` removed, case-insensitively;
-- simple: exactly one call; multiple: the first call against the one answer; parallel: each possible answer
-  in order takes the first still unmatched call that satisfies it (greedy, as BFCL, not an assignment).
+- simple: exactly one call, checked against the first function offered; multiple: the first call against
+  the one answer; parallel: each possible answer in order takes the first still unmatched call that
+  satisfies it (greedy, as BFCL, not an assignment).
 
-Irrelevance asks for no call; relevance for at least one well-formed call. Every failed sample gets one
-category of the taxonomy in ``FAILURES``.
+Irrelevance asks for no call, relevance for one, as BFCL's decoder reads an output: there is a call when
+there is at least one and every one has a JSON object for arguments (one that has not makes the whole output
+undecodable, so BFCL sees no call at all). ``strict=True`` is our stricter reading, reported as
+``accuracy_strict``: on irrelevance any tool call, even a broken one, is wrong; elsewhere it is ``accuracy``.
+Python-literal tuples (the ``python`` text path) become lists where a ``tuple`` is declared, as in BFCL.
+Every failed sample gets one category of the taxonomy in ``FAILURES``.
 """
 
 from __future__ import annotations
@@ -127,6 +132,8 @@ def check_value(param: str, value: Any, spec: dict[str, Any], allowed: list[Any]
     if declared in NESTED_TYPES:
         items = spec.get("items")
         nested = PY_TYPES.get(str(items.get("type"))) if isinstance(items, dict) else None
+    if declared == "tuple" and type(value) is tuple:
+        value = list(value)  # BFCL: a JSON round trip turns the answer's tuples into lists, so the value too
     if declared == "float" and type(value) is int:
         value = float(value)  # Python's own int -> float promotion, which BFCL allows
     valid, is_variable = _type_check(value, allowed, expected, nested)
@@ -196,15 +203,23 @@ def _greedy(calls: list[ParsedCall], answers: list[dict[str, Any]], functions: l
     return OK
 
 
-def check_sample(kind: str, functions: list[dict[str, Any]], calls: list[ParsedCall], ground_truth: Any) -> Check:
-    """The verdict on one BFCL item of ``kind`` (simple, multiple, parallel, irrelevance, relevance)."""
+def contains_call(calls: list[ParsedCall]) -> bool:
+    """BFCL's reading of an output: a call is there when every call decodes to ``{name: {arguments}}``."""
+    return bool(calls) and all(c.json_valid for c in calls)
+
+
+def check_sample(kind: str, functions: list[dict[str, Any]], calls: list[ParsedCall], ground_truth: Any,
+                 *, strict: bool = False) -> Check:
+    """The verdict on one BFCL item of ``kind`` (simple, multiple, parallel, irrelevance, relevance);
+    ``strict``: any call at all fails an irrelevance item (``accuracy_strict``)."""
     if kind == "irrelevance":
-        valid_calls = [c for c in calls if c.json_valid]
-        return fail("unexpected_call", f"called {valid_calls[0].name!r}") if valid_calls else OK
+        if contains_call(calls) or (strict and calls):
+            return fail("unexpected_call", f"called {calls[0].name!r}")
+        return OK
     if kind == "relevance":
         if not calls:
             return fail("no_call", "no tool call")
-        return OK if any(c.json_valid for c in calls) else fail("invalid_json", "no call has JSON arguments")
+        return OK if contains_call(calls) else fail("invalid_json", "a call's arguments are not a JSON object")
     answers: list[dict[str, Any]] = list(ground_truth or [])
     if not calls:
         return fail("no_call", "no tool call")
@@ -218,4 +233,6 @@ def check_sample(kind: str, functions: list[dict[str, Any]], calls: list[ParsedC
         return fail("too_few_calls", f"{len(calls)} calls, {due} due")
     if kind == "parallel":
         return _greedy(calls, answers, functions)
+    if kind == "simple" and functions:  # BFCL: the first function, whatever name the answer gives
+        return check_call(functions[0], calls[0], str(functions[0].get("name")), next(iter(answers[0].values())))
     return _check_answer(functions, calls[0], answers[0])

@@ -41,6 +41,7 @@ from mlx_benchmarks.suites.memory_window import TaskWindows
 from mlx_benchmarks.targets.base import ChatRequest
 
 HEADLINE = "accuracy"
+STRICT = "accuracy_strict"  # BFCL's accuracy, but on irrelevance any tool call (even a broken one) is wrong
 HERMES_SYSTEM = (
     "You are a function calling AI model. You are provided with function signatures within <tools></tools> "
     "XML tags. You may call one or more functions to assist with the user query. If none of the functions "
@@ -80,7 +81,8 @@ def score_calls(record: Record, calls: list[ParsedCall]) -> tuple[dict[str, floa
     """Accuracy, JSON and schema validity of one sample's calls, with the failure detail."""
     meta = record.meta
     verdict = check_sample(meta["kind"], meta["functions"], calls, meta["ground_truth"])
-    scores = {HEADLINE: 1.0 if verdict.valid else 0.0}
+    strict = check_sample(meta["kind"], meta["functions"], calls, meta["ground_truth"], strict=True)
+    scores = {HEADLINE: 1.0 if verdict.valid else 0.0, STRICT: 1.0 if strict.valid else 0.0}
     detail: dict[str, Any] = {"failure": verdict.failure, "reason": verdict.reason, "n_calls": len(calls),
                               "paths": path_counts(calls), "calls": [c.to_json() for c in calls]}
     if calls:
@@ -151,7 +153,7 @@ class ToolCallingSuite:
             return scores, detail
 
         return EvalTask(name=category, records=records, build_request=build_request, score=score,
-                        metrics=(HEADLINE, "json_valid", "schema_valid"))
+                        metrics=(HEADLINE, STRICT, "json_valid", "schema_valid"))
 
     async def run(self, ctx: RunContext) -> SuiteOutcome:
         categories = parse_tasks(ctx.option("tasks"))
@@ -198,7 +200,7 @@ def score_failed_request(sample: dict[str, Any]) -> dict[str, Any]:
     if not sample.get("error") or sample.get("scores"):
         return sample
     failure = error_failure(str(sample["error"]))
-    return {**sample, "score": 0.0, "scores": {HEADLINE: 0.0},
+    return {**sample, "score": 0.0, "scores": {HEADLINE: 0.0, STRICT: 0.0},
             "detail": {**(sample.get("detail") or {}), "failure": failure, "reason": str(sample["error"])[:300]}}
 
 
@@ -236,6 +238,9 @@ def category_results(name: str, samples: Sequence[dict[str, Any]], wall_seconds:
     if first_call is not None:
         headline.tag(first_tool_call_ms_p50=first_call)
     results = [headline]
+    strict = _mean_result(name, STRICT, samples)
+    if strict is not None:
+        results.append(strict.tag(of="accuracy, and on irrelevance any tool call is wrong"))
     for metric in ("json_valid", "schema_valid"):
         rate = _mean_result(name, f"{metric}", samples)
         if rate is not None:
