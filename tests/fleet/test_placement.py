@@ -78,7 +78,7 @@ def test_labels_are_ray_label_values_and_match_where_case_insensitively() -> Non
     assert not matches(parse_where({"memory_gb": ">64"}, "w"), labels)
     assert not matches(parse_where({"rack": "2"}, "w"), labels)  # a label the node lacks
     assert not matches(parse_where({"chip": "<=3"}, "w"), labels)  # not a number: never satisfies a comparison
-    with pytest.raises(UsageError, match="--label ray.io/x"):
+    with pytest.raises(UsageError, match=r"--label ray\.io/x"):
         system_labels({}, {"ray.io/x": "1"})
 
 

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mlx_benchmarks.cli.common import add_store_option, console, store_location
+from mlx_benchmarks.cli.common import add_store_option, console, err_console, store_location
 from mlx_benchmarks.cli.run_cmd import COMMON_KEYS, run_parser
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.paths import is_remote
@@ -126,7 +126,7 @@ def fleet_sweep(args: argparse.Namespace, plan: Any) -> int:
     lake = parse_location(args.publish).url if args.publish else None
     address = args.ray or os.environ.get("RAY_ADDRESS") or "auto"
     cells = plan_cells(plan, git_sha=args.git_sha or detect_git_sha())
-    out = console()
+    out = err_console() if args.json and not args.dry_run else console()  # stdout holds the JSON alone
     out.print(f"sweep {plan.name}: {len(cells)} cell(s) on the fleet at {address}"
               + (f", published to {lake}" if lake else ""), markup=False, soft_wrap=True)
     for cell in cells:

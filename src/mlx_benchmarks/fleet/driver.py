@@ -124,7 +124,7 @@ class FleetRun:
 
     address: str | None
     lake: str | None
-    console: Console
+    console: Console | None = None  # None: no live table
     poll_s: float = 0.5
     live: bool = True
     on_update: Callable[[list[CellState]], None] | None = None  # tests watch progress through this
@@ -153,8 +153,9 @@ class FleetRun:
                                    retry_exceptions=False, label_selector=node_selector(state.nodes),
                                    name=f"mlx-bench cell {state.cell.index}").remote(state.cell, self.lake, board)
                 pending[ref] = state
+        show = self.live and self.console is not None
         with Live(status_table(states, names), console=self.console, auto_refresh=False,
-                  transient=False) if self.live else _NoLive() as live:
+                  transient=False) if show else _NoLive() as live:
             checked = time.monotonic()
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=self.poll_s)
