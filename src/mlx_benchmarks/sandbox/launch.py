@@ -36,7 +36,9 @@ from mlx_benchmarks.errors import PrerequisiteError
 
 Backend = Literal["bwrap", "seatbelt", "rlimit-root", "none"]
 SANDBOX_DIR = "/tmp/sandbox"  # the program's cwd and HOME inside bwrap
-HIDDEN_ROOTS = ("/root", "/home", "/tmp")
+# /var/tmp and /run too: a world-writable unix socket there (dbus, a database) is reachable by path
+# from any network namespace, even on a read-only mount
+HIDDEN_ROOTS = ("/root", "/home", "/tmp", "/var/tmp", "/run")
 # rlimit-root also covers the directories any uid may write to, so nothing outlives the program
 WRITABLE_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock")
 FALLBACK_PYTHONS = ("/usr/bin/python3", "/usr/local/bin/python3")
@@ -95,6 +97,7 @@ def namespaces_work() -> bool:
 def isolation_config(*, work: str | None) -> dict[str, object]:
     """What the runner hides under empty tmpfs mounts for rlimit-root, and where the program's folder is."""
     hide = sorted({os.path.realpath(p) for p in (*WRITABLE_ROOTS, *_hidden_roots())} - {"/"})
+    hide = [p for p in hide if not any(p.startswith(o + "/") for o in hide)]  # /run already covers /run/lock
     scratch = sorted({os.path.realpath(p) for p in WRITABLE_ROOTS})
     return {"hide": [p for p in hide if os.path.isdir(p)], "scratch": scratch, "work": work}
 
