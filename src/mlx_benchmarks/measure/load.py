@@ -177,6 +177,7 @@ class ClientCheck:
     ttft_error_ms_p50: float | None  # measured TTFT minus the server's set TTFT
     ttft_error_ms_p99: float | None
     ttft_set_ms: float
+    client_processes: int = 1  # the ceilings are those of this many client processes
 
     def ceiling_at(self, concurrency: int) -> LoadSummary:
         """The ceiling measured at the nearest concurrency at or below ``concurrency``."""
@@ -199,16 +200,16 @@ class ClientCheck:
         return tokens_per_s is not None and tokens_per_s >= fraction * top.output_tps
 
 
-def _calibration_request(tokens: int, ttft_ms: float = 0.0, itl_ms: float = 0.0) -> ChatRequest:
+def calibration_request(tokens: int, ttft_ms: float = 0.0, itl_ms: float = 0.0) -> ChatRequest:
     extra = {"calibration_ttft_ms": ttft_ms, "calibration_itl_ms": itl_ms}
     return ChatRequest(messages=[{"role": "user", "content": "calibrate"}], max_tokens=tokens, extra_body=extra)
 
 
 async def ceiling(target: Target, *, concurrency: int, n_requests: int, tokens: int = 32) -> LoadSummary:
     """Requests/s and tokens/s against a zero-delay server (after a short warm-up)."""
-    await run_load(target, lambda i: _calibration_request(tokens), n_requests=min(concurrency, n_requests),
+    await run_load(target, lambda i: calibration_request(tokens), n_requests=min(concurrency, n_requests),
                    concurrency=concurrency, time_limit_s=30)
-    result = await run_load(target, lambda i: _calibration_request(tokens), n_requests=n_requests,
+    result = await run_load(target, lambda i: calibration_request(tokens), n_requests=n_requests,
                             concurrency=concurrency, time_limit_s=60)
     return summarise(result)
 
@@ -216,18 +217,21 @@ async def ceiling(target: Target, *, concurrency: int, n_requests: int, tokens: 
 async def ttft_errors(target: Target, *, ttft_ms: float, itl_ms: float, n_requests: int,
                       tokens: int = 4) -> list[float]:
     """Measured minus set TTFT (ms) of sequential requests to a paced server."""
-    await send(target, _calibration_request(tokens, ttft_ms, itl_ms))  # connection set-up is not timing error
+    await send(target, calibration_request(tokens, ttft_ms, itl_ms))  # connection set-up is not timing error
     out = []
     for _ in range(n_requests):
-        completion = await send(target, _calibration_request(tokens, ttft_ms, itl_ms))
+        completion = await send(target, calibration_request(tokens, ttft_ms, itl_ms))
         if completion.ttft_ms is not None:
             out.append(completion.ttft_ms - ttft_ms)
     return out
 
 
 async def check_client(*, concurrency: Sequence[int] = (1,), n_requests: int = 200, tokens: int = 32,
-                       ttft_ms: float = 20.0, timing_requests: int = 10) -> ClientCheck:
-    """A quick in-run calibration (about a second): the client's ceiling and its TTFT error on loopback."""
+                       ttft_ms: float = 20.0, timing_requests: int = 10, client_processes: int = 1) -> ClientCheck:
+    """A quick in-run calibration (about a second): the client's ceiling and its TTFT error on loopback.
+
+    With ``client_processes`` above 1 the ceiling is that of as many worker processes (``measure.workers``).
+    """
     from mlx_benchmarks.measure.calibration_server import SpawnedCalibrationServer
     from mlx_benchmarks.targets.openai_http import OpenAITarget
 
@@ -236,10 +240,16 @@ async def check_client(*, concurrency: Sequence[int] = (1,), n_requests: int = 2
         target = OpenAITarget(server.url, max_connections=max(levels))
         await target.start()
         try:
-            ceilings = {c: await ceiling(target, concurrency=c, n_requests=max(n_requests, 4 * c), tokens=tokens)
-                        for c in levels}
+            if client_processes > 1:
+                from mlx_benchmarks.measure.workers import ceilings_with
+
+                ceilings = await ceilings_with(target, client_processes, levels, n_requests=n_requests,
+                                               tokens=tokens)
+            else:
+                ceilings = {c: await ceiling(target, concurrency=c, n_requests=max(n_requests, 4 * c),
+                                             tokens=tokens) for c in levels}
             errors = await ttft_errors(target, ttft_ms=ttft_ms, itl_ms=1.0, n_requests=timing_requests)
         finally:
             await target.stop()
     err = summary(errors)
-    return ClientCheck(ceilings, err.get("p50"), err.get("p99"), ttft_ms)
+    return ClientCheck(ceilings, err.get("p50"), err.get("p99"), ttft_ms, client_processes)

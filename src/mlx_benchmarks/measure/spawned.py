@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -52,6 +53,8 @@ async def receive(conn: Connection, timeout_s: float | None) -> Any:
             await asyncio.wait_for(readable, timeout_s)
         finally:
             loop.remove_reader(conn.fileno())
+    # uvloop leaves a watched descriptor non-blocking; a message larger than one read must be waited for
+    os.set_blocking(conn.fileno(), True)
     return conn.recv()
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from mlx_benchmarks.errors import UsageError
-from mlx_benchmarks.measure.load import LoadResult, run_load
+from mlx_benchmarks.measure.load import LoadResult, LoadSummary, calibration_request, run_load, summarise
 from mlx_benchmarks.measure.rate_load import RateLoadResult, arrival_offsets, run_rate
 from mlx_benchmarks.measure.spawned import connection_from_argv, receive, spawn_worker, stop_worker
 from mlx_benchmarks.measure.stats import percentile
@@ -234,15 +234,16 @@ class ClientProcesses:
         for (_, conn), job in zip(self._workers, jobs, strict=False):
             conn.send(("job", job))
         reports: list[Report] = []
-        for _, conn in self._workers[:len(jobs)]:
+        for (_, conn), job in zip(self._workers, jobs, strict=False):
             try:
                 _, report = await receive(conn, None)
             except (EOFError, OSError) as exc:
                 report = Report(error=f"client worker process died: {exc or type(exc).__name__}")
+            if report.error:  # its requests' fate is unknown: each is a failed request, the run goes on
+                stamp = time.perf_counter_ns()
+                report.done = [(index, Completion(start_ns=stamp, end_ns=stamp, error=report.error))
+                               for index, _, _ in job.items]
             reports.append(report)
-        failed = [r.error for r in reports if r.error]
-        if failed:
-            raise RuntimeError(f"a client worker process failed: {failed[0]}")
         slots: list[Completion | None] = [None] * n
         for report in reports:
             for index, completion in report.done:
@@ -252,7 +253,7 @@ class ClientProcesses:
             for completion in done:  # progress moves when a level's round ends
                 on_done(completion)
         lags = [lag for r in reports for lag in r.lags_ms]
-        end = max((r.end_ns for r in reports), default=jobs[0].epoch_ns)
+        end = max([r.end_ns for r in reports if r.end_ns] or [time.perf_counter_ns()])
         return done, lags, sum(r.cpu_s for r in reports), end
 
     def _epoch(self) -> int:
@@ -297,6 +298,28 @@ class ClientProcesses:
                               realized_rate=(len(due) - 1) / span if span > 0 else None,
                               send_lag_ms_p50=percentile(lags, 50), send_lag_ms_p99=percentile(lags, 99),
                               send_lags_ms=lags)
+
+
+async def ceilings_with(target: Target, processes: int, levels: Sequence[int], *, n_requests: int,
+                        tokens: int = 32) -> dict[int, LoadSummary]:
+    """What ``processes`` workers drive against a zero-delay server per concurrency (after a warm-up),
+    as ``measure.load.ceiling`` measures one process."""
+    recipe = recipe_for(target)
+    if recipe is None:
+        raise ValueError("client worker processes need an HTTP target")
+    out: dict[int, LoadSummary] = {}
+    request = calibration_request(tokens)
+
+    def same(index: int) -> ChatRequest:
+        return request
+
+    async with ClientProcesses(recipe, processes) as pool:
+        for level in levels:
+            await pool.run_load(same, n_requests=level, concurrency=level, time_limit_s=30)
+            result = await pool.run_load(same, n_requests=max(n_requests, 4 * level), concurrency=level,
+                                         time_limit_s=60)
+            out[level] = summarise(result)
+    return out
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.measure.goodput import attainment, goodput, slo_text
@@ -19,6 +20,7 @@ from mlx_benchmarks.measure.load import ClientCheck, LoadResult, run_load, summa
 from mlx_benchmarks.measure.rate_load import RateLoadResult, run_rate
 from mlx_benchmarks.measure.stats import label, percentile, spread_tags
 from mlx_benchmarks.measure.timing import Completion
+from mlx_benchmarks.measure.workers import ClientProcesses
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.memory_window import MemoryWindow
 from mlx_benchmarks.suites.rate_options import RateOptions
@@ -70,6 +72,7 @@ class Levels:
     check: ClientCheck | None
     outcome: SuiteOutcome
     progress: SpeedProgress
+    clients: ClientProcesses | None = None  # --client-processes N: the levels' load comes from N workers
 
     def extra_requests(self) -> int:
         """Requests a level adds per round so that its trimmed window still holds what was asked for."""
@@ -91,8 +94,13 @@ class Levels:
         report = LevelReport(label)
         memory, started = MemoryWindow.open(self.ctx), time.perf_counter()  # MLX's peak per level
         for trial in range(self.opts.trials):
-            load = await run_load(self.ctx.target, self.maker(label, trial), n_requests=per_round,
-                                  concurrency=level, time_limit_s=LEVEL_TIME_LIMIT_S, on_done=self.progress.record)
+            if self.clients is not None:
+                load = await self.clients.run_load(self.maker(label, trial), n_requests=per_round, concurrency=level,
+                                                   time_limit_s=LEVEL_TIME_LIMIT_S, on_done=self.progress.record)
+            else:
+                load = await run_load(self.ctx.target, self.maker(label, trial), n_requests=per_round,
+                                      concurrency=level, time_limit_s=LEVEL_TIME_LIMIT_S,
+                                      on_done=self.progress.record)
             self.ctx.cold = False
             self._round(report, load, trial, {"concurrency": level})
         tags = {**common_tags(self.ctx, self.check, self.workload.prompts, level), "concurrency": level,
@@ -113,10 +121,11 @@ class Levels:
         paces = report.paces
         not_sent = 0
         for trial in range(self.opts.trials):
-            load = await run_rate(self.ctx.target, self.maker(label, trial), n_requests=n, rate=rate,
-                                  arrival=arrival, burstiness=rates.burstiness, seed=self.ctx.seed * 1000 + trial,
-                                  max_concurrency=rates.max_concurrency, time_limit_s=LEVEL_TIME_LIMIT_S,
-                                  on_done=self.progress.record)
+            send_rate = self.clients.run_rate if self.clients is not None else partial(run_rate, self.ctx.target)
+            load = await send_rate(self.maker(label, trial), n_requests=n, rate=rate, arrival=arrival,
+                                   burstiness=rates.burstiness, seed=self.ctx.seed * 1000 + trial,
+                                   max_concurrency=rates.max_concurrency, time_limit_s=LEVEL_TIME_LIMIT_S,
+                                   on_done=self.progress.record)
             self.ctx.cold = False
             self._round(report, load, trial, {"request_rate": rate})
             if load.send_lag_ms_p99 is not None:

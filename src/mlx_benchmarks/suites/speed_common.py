@@ -20,6 +20,7 @@ from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.measure.load import ClientCheck, check_client, output_tokens, send
 from mlx_benchmarks.measure.stats import median
 from mlx_benchmarks.measure.timing import TIMING_DEFINITIONS, Completion, decode_tps
+from mlx_benchmarks.measure.workers import ClientProcesses, parse_client_processes, recipe_for
 from mlx_benchmarks.suites.base import RunContext
 from mlx_benchmarks.targets.base import ChatRequest
 
@@ -77,6 +78,9 @@ def add_speed_arguments(parser: argparse.ArgumentParser, *, prompt_lengths: str,
     group.add_argument("--warmup", default=warmup, help=f"unmeasured requests per cell first (default {warmup})")
     group.add_argument("--no-client-check", dest="client_check", action="store_false",
                        help="skip the short in-run measurement of the client's own ceiling and timing error")
+    group.add_argument("--client-processes", default=None, metavar="N|auto",
+                       help="send load levels (--concurrency, --request-rate, --sweep) from N client processes "
+                            "(auto: one per core; default 1, in this process)")
     group.add_argument("--server-log", default=None, metavar="FILE",
                        help="cross-check each cell against this server log (mlx_lm.server --log-level DEBUG)")
 
@@ -91,6 +95,7 @@ class SpeedOptions:
     warmup: int
     concurrency: list[int]
     client_check: bool
+    client_processes: int = 1
 
     @classmethod
     def parse(cls, options: Mapping[str, Any], *, trials: int, warmup: int, gen_tokens: str) -> SpeedOptions:
@@ -107,6 +112,7 @@ class SpeedOptions:
             warmup=parse_int(get("warmup", warmup), "--warmup", minimum=0, maximum=100),
             concurrency=parse_int_list(concurrency, "--concurrency", maximum=MAX_CONCURRENCY) if concurrency else [],
             client_check=bool(get("client_check", True)),
+            client_processes=parse_client_processes(options.get("client_processes")),
         )
 
 
@@ -304,7 +310,8 @@ async def measure_client(ctx: RunContext, options: SpeedOptions) -> tuple[Client
     if not options.client_check or getattr(ctx.target, "stats", None) is None:
         return None, []  # an in-process target has no HTTP client whose ceiling could matter
     try:
-        check = await check_client(concurrency=[1, *options.concurrency], n_requests=200)
+        check = await check_client(concurrency=[1, *options.concurrency], n_requests=200,
+                                   client_processes=options.client_processes)
     except (OSError, RuntimeError) as exc:
         return None, [f"client check skipped: {exc}"]
     return check, []
@@ -320,5 +327,23 @@ def common_tags(ctx: RunContext, check: ClientCheck | None, prompts: PromptMaker
         tags["client_overhead_us_per_event"] = round(overhead, 2)
     if check is not None:
         tags.update(check.tags(concurrency))
+    tags["client_processes"] = client_processes_of(ctx)
     tags["target_kind"] = ctx.target.info.kind
     return tags
+
+
+def client_processes_of(ctx: RunContext) -> int:
+    return parse_client_processes(ctx.options.get("client_processes"))
+
+
+def client_processes(ctx: RunContext, options: SpeedOptions) -> ClientProcesses | None:
+    """The worker processes for ``--client-processes N`` (N > 1; use with ``async with``), else None.
+
+    UsageError for an in-process target: its model lives in this process, there is no server to share."""
+    if options.client_processes < 2:
+        return None
+    recipe = recipe_for(ctx.target)
+    if recipe is None:
+        raise UsageError(f"--client-processes {options.client_processes}: needs an HTTP target "
+                         f"(--target URL or --serve); {ctx.target.info.kind} runs in this process")
+    return ClientProcesses(recipe, options.client_processes)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from typing import Any
 
 from mlx_benchmarks.datasets.prompts import load_prompt_set
@@ -31,6 +32,7 @@ from mlx_benchmarks.suites.speed_common import (
     SpeedOptions,
     SpeedSuiteBase,
     TrialMetrics,
+    client_processes,
     common_tags,
     count_tag,
     measure_client,
@@ -76,6 +78,7 @@ class ThroughputSuite(SpeedSuiteBase):
         opts = self.options(ctx.options)
         rates = RateOptions.parse(ctx.options)
         wopts = WorkloadOptions.parse(ctx.options)
+        clients = client_processes(ctx, opts)  # an in-process target refuses N > 1 here, before any work
         check, notes = await measure_client(ctx, opts)
         prompts = PromptMaker(ctx)
         calibration_errors = await prompts.calibrate(max(opts.prompt_lengths))
@@ -99,16 +102,18 @@ class ThroughputSuite(SpeedSuiteBase):
                     outcome.errors.append(f"{name}: no trial could be timed" + (f" ({reasons[0]})" if reasons else ""))
                     outcome.partial = True
             # each load level is its own memory window (Levels); the prefix workloads one window each
-            for level in opts.concurrency:
-                sent.extend((await levels.concurrency(level)).completions)
-            for rate in rates.rates:
-                sent.extend((await levels.rate(rate, rates)).completions)
-            if wopts.shared_prefix:
-                sent.extend(await windowed(ctx, outcome.results, shared_prefix(levels, wopts.shared_prefix)))
-            if wopts.turns:
-                sent.extend(await windowed(ctx, outcome.results, turns(levels, wopts.turns)))
-            if wopts.sweep:
-                sent.extend(await sweep(levels, rates))
+            leveled = opts.concurrency or rates.rates or wopts.sweep
+            async with (clients if clients is not None and leveled else nullcontext()) as levels.clients:
+                for level in opts.concurrency:
+                    sent.extend((await levels.concurrency(level)).completions)
+                for rate in rates.rates:
+                    sent.extend((await levels.rate(rate, rates)).completions)
+                if wopts.shared_prefix:
+                    sent.extend(await windowed(ctx, outcome.results, shared_prefix(levels, wopts.shared_prefix)))
+                if wopts.turns:
+                    sent.extend(await windowed(ctx, outcome.results, turns(levels, wopts.turns)))
+                if wopts.sweep:
+                    sent.extend(await sweep(levels, rates))
         outcome.errors[:0] = error_lines(sent)
         outcome.partial = outcome.partial or any(not c.ok for c in sent)
         if calibration_errors and prompts.source == "words-estimate":
