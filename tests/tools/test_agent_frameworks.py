@@ -4,8 +4,10 @@ tool server (a test double) via the real OpenAITarget and the loopback adapter; 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.metadata
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 from mlx_benchmarks.agents.tasks import SYSTEM_PROMPT
 from mlx_benchmarks.agents.tools import SPECS
 from mlx_benchmarks.cli.main import main
+from mlx_benchmarks.errors import PrerequisiteError
 from mlx_benchmarks.suites.base import SuiteOutcome
 from mlx_benchmarks.suites.framework_eval import RUNNERS, FrameworkEvalSuite
 from tests.doubles.scripted_tool_server import ScriptedToolServer
@@ -52,6 +55,7 @@ def test_framework_solves_the_tasks_through_its_own_path(framework: str) -> None
     runner = RUNNERS[framework]
     for tagged in (r for r in outcome.results if r.name == framework):
         assert tagged.tags["framework_version"] == importlib.metadata.version(runner.distributions[0])
+        assert float(tagged.tags["framework_import_s"]) >= 0  # imported before the first task's clock
         assert f"{runner.distributions[-1]}=={importlib.metadata.version(runner.distributions[-1])}" in \
             tagged.tags["framework_packages"]
     assert not outcome.errors
@@ -109,6 +113,27 @@ def test_a_missing_framework_stops_the_run_before_any_request(monkeypatch: pytes
     assert code == 2 and err == ["mlx-bench: error: framework-eval: langgraph is not installed (langchain-openai); "
                                  "install it with: pip install 'mlx-benchmarks[langgraph]'"]
     assert sent == [] and not any(tmp_path.glob("runs/*"))
+
+
+def test_a_framework_that_cannot_be_imported_stops_the_run_before_any_request(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> None:
+        raise ModuleNotFoundError("No module named 'soundfile'")
+
+    monkeypatch.setitem(RUNNERS, "qwen-agent", dataclasses.replace(RUNNERS["qwen-agent"], load=broken))
+    sent: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        async with ScriptedToolServer() as server:
+            try:
+                await run_against(server, "hermes", FrameworkEvalSuite(), {"frameworks": "baseline,qwen-agent"})
+            finally:
+                sent.extend(server.requests)
+
+    message = "qwen-agent cannot be imported (ModuleNotFoundError: No module named 'soundfile'); reinstall it with"
+    with pytest.raises(PrerequisiteError, match=re.escape(message)):
+        asyncio.run(main())
+    assert sent == [], "not even the baseline may start before every framework is importable"
 
 
 def test_every_runner_names_an_extra_of_the_package(repo_root: Path) -> None:

@@ -13,7 +13,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from mlx_benchmarks.agents.frameworks import FrameworkRunner, RunSettings, framework_error, go_offline
+from mlx_benchmarks.agents.frameworks import (
+    FrameworkRunner,
+    RunSettings,
+    framework_error,
+    go_offline,
+    importer,
+)
 from mlx_benchmarks.agents.loop import THINK_RE, AgentRun
 from mlx_benchmarks.agents.tasks import SYSTEM_PROMPT, AgentTask
 from mlx_benchmarks.agents.tool_functions import tool_functions
@@ -92,4 +98,5 @@ def run_task(settings: RunSettings, task: AgentTask, folder: Path) -> AgentRun:
 
 
 RUNNER = FrameworkRunner(name=NAME, extra="adk", distributions=("google-adk", "litellm"), run=run_task,
-                         driver="Agent+LiteLlm(openai/)+InMemoryRunner")
+                         driver="Agent+LiteLlm(openai/)+InMemoryRunner",
+                         load=importer("litellm", "google.adk.models.lite_llm", "google.adk.runners"))

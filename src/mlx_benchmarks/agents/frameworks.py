@@ -9,8 +9,10 @@ serves the loopback adapter the framework talks to).
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -50,6 +52,17 @@ class TaskFunction(Protocol):
     def __call__(self, settings: RunSettings, task: AgentTask, folder: Path) -> AgentRun: ...
 
 
+def importer(*modules: str) -> Callable[[], None]:
+    """A ``load`` that goes offline, then imports the framework's modules (so no task's time includes it)."""
+
+    def load() -> None:
+        go_offline()
+        for module in modules:
+            importlib.import_module(module)
+
+    return load
+
+
 @dataclass(frozen=True)
 class FrameworkRunner:
     """One agent framework: its result name, the extra that installs it, and how to run one task."""
@@ -59,6 +72,7 @@ class FrameworkRunner:
     distributions: tuple[str, ...]  # the first is the framework itself; all are recorded with their versions
     run: TaskFunction
     driver: str  # how the framework is driven, recorded as a tag
+    load: Callable[[], None]  # imports the framework once, before the first task's clock starts
 
     def missing(self) -> list[str]:
         """The distributions that are not installed (empty when the framework can run)."""

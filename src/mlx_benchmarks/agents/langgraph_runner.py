@@ -13,7 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mlx_benchmarks.agents.frameworks import FrameworkRunner, RunSettings, framework_error, go_offline
+from mlx_benchmarks.agents.frameworks import (
+    FrameworkRunner,
+    RunSettings,
+    framework_error,
+    go_offline,
+    importer,
+)
 from mlx_benchmarks.agents.loop import THINK_RE, AgentRun
 from mlx_benchmarks.agents.tasks import SYSTEM_PROMPT, AgentTask
 from mlx_benchmarks.agents.tools import SPECS, Toolbox
@@ -87,4 +93,5 @@ def run_task(settings: RunSettings, task: AgentTask, folder: Path) -> AgentRun:
 
 
 RUNNER = FrameworkRunner(name=NAME, extra="langgraph", distributions=("langgraph", "langchain-openai"),
-                         run=run_task, driver="StateGraph+ToolNode+ChatOpenAI")
+                         run=run_task, driver="StateGraph+ToolNode+ChatOpenAI",
+                         load=importer("langchain_openai", "langgraph.graph", "langgraph.prebuilt"))

@@ -13,7 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlx_benchmarks.agents.frameworks import FrameworkRunner, RunSettings, framework_error, go_offline
+from mlx_benchmarks.agents.frameworks import (
+    FrameworkRunner,
+    RunSettings,
+    framework_error,
+    go_offline,
+    importer,
+)
 from mlx_benchmarks.agents.loop import THINK_RE, AgentRun
 from mlx_benchmarks.agents.tasks import SYSTEM_PROMPT, AgentTask
 from mlx_benchmarks.agents.tools import SPECS, Toolbox
@@ -100,7 +106,9 @@ def final_text(messages: list[Any]) -> str:
 def run_task(settings: RunSettings, task: AgentTask, folder: Path) -> AgentRun:
     """One task through Qwen-Agent (blocking: call it from a worker thread)."""
     go_offline()
-    logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)  # it logs token counts at INFO per turn
+    from qwen_agent.log import logger
+
+    logger.setLevel(logging.WARNING)  # it logs token counts at INFO on every turn (set at its import)
     register_tools()
     run = AgentRun(framework=NAME, task=task.id)
     toolbox = Toolbox(folder)
@@ -124,5 +132,6 @@ def run_task(settings: RunSettings, task: AgentTask, folder: Path) -> AgentRun:
     return run.finish(task, final_text(response))
 
 
-RUNNER = FrameworkRunner(name=NAME, extra="qwen-agent", distributions=("qwen-agent", "soundfile", "openai"), run=run_task,
-                         driver="FnCallAgent+oai(nous)+register_tool")
+RUNNER = FrameworkRunner(name=NAME, extra="qwen-agent", distributions=("qwen-agent", "soundfile", "openai"),
+                         run=run_task, driver="FnCallAgent+oai(nous)+register_tool",
+                         load=importer("qwen_agent.agents", "qwen_agent.tools"))

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlx_benchmarks.agents.frameworks import FrameworkRunner, RunSettings, framework_error, go_offline
+from mlx_benchmarks.agents.frameworks import (
+    FrameworkRunner,
+    RunSettings,
+    framework_error,
+    go_offline,
+    importer,
+)
 from mlx_benchmarks.agents.loop import AgentRun
 from mlx_benchmarks.agents.tasks import AgentTask
 from mlx_benchmarks.agents.tool_functions import tool_functions
@@ -44,4 +50,5 @@ def run_task(settings: RunSettings, task: AgentTask, folder: Path) -> AgentRun:
 
 
 RUNNER = FrameworkRunner(name=NAME, extra="agents", distributions=("smolagents", "openai"), run=run_task,
-                         driver="ToolCallingAgent+OpenAIServerModel")
+                         driver="ToolCallingAgent+OpenAIServerModel",
+                         load=importer("smolagents"))

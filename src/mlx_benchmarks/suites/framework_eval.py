@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -53,6 +54,17 @@ def require_installed(frameworks: Sequence[str]) -> None:
         if runner is not None and (absent := runner.missing()):
             raise PrerequisiteError(f"framework-eval: {name} is not installed ({', '.join(absent)}); "
                                     f"install it with: {runner.install_hint()}")
+
+
+def load_framework(runner: FrameworkRunner) -> float:
+    """Import the framework (seconds it took), so that no task's latency includes its import."""
+    started = time.perf_counter()
+    try:
+        runner.load()
+    except Exception as exc:  # installed by name but broken (a missing undeclared dependency, say)
+        raise PrerequisiteError(f"framework-eval: {runner.name} cannot be imported ({type(exc).__name__}: {exc}); "
+                                f"reinstall it with: {runner.install_hint()}") from None
+    return time.perf_counter() - started
 
 
 def version_tags(runner: FrameworkRunner) -> dict[str, str]:
@@ -147,6 +159,9 @@ class FrameworkEvalSuite:
     async def run(self, ctx: RunContext) -> SuiteOutcome:
         frameworks = parse_frameworks(ctx.option("frameworks"))
         require_installed(frameworks)
+        # every framework is imported before the first request: a broken one stops the run before any work
+        import_s = {name: await asyncio.to_thread(load_framework, RUNNERS[name])
+                    for name in frameworks if name in RUNNERS}
         tasks = limited(select_tasks(ctx.option("tasks")), ctx.option("limit"))
         max_steps, max_tokens = int(ctx.option("max_steps", 8)), int(ctx.option("max_tokens", 512))
         outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=max_tokens, temperature=0.0))
@@ -155,7 +170,9 @@ class FrameworkEvalSuite:
             samples = await self._framework(ctx, framework, tasks, done, max_steps, max_tokens)
             outcome.samples.extend(samples)
             results = framework_results(framework, samples, max_steps)
-            versions = version_tags(RUNNERS[framework]) if framework in RUNNERS else {}
+            versions: dict[str, Any] = {}
+            if framework in RUNNERS:
+                versions = {**version_tags(RUNNERS[framework]), "framework_import_s": round(import_s[framework], 3)}
             outcome.results.extend(result.tag(n_limit=ctx.option("limit") or "all", **versions)
                                    for result in results)
             failed = [s for s in samples if s["detail"]["failure"] in ("target_error", "framework_error")]
