@@ -25,6 +25,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--suite", required=True, help="the envelope suite, e.g. reasoning or throughput")
     parser.add_argument("--model", default=None, help="override the model name found in the file")
     parser.add_argument("--git-sha", default=None)
+    parser.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE",
+                        help="a tag on every result (repeatable), as mlx-bench-publish --tag")
     parser.add_argument("--output", metavar="FILE", default=None, help="also write the envelope to FILE")
     parser.add_argument("--no-store", action="store_true", help="do not store, only print or write the envelope")
     parser.add_argument("--json", action="store_true", help="print the envelope")
@@ -52,15 +54,27 @@ def read_json(path: Path) -> Any:
         raise UsageError(f"{path}: JSON nested too deep") from None
 
 
+def parse_tags(pairs: list[str]) -> dict[str, str]:
+    """``--tag KEY=VALUE`` pairs; UsageError for one without ``=`` or a key."""
+    tags = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--tag {pair!r}: expected KEY=VALUE")
+        tags[key] = value
+    return tags
+
+
 def run(args: argparse.Namespace) -> int:
     if args.suite not in suite_names():
         raise UsageError(f"unknown suite {args.suite!r}; the schema allows: {', '.join(suite_names())}")
+    tags = parse_tags(args.tag)
     path = Path(args.file)
     document = read_json(path)
     ci = detect_trigger()
     context = ImportContext(source=path.name, suite=args.suite, model=args.model,
                             git_sha=args.git_sha or detect_git_sha(), system=detect_system(),
-                            trigger=ci.trigger, pr_number=ci.pr_number)  # type: ignore[arg-type]
+                            trigger=ci.trigger, pr_number=ci.pr_number, extra_tags=tags)  # type: ignore[arg-type]
     convert = get_importer(args.kind)
     try:
         envelope = convert(document, context).validated()

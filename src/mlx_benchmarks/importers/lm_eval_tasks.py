@@ -19,13 +19,13 @@ from mlx_benchmarks.scoring.loglik import REFERENCES
 SCORING = {"multiple_choice": "loglikelihood", "loglikelihood": "loglikelihood", "generate_until": "generate"}
 # lm-eval metric key -> the metric of ours it is (ranked classification)
 RANKED = {"acc,none": "acc", "acc_norm,none": "acc_norm"}
-ARC_PROMPT = "Question: {{question}}\nAnswer:"
+# lm-eval's arc_easy.yaml: the prompt, the choices, and the space before each (OLMES' continuations " <choice>")
+ARC = {"dataset_path": "allenai/ai2_arc", "test_split": "test", "doc_to_text": "Question: {{question}}\nAnswer:",
+       "doc_to_choice": "{{choices.text}}", "target_delimiter": " "}
 # (task, shots) -> (our dataset, what lm-eval's task config must say for the two to be the same records)
 EQUIVALENT_DATASETS: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {
-    ("arc_easy", 0): ("arc_easy_rc0", {"dataset_path": "allenai/ai2_arc", "dataset_name": "ARC-Easy",
-                                       "test_split": "test", "doc_to_text": ARC_PROMPT}),
-    ("arc_challenge", 0): ("arc_challenge_rc0", {"dataset_path": "allenai/ai2_arc", "dataset_name": "ARC-Challenge",
-                                                 "test_split": "test", "doc_to_text": ARC_PROMPT}),
+    ("arc_easy", 0): ("arc_easy_rc0", {**ARC, "dataset_name": "ARC-Easy"}),
+    ("arc_challenge", 0): ("arc_challenge_rc0", {**ARC, "dataset_name": "ARC-Challenge"}),
 }
 
 
