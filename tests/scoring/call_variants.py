@@ -100,8 +100,10 @@ def value_variants(value: Any, spec: dict[str, Any], depth: int = 0) -> Iterator
     if "default" in spec:
         yield spec["default"]
     yield from (spec.get("enum") or [])[:4]
+    if not isinstance(value, (str, list, tuple, dict)):
+        yield ""  # what a model writes for "no value"; BFCL's answers write "" for "may be left out"
     if value is None:
-        yield from ("", 0, [], {}, "None")
+        yield from (0, [], {}, "None")
     elif isinstance(value, bool):
         yield from (not value, int(value), str(value).lower(), None)
     elif isinstance(value, int):
