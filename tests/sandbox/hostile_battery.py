@@ -263,7 +263,7 @@ def _more(kind: str | None, home: Path, marker: Callable[[str], str]) -> dict[st
 
 def _decoy(kind: str | None, tag: str) -> Path | None:
     """A file planted in the installation of the interpreter ``kind`` runs programs under (root only)."""
-    python = launch.sandbox_python(kind or "bwrap")  # type: ignore[arg-type]
+    python = launch.sandbox_python(kind or "bwrap")
     prefix = Path(os.path.realpath(interpreter_prefixes(python)[0]))
     decoy = prefix / f"mlxb-decoy-{tag}.py"
     try:
