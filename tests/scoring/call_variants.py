@@ -196,10 +196,8 @@ def _output_variants(functions: list[dict[str, Any]], gold: Output) -> Iterator[
         yield "extra_function", [extra, *gold]
 
 
-def perturbed_outputs(functions: list[dict[str, Any]], truth: list[dict[str, Any]],
-                      seed: str = "") -> Iterator[tuple[str, Output]]:
-    """``(kind, output)``: every ground-truth alternative, then perturbations of them; no output twice.
-    (``seed`` is kept for callers; the outputs do not depend on it.)"""
+def perturbed_outputs(functions: list[dict[str, Any]], truth: list[dict[str, Any]]) -> Iterator[tuple[str, Output]]:
+    """``(kind, output)``: every ground-truth alternative, then perturbations of them; no output twice."""
     seen: set[str] = set()
 
     def fresh(items: Iterator[tuple[str, Output]]) -> Iterator[tuple[str, Output]]:

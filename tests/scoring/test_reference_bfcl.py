@@ -136,7 +136,7 @@ def compare_ast(checker: Checker, records: Iterable[Record], category: str, tall
     stem, kind = bfcl.CATEGORIES[category]
     for record in records:
         functions, truth = record.meta["functions"], record.meta["ground_truth"]
-        for variant, output in perturbed_outputs(functions, truth, record.id):
+        for variant, output in perturbed_outputs(functions, truth):
             expected = checker(functions, as_bfcl(output), truth, stem)  # BFCL raising would fail the test
             calls = as_calls(output)
             ours = check_sample(kind, functions, calls, truth).valid
