@@ -34,6 +34,10 @@ from typing import Any
 RESOURCE_ERRORS = (MemoryError, BlockingIOError)
 CATCHABLE = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
              signal.SIGALRM, signal.SIGPIPE, signal.SIGTSTP, signal.SIGTTIN, signal.SIGTTOU)
+# modules the references' own processes have loaded before their guard runs; importing one after the guard
+# can fail (multiprocessing.process reads os.getcwd() at import), so they are loaded here first too
+PRELOADED = ("multiprocessing", "multiprocessing.connection", "multiprocessing.managers", "multiprocessing.pool",
+             "multiprocessing.sharedctypes", "concurrent.futures")
 EVALPLUS_MIN_TIME_LIMIT = 1.0  # evalplus.config.DEFAULT_MIN_TIME_LIMIT
 EVALPLUS_TIME_FACTOR = 4.0  # evalplus.config.DEFAULT_GT_TIME_LIMIT_FACTOR
 
@@ -201,7 +205,12 @@ def _alarm(seconds: float) -> None:
 
 
 def _fresh_cwd() -> None:
-    """Both references run the program in a fresh, empty temporary directory."""
+    """Both references run the program in a fresh, empty temporary directory, their modules loaded."""
+    import importlib
+
+    for name in PRELOADED:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
     tempfile.gettempdir()  # cached now: the guard removes os.getcwd, which a first call would need
     os.chdir(tempfile.mkdtemp(prefix="run-", dir="."))
 
