@@ -83,3 +83,23 @@ def test_a_program_within_its_limits_is_left_alone(limit: int | None) -> None:
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0 and out == b"ok\n" and watch.over_limit is None
     assert proc.pid in watch.seen
+
+
+def test_the_family_is_followed_through_setsid_and_an_empty_environment() -> None:
+    # the child leaves the session and pauses; its child drops the environment (no token) and grows:
+    # parent and session ties still make it family, and its memory counts
+    token = new_token()
+    code = ("import os, sys, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(0.3)\n    if os.fork() == 0:\n"
+            "        os.execve(sys.executable, [sys.executable, '-c', "
+            "'import time\\nb = b\"g\" * (200 << 20)\\ntime.sleep(30)'], {})\n    os._exit(0)\ntime.sleep(30)\n")
+    proc = _start(code, token)
+    try:
+        with ProcessWatch(proc.pid, token=token, memory_bytes=120 * 2**20) as watch:
+            proc.wait(timeout=30)
+        assert watch.over_limit is not None and "one process held" in watch.over_limit
+        assert len(watch.seen) >= 3  # the program, the child that left the session, the grandchild
+        time.sleep(0.2)
+        assert watch.leftovers() == []
+    finally:
+        proc.kill()
+        proc.wait()
