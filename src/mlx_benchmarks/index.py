@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from mlx_benchmarks.store import RUNS_DIR
+from mlx_benchmarks.store import RUNS_DIR, store_error
 
 INDEX_DIR = ".index"
 INDEX_VERSION = "v1"
@@ -45,6 +45,8 @@ def shard_listing(runs_dir: Path) -> set[str]:
             return {e.name for e in entries if not e.name.startswith(".") and e.is_dir(follow_symlinks=False)}
     except FileNotFoundError:
         return set()
+    except OSError as exc:  # permission denied, not a folder: one line, exit 2
+        raise store_error(exc, f"cannot read the store {runs_dir.parent}") from None
 
 
 def _concat(tables: Iterable[pa.Table]) -> pa.Table:

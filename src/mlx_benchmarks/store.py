@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ import pyarrow.parquet as pq
 
 from mlx_benchmarks.envelope import JSON, validate
 from mlx_benchmarks.errors import EnvelopeInvalid, StoreError
+from mlx_benchmarks.redact import redact_value
 
 RUNS_DIR = "runs"
 TMP_DIR = ".tmp"
@@ -47,6 +49,8 @@ TIMING_FIELDS = (
     "peak_rss_mb",
 )
 RUN_FIELDS = ("git_sha", "trigger", "suite", "model", "model_revision", "quantization")
+FILE_MODE, DIR_MODE = 0o600, 0o700  # results may hold prompts, answers and whatever a server echoed
+SHARED_FILE_BITS, SHARED_DIR_BITS = 0o040, 0o050  # --share-mode: the store's group may read it
 STALE_STAGING_S = 60.0  # a staging folder this old that no writer locks was left by a killed writer
 
 
@@ -171,17 +175,29 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    with open(path, "wb") as handle:
+def _write_file(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
 
 
-def _write_parquet(path: Path, table: pa.Table) -> None:
+def _write_parquet(path: Path, table: pa.Table, mode: int = FILE_MODE) -> None:
     pq.write_table(table, path)
+    os.chmod(path, mode)
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
+
+
+def share_modes(root: Path) -> tuple[int, int]:
+    """(file mode, folder mode) of new shards: private (0600, 0700) unless the store's own folder is
+    group-readable (``--share-mode``, or a store made before modes were private), then group-readable too."""
+    try:
+        shared = bool(root.stat().st_mode & stat.S_IRGRP)
+    except OSError:
+        shared = False
+    return (FILE_MODE | SHARED_FILE_BITS, DIR_MODE | SHARED_DIR_BITS) if shared else (FILE_MODE, DIR_MODE)
 
 
 def resolve_run_id(run_ids: Sequence[str], prefix: str, *, where: str) -> str:
@@ -263,6 +279,8 @@ class Store:
 
     def _ensure_writable(self) -> None:
         try:
+            if not self.root.exists():  # a new store is private; --share-mode opens it to its group
+                self.root.mkdir(parents=True, mode=DIR_MODE)
             (self.root / TMP_DIR).mkdir(parents=True, exist_ok=True)
             self.runs_dir.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile(dir=self.root / TMP_DIR):
@@ -275,8 +293,11 @@ class Store:
         """Validate and store one envelope (and its samples) as a new shard; a repeat is a no-op.
 
         With ``run_key`` the shard id derives from the key, and a shard already stored for that key
-        (a resumed run finishing twice) is returned instead of writing a second one.
+        (a resumed run finishing twice) is returned instead of writing a second one. Every string is redacted
+        first: a server may have echoed a credential into an error, a tag or an answer.
         """
+        envelope = redact_value(envelope)  # type: ignore[assignment]
+        samples = [redact_value(s) for s in samples] if samples else samples  # type: ignore[misc]
         validate(envelope)
         if not envelope["results"] and not envelope.get("skipped"):
             raise EnvelopeInvalid("envelope has an empty results list but is not marked skipped: true")
@@ -293,14 +314,15 @@ class Store:
         try:
             staging = Path(tempfile.mkdtemp(prefix=run_id + ".", dir=self.root / TMP_DIR))
             held = _hold(staging)
-            _write_file(staging / "envelope.json", json.dumps(envelope, indent=2).encode())
-            _write_parquet(staging / "run.parquet", _table([run_row(run_id, envelope)]))
+            file_mode, dir_mode = share_modes(self.root)
+            _write_file(staging / "envelope.json", json.dumps(envelope, indent=2).encode(), file_mode)
+            _write_parquet(staging / "run.parquet", _table([run_row(run_id, envelope)]), file_mode)
             rows = result_rows(run_id, envelope)
             if rows:
-                _write_parquet(staging / "results.parquet", _table(rows, TIMING_FIELDS))
+                _write_parquet(staging / "results.parquet", _table(rows, TIMING_FIELDS), file_mode)
             if samples:
-                _write_parquet(staging / "samples.parquet", samples_table(run_id, samples))
-            os.chmod(staging, 0o755)  # mkdtemp's 0700 would hide a shared store's shards from its other readers
+                _write_parquet(staging / "samples.parquet", samples_table(run_id, samples), file_mode)
+            os.chmod(staging, dir_mode)
             _fsync_dir(staging)
             try:
                 os.rename(staging, final)

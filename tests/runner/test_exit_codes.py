@@ -199,18 +199,31 @@ def test_disk_that_fills_mid_run_is_one_line_and_keeps_the_journal(tiny_tmpfs: P
 
 @pytest.mark.skipif(not can_drop_privileges(), reason="needs root and setpriv to run as nobody")
 def test_reading_commands_work_on_a_read_only_store_and_say_so_when_it_is_unreadable(shared_dir: Path) -> None:
-    store = shared_dir / "store"
-    fixture = str(REPO / "tests/fixtures/imports/llama_bench.json")
-    for sha in ("abcdef0", "abcdef1"):
-        done = cli(store, "import", "--kind", "llama-bench", fixture, "--suite", "throughput", "--git-sha", sha)
-        assert done.returncode == 0, done.stderr
-    ids = Store(store).run_ids()
     home = shared_dir / "home"
     home.mkdir()
     home.chmod(0o777)
+    fixture = str(REPO / "tests/fixtures/imports/llama_bench.json")
+    private = shared_dir / "private"
+    assert cli(private, "import", "--kind", "llama-bench", fixture, "--suite", "throughput",
+               "--git-sha", "abcdef0").returncode == 0
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700, "a new store is private"
+    done = cli(private, "runs", user="nobody", home=home)
+    assert done.returncode == EXIT_USAGE and done.stderr.count("\n") == 1 and "permission denied" in done.stderr, \
+        done.stderr
+
+    store = shared_dir / "store"
+    for sha in ("abcdef0", "abcdef1"):
+        done = cli(store, "import", "--kind", "llama-bench", fixture, "--suite", "throughput", "--git-sha", sha,
+                   "--share-mode")
+        assert done.returncode == 0, done.stderr
+    ids = Store(store).run_ids()
+    shard = store / "runs" / ids[0]
+    assert stat.S_IMODE(shard.stat().st_mode) == 0o750
+    assert {stat.S_IMODE(p.stat().st_mode) for p in shard.iterdir()} == {0o640}
+    subprocess.run(["chgrp", "-R", "65534", str(store)], check=True)  # the lake's group: nobody's
     for command in (["compare", *ids], ["runs"]):
         done = cli(store, *command, user="nobody", home=home)
-        assert done.returncode == 0, (command, done.stderr)  # a store owned by another user is read-only here
+        assert done.returncode == 0, (command, done.stderr)  # a shared store of another user is read-only here
     for shard in ids:
         (store / "runs" / shard).chmod(0o700)
     for command in (["compare", *ids], ["runs"]):

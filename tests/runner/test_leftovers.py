@@ -27,7 +27,7 @@ HANGING_WRITER = textwrap.dedent("""
     import sys, time
     from mlx_benchmarks import store as store_module
     from tests.core.helpers import example_envelope
-    def hang(path, table):  # the writer stops mid-shard, holding its staging folder
+    def hang(*args):  # the writer stops mid-shard, holding its staging folder
         print("writing", flush=True)
         time.sleep(600)
     store_module._write_parquet = hang

@@ -20,6 +20,8 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="results store (default: $MLX_BENCH_STORE, else $XDG_DATA_HOME/mlx-benchmarks)",
     )
+    parser.add_argument("--share-mode", action="store_true",
+                        help="make the store readable by its folder's group (default: private, 0600/0700)")
 
 
 def store_location(args: argparse.Namespace, *, writing: bool = False) -> str:
@@ -37,6 +39,8 @@ def store_location(args: argparse.Namespace, *, writing: bool = False) -> str:
 
             raise UsageError(f"--store {location}: not a folder (a store is a directory, or s3:// / hf:// URL)")
         use_store_root(location)
+        if getattr(args, "share_mode", False):
+            share_store(location)
     if writing:
         from mlx_benchmarks.lake.upstream_store import local_is_upstream
 
@@ -46,6 +50,20 @@ def store_location(args: argparse.Namespace, *, writing: bool = False) -> str:
             raise UsageError(f"{location} holds the upstream layout (data/*.parquet), which mlx-bench only reads; "
                              "store runs elsewhere and publish them with --layout upstream")
     return location
+
+
+def share_store(location: str) -> None:
+    """``--share-mode``: the store's folder (made if need be) becomes group-readable, and so does every shard
+    written into it from now on (``store.share_modes``)."""
+    import os
+
+    from mlx_benchmarks.errors import UsageError
+
+    try:
+        os.makedirs(location, exist_ok=True)
+        os.chmod(location, os.stat(location).st_mode | 0o050)
+    except OSError as exc:
+        raise UsageError(f"--share-mode: cannot open {location} to its group: {exc.strerror or exc}") from None
 
 
 def open_store(args: argparse.Namespace) -> Any:

@@ -101,7 +101,15 @@ def one_line(message: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse, dispatch, and turn every error into one line and an exit code."""
+    """Parse, dispatch, and turn every error into one line and an exit code; everything printed is redacted
+    of credentials (a server may echo them into any message)."""
+    from mlx_benchmarks.redact import redacted_console
+
+    with redacted_console():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         sys.stdout.write(build_parser(load=()).format_help())

@@ -19,7 +19,7 @@ from mlx_benchmarks.suites.registry import available, get_suite
 COMMON_KEYS = {
     "suite", "target", "model", "serve", "server_pid", "store", "seed", "skip_unavailable", "trigger",
     "pr_number", "git_sha", "resume", "json", "request_timeout", "help",
-    "idle_timeout", "parallel_targets",
+    "idle_timeout", "parallel_targets", "share_mode",
 }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from mlx_benchmarks.errors import UsageError
+from mlx_benchmarks.redact import redact_text
 from mlx_benchmarks.report.html import json_safe
 from mlx_benchmarks.report.run_charts import sweep_points, throughput_cells
 from mlx_benchmarks.views import (
@@ -34,7 +35,8 @@ STATE = web.AppKey("state", dict)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
-    body = json.dumps(json_safe(data), default=str, allow_nan=False)
+    # redacted on the way out too: a store written by an older version or another tool may hold a credential
+    body = redact_text(json.dumps(json_safe(data), default=str, allow_nan=False))
     return web.Response(text=body, status=status, content_type="application/json", headers={"Cache-Control": "no-store"})
 
 

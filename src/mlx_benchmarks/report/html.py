@@ -20,6 +20,7 @@ from typing import Any
 
 from mlx_benchmarks.envelope import value_errors
 from mlx_benchmarks.errors import BenchError, StoreError, UsageError
+from mlx_benchmarks.redact import redact_text
 from mlx_benchmarks.report.assets import inline_json, inline_script, static_text
 from mlx_benchmarks.report.run_charts import sweep_points
 from mlx_benchmarks.store import Store
@@ -162,7 +163,8 @@ def write_report(store: Any, location: str, output: Path, filters: Filters = NO_
     if not output.parent.is_dir():
         raise UsageError(f"--html {output}: folder {output.parent} does not exist")
     data = report_data(store, location, filters)
-    document = render_report(data, title or "mlx-bench report")
+    # redacted as a whole: a store written by an older version or another tool may hold a credential
+    document = redact_text(render_report(data, title or "mlx-bench report"))
     try:
         _replace_file(output, document.encode("utf-8"))
     except OSError as exc:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from mlx_benchmarks.errors import UsageError
+from mlx_benchmarks.redact import redact_value
 from mlx_benchmarks.store import store_error
 
 INPROGRESS_DIR = "inprogress"
@@ -63,7 +64,7 @@ class SampleJournal:
             journal = cls(directory)
             journal.acquire()
             # written beside, then renamed: a full disk never leaves a 0-byte config.json behind
-            _write_private(directory / "config.json.part", json.dumps(config, indent=2).encode())
+            _write_private(directory / "config.json.part", json.dumps(redact_value(config), indent=2).encode())
             os.rename(directory / "config.json.part", directory / "config.json")
         except (OSError, UsageError) as exc:
             if journal is not None:
@@ -148,7 +149,8 @@ class SampleJournal:
         return len(latest), sum(1 for r in latest.values() if r.get("error"))
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, sort_keys=True, default=str) + "\n"
+        # a failed sample's error is the server's own text, which may echo a credential
+        line = json.dumps(redact_value(record), sort_keys=True, default=str) + "\n"
         try:
             with self._lock:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE)

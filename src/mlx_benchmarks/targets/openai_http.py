@@ -24,8 +24,11 @@ from mlx_benchmarks.errors import (
     TargetRetryable,
     TargetTimeout,
     TargetUnavailable,
+    UsageError,
 )
+from mlx_benchmarks.redact import remember_secret
 from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo, now_ns
+from mlx_benchmarks.targets.credentials import remember_url_secrets
 from mlx_benchmarks.targets.retry import parse_retry_after
 from mlx_benchmarks.targets.sse import DONE, MAX_TOOL_CALLS, SSEDecoder, chunks_from_event
 from mlx_benchmarks.targets.stream_watchdog import StreamWatchdog
@@ -113,6 +116,13 @@ class OpenAITarget:
         self.model = model
         self._api_key = api_key  # sent as a header, never logged or stored
         self._auth = url_basic_auth(url)  # user:password@ in the URL, kept in memory only
+        if api_key and self._auth:  # one Authorization header: sending one would silently drop the other
+            raise UsageError("both an API key (MLX_BENCH_API_KEY / OPENAI_API_KEY or the target's key variable) "
+                             "and user:password@ in the target URL; a request carries one Authorization "
+                             "header: unset the key or drop the user:password")
+        # whatever the server echoes back of these is masked in everything written
+        remember_secret(api_key)
+        remember_url_secrets(url)
         self.timeout_s = timeout_s
         self.idle_timeout_s = idle_timeout_s
         self.max_connections = max_connections
@@ -279,9 +289,14 @@ class OpenAITarget:
                     yield chunk
             else:
                 return
+        if not first_reported:  # not one event: a refusal in disguise, not a stream cut short
+            raise TargetProtocolError(f"{self.host_port} ended the stream before the answer finished "
+                                      "(an empty event stream)")
         if not finished:
-            # the body ended cleanly but without [DONE] or a finish_reason: the server stopped mid-answer
-            raise TargetProtocolError(f"{self.host_port} ended the stream before the answer finished")
+            # the body ended without [DONE] or a finish_reason: a cut stream, however it was framed (with
+            # `Connection: close` the end of the body is the end of the connection, so no transport error says so)
+            raise TargetRetryable(f"{self.host_port} closed the stream mid-answer (the body ended before "
+                                  "[DONE] or a finish_reason)")
 
 
 def _http_error(status: int, body: str, retry_after: str | None) -> TargetError:
