@@ -123,10 +123,11 @@ class ProcessWatch:
 
     def _discover(self) -> None:
         """One scan of the process table: add every process tied to a member by parent, session or group."""
-        if self.cgroup is not None:
+        if self.cgroup is not None:  # the kernel's member list is the family: no scan needed
             for pid in self.cgroup.pids():
                 with suppress(*_GONE):
                     self.seen.setdefault(pid, psutil.Process(pid).create_time())
+            return
         candidates = []
         for proc in psutil.process_iter(["ppid", "create_time"]):
             created = proc.info["create_time"]
