@@ -7,12 +7,14 @@ import asyncio
 import dataclasses
 import importlib.metadata
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mlx_benchmarks.agents.frameworks import OFFLINE_ENVIRONMENT
 from mlx_benchmarks.agents.tasks import SYSTEM_PROMPT
 from mlx_benchmarks.agents.tools import SPECS
 from mlx_benchmarks.cli.main import main
@@ -27,6 +29,15 @@ QWEN_TEMPLATE = "within <tool_call></tool_call> XML tags"  # Qwen-Agent's own no
 # the scripted server writes calls as <tool_call> text for Qwen-Agent, which parses its own replies
 GOLD_MODE = {"qwen-agent": "hermes", "google-adk": "gold", "langgraph": "gold"}
 LOOP_MODE = {"qwen-agent": "loop-hermes", "google-adk": "loop", "langgraph": "loop"}
+
+
+@pytest.fixture(autouse=True)
+def offline_environment_undone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runners switch telemetry off for the whole process (as they should for users); a test undoes it."""
+    for key in OFFLINE_ENVIRONMENT:
+        monkeypatch.setenv(key, os.environ.get(key, "unset"))
+        if os.environ[key] == "unset":
+            monkeypatch.delenv(key)  # recorded after setenv, so teardown removes what a runner sets
 
 
 def installed(name: str) -> Any:
@@ -83,11 +94,13 @@ def test_looping_model_stops_at_the_step_cap(framework: str) -> None:
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_a_dead_target_is_a_scored_failure(framework: str) -> None:
-    outcome, _ = run("reject" if framework != "qwen-agent" else "truncate", frameworks=framework,
-                     tasks="order_total")
+    mode = "reject" if framework != "qwen-agent" else "truncate"  # reject answers 400 only to a tools field
+    outcome, requests = run(mode, frameworks=framework, tasks="order_total")
     success = result(outcome, framework, "success_rate")
     assert success.value == 0.0 and outcome.errors and "failed to run" in outcome.errors[0], outcome.samples
     assert success.tags["fail_framework_error"] == "1" and success.tags["steps_mean"] == "1.0"
+    # the adapter retries as the baseline does and tells the framework's client not to retry on top
+    assert len(requests) == len(run(mode, frameworks="baseline", tasks="order_total")[1])
 
 
 def hide_distribution(monkeypatch: pytest.MonkeyPatch, hidden: str) -> None:

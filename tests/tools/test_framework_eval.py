@@ -16,7 +16,7 @@ from mlx_benchmarks.suites.base import SuiteOutcome
 from mlx_benchmarks.suites.framework_eval import FrameworkEvalSuite
 from tests.doubles.scripted_tool_server import ScriptedToolServer
 from tests.tools.helpers import result, run_against
-from tests.tools.test_agent_frameworks import hide_distribution
+from tests.tools.test_agent_frameworks import hide_distribution, offline_environment_undone  # noqa: F401
 
 SOME = "order_total,fallback_file,capital_from_file"
 

@@ -88,6 +88,13 @@ async def _collect(target: Target, chat: ChatRequest) -> Completion:
     return await collect(target.stream(chat))
 
 
+def _failure(message: str) -> web.Response:
+    # The adapter has already retried per the run's policy (--max-retries); ``x-should-retry: false`` keeps the
+    # frameworks' OpenAI clients (Qwen-Agent's cannot be configured) from multiplying those attempts.
+    return web.json_response({"error": {"message": message, "type": "target_error"}}, status=502,
+                             headers={"x-should-retry": "false"})
+
+
 class TargetAdapterServer:
     """``/v1/chat/completions`` and ``/v1/models`` on loopback, answered by ``target``."""
 
@@ -132,13 +139,12 @@ class TargetAdapterServer:
             completion = await retry(partial(_collect, self.target, chat))
         except (TargetError, OSError, TimeoutError) as exc:
             self.stats.failures += 1
-            return web.json_response({"error": {"message": f"target failed: {exc}", "type": "target_error"}},
-                                     status=502)
+            return _failure(f"target failed: {exc}")
         finally:
             self.stats.retries += retry.count
         if completion.error:
             self.stats.failures += 1
-            return web.json_response({"error": {"message": completion.error, "type": "target_error"}}, status=502)
+            return _failure(completion.error)
         usage = completion.usage
         self.stats.prompt_tokens += (usage.prompt_tokens or 0) if usage else 0
         self.stats.completion_tokens += (usage.completion_tokens or 0) if usage else 0
