@@ -17,7 +17,7 @@ import pytest
 
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.compare.config_key import with_config_sql
-from mlx_benchmarks.compare.names import current_name, names_sql
+from mlx_benchmarks.compare.names import current_name, with_current_names_sql
 from mlx_benchmarks.compare.trend import load_series
 from mlx_benchmarks.store import Store
 
@@ -144,12 +144,11 @@ def rows_to_name() -> list[tuple[str, str, dict[str, str]]]:
 
 def test_the_sql_reading_of_names_is_the_python_one() -> None:
     rows = rows_to_name()
-    name, metric = names_sql()
     with duckdb.connect() as con:
         con.execute("CREATE TABLE results (name VARCHAR, metric VARCHAR, tags_json VARCHAR, i INTEGER)")
         con.executemany("INSERT INTO results VALUES (?, ?, ?, ?)",
                         [(n, m, json.dumps(t), i) for i, (n, m, t) in enumerate(rows)])
-        found = con.sql(f"SELECT {name}, {metric} FROM results ORDER BY i").fetchall()
+        found = con.sql(f"SELECT name, metric FROM ({with_current_names_sql('results')}) ORDER BY i").fetchall()
     expected = [current_name(n, m, t) for n, m, t in rows]
     assert found == expected
     assert sum(1 for (n, m, _), now in zip(rows, expected, strict=True) if (n, m) != now) >= 12  # renames happened

@@ -63,10 +63,15 @@ def _in(subject: str, values: Iterable[str]) -> str:
     return f"{subject} IN ({', '.join(_quote(v) for v in values)})"
 
 
-def names_sql(tags_column: str = "tags_json", prefix: str = "") -> tuple[str, str]:
-    """DuckDB expressions of ``current_name`` over a results row: (name, metric)."""
+NAME_TAGS = ("imported_from", "lm_eval_key", "vllm_key", "scoring")
+_EXTRACTED = "_name_tags"
+
+
+def names_sql(extracted: str = _EXTRACTED, prefix: str = "") -> tuple[str, str]:
+    """DuckDB expressions of ``current_name`` over a results row: (name, metric). ``extracted`` is the list of
+    the row's ``NAME_TAGS`` (``name_tags_sql``), parsed once per row."""
     def tag(key: str) -> str:
-        return f"json_extract_string({prefix}{tags_column}, {_quote('$.' + key)})"
+        return f"{extracted}[{NAME_TAGS.index(key) + 1}]"
 
     name, metric = f"{prefix}name", f"{prefix}metric"
     source, vllm_key = tag("imported_from"), tag("vllm_key")
@@ -85,7 +90,14 @@ def names_sql(tags_column: str = "tags_json", prefix: str = "") -> tuple[str, st
     return new_name, new_metric
 
 
+def name_tags_sql(tags_column: str = "tags_json", prefix: str = "") -> str:
+    """The row's ``NAME_TAGS`` as one list, from one parse of its tags."""
+    paths = ", ".join(_quote("$." + key) for key in NAME_TAGS)
+    return f"json_extract_string({prefix}{tags_column}, [{paths}])"
+
+
 def with_current_names_sql(source: str) -> str:
     """A query over ``source`` (results rows) with ``name`` and ``metric`` read under their current names."""
     name, metric = names_sql()
-    return f"SELECT * REPLACE ({name} AS name, {metric} AS metric) FROM {source}"
+    return (f"SELECT * EXCLUDE ({_EXTRACTED}) REPLACE ({name} AS name, {metric} AS metric) "
+            f"FROM (SELECT *, {name_tags_sql()} AS {_EXTRACTED} FROM {source})")
