@@ -62,7 +62,8 @@ def register_tools() -> None:
                 toolbox: Toolbox = self.cfg["toolbox"]
                 return toolbox.run(self.name, _arguments(params))
 
-        # allow_overwrite: a second registration of our own class (two runs in one process) is not an error
+        # ours are registered once per process (above); a foreign tool of the same name is replaced, with
+        # Qwen-Agent's own warning (its built-in tools have other names)
         register_tool(spec["name"], allow_overwrite=spec["name"] in TOOL_REGISTRY)(Tool)
 
 
