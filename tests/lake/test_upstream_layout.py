@@ -1,7 +1,8 @@
-"""The upstream layout (``data/run-….parquet``, one flat row per result) written and read back.
+"""The seed's flat layout (``data/run-….parquet``, one row per result) written by us and read back.
 
 Fixtures: the schema's own example envelopes plus speed and quality runs from tests/fixtures/make_runs.
 Destinations: a local folder, a real S3 API (moto's server on loopback) and the Hugging Face doubles.
+The seed's own code as the oracle: test_upstream_oracle.py.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from tests.lake.fake_hub import FakeHfApi, FakeHubServer
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.envelope import JSON, validate
 from mlx_benchmarks.errors import StoreError
+from mlx_benchmarks.lake.history import open_read_store
 from mlx_benchmarks.lake.location import parse_location
-from mlx_benchmarks.lake.upstream import FIXED_COLUMNS, envelope_from_rows, upstream_file, upstream_rows
+from mlx_benchmarks.lake.upstream import upstream_file, upstream_rows
 from mlx_benchmarks.lake.upstream_publish import HfDataWriter, publish_upstream
-from mlx_benchmarks.lake.upstream_store import UpstreamStore, open_read_store
+from mlx_benchmarks.lake.upstream_read import envelope_from_rows
+from mlx_benchmarks.lake.upstream_store import UpstreamStore
 from mlx_benchmarks.store import Store
 
-NAME = re.compile(r"^run-\d{8}T\d{6}-[0-9a-f]{7,12}-[a-z0-9-]+-[a-z0-9-]+-[0-9a-f]{8}\.parquet$")
+# the seed's target_path: timestamp with ':' as '-' and no Z, git_sha as given, suite, slug (<= 50), hash8
+NAME = re.compile(r"^run-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(\.\d+)?(\+00-00)?-[0-9a-fA-F]{7,64}-[a-z-]+-[a-z0-9-]{0,50}-[0-9a-f]{8}\.parquet$")
 TOKEN = "hf_UpstreamTokenNeverPrinted0123456"
 REPO = "acme/upstream-bench"
 
@@ -40,15 +44,6 @@ def schema_examples() -> list[JSON]:
     examples: list[JSON] = schema["examples"]
     assert examples, "the seed schema has example envelopes"
     return examples
-
-
-def kept(envelope: JSON) -> JSON:
-    """What the flat layout keeps: null top-level fields and empty tag objects come back absent."""
-    out = {k: v for k, v in copy.deepcopy(envelope).items() if v is not None}
-    for result in out["results"]:
-        if result.get("tags") == {}:
-            del result["tags"]
-    return out
 
 
 @pytest.fixture
@@ -94,34 +89,58 @@ def assert_round_trip(store: Store, read: Any) -> None:
     for rid, original in expected.items():
         back = read.envelope(rid)
         validate(back)
-        assert back == kept(original)
+        assert back == original
 
 
-def test_rows_have_the_documented_columns_and_rebuild_the_envelope(store: Store) -> None:
+def test_rows_have_the_seed_columns_first_then_ours_and_rebuild_the_envelope() -> None:
     [example] = schema_examples()
-    rows = upstream_rows(example)
+    rows, order = upstream_rows(example)
     assert len(rows) == 1
     row = rows[0]
-    assert row["system_os"] == "macOS 26.4.1" and row["system_chip"] == "Apple M4 Max" and row["system_memory_gb"] == 128
+    assert (row["os"], row["chip"], row["memory_gb"]) == ("macOS 26.4.1", "Apple M4 Max", 128)
     assert row["tag_lm_eval_key"] == "exact_match,flexible-extract" and row["tag_n_limit"] == "10"
     assert json.loads(row["gen_kwargs"]) == {"max_gen_toks": 4096, "temperature": 0.0}
-    assert row["errors"] == "[]" and row["raw"] is None and row["duration_seconds"] == 123.4
+    assert row["errors"] == "[]" and "raw" not in row and row["duration_seconds"] == 123.4
     name, data = upstream_file(example)
-    assert NAME.match(name) and name.startswith("run-20260424T183000-aaa3ff3-reasoning-mlx-community-qwen3-5-9b-mlx-4bit-")
+    assert NAME.match(name) and name.startswith("run-2026-04-24T18-30-00-aaa3ff3-reasoning-mlx-community-qwen3-5-9b-mlx-4bit-")
     table = pq.read_table(io.BytesIO(data))
-    assert table.column_names[: len(FIXED_COLUMNS)] == [key for key, _ in FIXED_COLUMNS]
-    assert table.column_names[len(FIXED_COLUMNS) :] == ["tag_lm_eval_key", "tag_n_limit"]
-    assert envelope_from_rows(table.to_pylist()) == example
+    assert table.column_names == order
+    assert order[:15] == ["schema_version", "timestamp", "git_sha", "trigger", "suite", "model", "os", "chip",
+                          "memory_gb", "name", "metric", "value", "unit", "duration_seconds", "tag_lm_eval_key"]
+    assert envelope_from_rows(table.to_pylist(), table.column_names) == example
+
+
+def test_what_no_seed_column_can_say_comes_back() -> None:
+    """Null pr_number, empty tags, integer values, raw of any JSON, tags only later results have."""
+    [example] = schema_examples()
+    envelope = copy.deepcopy(example)
+    envelope.update(pr_number=None, timestamp="2026-04-24T18:30:00.123456+00:00", skipped=False)
+    envelope["results"] = [
+        {"name": "a", "metric": "m", "value": 3, "unit": "u", "tags": {}},
+        {"name": "b", "metric": "m", "value": 4, "unit": "u", "raw": None, "tags": {"late": "x"}, "peak_rss_mb": 12},
+        {"name": "c", "metric": "m", "value": 5, "unit": "u", "raw": [1, {"k": "v"}], "duration_seconds": 2.5},
+    ]
+    validate(envelope)
+    rows, _ = upstream_rows(envelope)
+    assert [r["timestamp"] for r in rows] == ["2026-04-24T18:30:00Z"] * 3  # as the seed's converters write it
+    table = pq.read_table(io.BytesIO(upstream_file(envelope)[1]))
+    assert table.schema.field("value").type == pa.int64()  # inferred, as the seed's Table.from_pylist does
+    back = envelope_from_rows(table.to_pylist(), table.column_names)
+    assert back == envelope and json.dumps(back, sort_keys=True) == json.dumps(envelope, sort_keys=True)
 
 
 def test_a_malformed_file_is_a_store_error() -> None:
     [example] = schema_examples()
-    rows = upstream_rows(example)
-    rows[0]["raw"] = "{not json"
-    with pytest.raises(StoreError, match="column raw"):
-        envelope_from_rows(rows)
+    rows, order = upstream_rows(example)
+    rows[0]["gen_kwargs"] = "{not json"
+    with pytest.raises(StoreError, match="column gen_kwargs"):
+        envelope_from_rows(rows, order)
     with pytest.raises(StoreError, match="no rows"):
-        envelope_from_rows([])
+        envelope_from_rows([], order)
+    rows, order = upstream_rows(example)
+    del rows[0]["chip"]
+    with pytest.raises(StoreError, match="chip"):  # nothing invented: a required field missing stays missing
+        envelope_from_rows(rows, [c for c in order if c != "chip"])
 
 
 def test_local_folder_round_trip_runs_show_compare(store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -218,19 +237,24 @@ def test_hf_one_commit_then_read_over_http(
     assert json.loads(capsys.readouterr().out)["rows"][0]["method"] == "bootstrap-median"
 
 
-def test_a_file_from_another_writer_reads_back(tmp_path: Path) -> None:
-    """Typed timestamp and memory columns, no schema_version or result_index: the envelope still validates."""
+def test_files_from_other_writers_read_back_and_a_bad_one_is_skipped_with_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Typed timestamp, float memory, our earlier column names: the envelope still rebuilds."""
     [example] = schema_examples()
-    rows = upstream_rows(example)
+    rows, _ = upstream_rows(example)
     for row in rows:
-        del row["schema_version"], row["result_index"]
         row["timestamp"] = datetime(2026, 4, 24, 18, 30, tzinfo=UTC)
-        row["system_memory_gb"] = 128.0
+        row["system_memory_gb"] = float(row.pop("memory_gb"))  # our earlier files' name, a float
+        row["result_index"] = 0
     (tmp_path / "data").mkdir()
     pq.write_table(pa.Table.from_pylist(rows), tmp_path / "data" / "run-x.parquet")
+    (tmp_path / "data" / "run-y.parquet").write_bytes(b"not parquet")
     read = UpstreamStore(str(tmp_path))
     assert read.run_ids() == ["run-x"]
     assert read.envelope("run-x") == example
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "run-y.parquet" in err[0] and "not readable Parquet" in err[0]
+    assert list(read.skipped) == ["run-y.parquet"]
 
 
 def test_refresh_sees_new_files_and_keeps_the_tables_otherwise(store: Store, tmp_path: Path) -> None:

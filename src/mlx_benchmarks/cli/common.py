@@ -67,17 +67,11 @@ def share_store(location: str) -> None:
 
 
 def open_store(args: argparse.Namespace) -> Any:
-    """A local Store, or a read-only remote lake view for s3:// and hf:// locations."""
-    from mlx_benchmarks.store import Store
+    """A local Store, a read-only remote lake view (s3://, hf://), or the seed's flat layout (data/*.parquet),
+    alone or beside runs/ as one history."""
+    from mlx_benchmarks.lake.history import open_read_store
 
-    location = store_location(args)
-    if is_remote(location):
-        from mlx_benchmarks.lake.upstream_store import open_read_store  # our shards or the upstream layout
-
-        return open_read_store(location)
-    from mlx_benchmarks.lake.upstream_store import UpstreamStore, local_is_upstream
-
-    return UpstreamStore(location) if local_is_upstream(location) else Store(location)
+    return open_read_store(store_location(args))
 
 
 def print_json(data: Any) -> None:

@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
                         help="s3://bucket/prefix or hf://datasets/ORG/NAME (or a folder, with --layout upstream)")
     parser.add_argument("--layout", choices=("ours", "upstream"), default="ours",
                         help="ours: shard folders runs/<id>/ (default); upstream: one flat Parquet per run under data/, "
-                        "as the upstream publisher and its viewer use (docs/lake.md)")
+                        "the files the seed project's mlx-bench-publish writes and its viewer reads (docs/upstream.md)")
     parser.add_argument("--dry-run", action="store_true", help="list what would be uploaded; write nothing")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(func=run_publish)

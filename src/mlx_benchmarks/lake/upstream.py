@@ -1,10 +1,13 @@
-"""The upstream publisher's flat layout: one Parquet file per run under ``data/``, one row per result.
+"""The seed project's flat layout, as its publisher writes it: ``data/run-….parquet``, one row per result.
 
-``data/run-<ts>-<sha>-<suite>-<model>-<hash>.parquet`` holds the envelope's top-level fields, the
-system block flattened as ``system_<field>``, the result's fields and one ``tag_<key>`` column per tag.
-Values that are not flat (``gen_kwargs``, ``raw``, ``memory_snapshots``, ``errors``) are JSON text in a
-column of the field's name. ``envelope_from_rows`` rebuilds the envelope; docs/lake.md lists every
-column and what the round trip drops.
+The seed's ``envelope_to_rows`` makes one row per result with the envelope's fields, the system block's
+``os``/``chip``/``memory_gb``, the result's fields and one ``tag_<key>`` column per tag; its
+``rows_to_parquet`` lets Arrow infer each column's type from the first row's keys; its ``target_path``
+names the file ``data/run-<timestamp, ':'->'-', no Z>-<git_sha>-<suite>-<slug[:50]>-<sha256(bytes)[:8]>``.
+``upstream_rows`` gives those rows (same names, types, values), and after them the columns a lossless
+round trip of our envelopes needs, which the seed's viewer never reads (``EXTRA_TYPES``). The reader is
+``upstream_read``; docs/upstream.md lists every column. The seed's own code is the oracle in
+tests/lake/test_upstream_oracle.py; none of it is copied here.
 """
 
 from __future__ import annotations
@@ -20,172 +23,171 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from mlx_benchmarks.envelope import JSON, validate
-from mlx_benchmarks.errors import StoreError
-from mlx_benchmarks.store import TIMING_FIELDS, canonical_json, model_slug, parse_timestamp
+from mlx_benchmarks.envelope import JSON
 
 DATA_DIR = "data"
 TAG_PREFIX = "tag_"
-SYSTEM_PREFIX = "system_"
-# column -> Arrow type, in file order; tag_* columns follow, sorted by key
-ENVELOPE_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
-    ("schema_version", pa.string()),
-    ("timestamp", pa.string()),
-    ("git_sha", pa.string()),
-    ("trigger", pa.string()),
-    ("pr_number", pa.int64()),
-    ("suite", pa.string()),
-    ("model", pa.string()),
-    ("model_revision", pa.string()),
-    ("quantization", pa.string()),
-    ("skipped", pa.bool_()),
-    ("seed", pa.int64()),
-    ("gen_kwargs", pa.string()),
+SYSTEM_PREFIX = "system_"  # our extra system fields (python_version, runner, ...)
+SEED_ENVELOPE = ("schema_version", "timestamp", "git_sha", "trigger", "suite", "model")
+SEED_SYSTEM = ("os", "chip", "memory_gb")
+SEED_OPTIONAL = ("model_revision", "quantization", "seed")  # written only when the envelope has them
+SEED_RESULT = ("name", "metric", "value", "unit")
+NEWER_TIMING = (  # the seed schema's per-result figures its publisher does not write yet
+    "prompt_tokens_per_second",
+    "decode_tokens_per_second",
+    "total_tokens_per_second",
+    "first_token_latency_ms",
+    "peak_rss_mb",
 )
-SYSTEM_FIELDS: tuple[tuple[str, pa.DataType], ...] = (
-    ("os", pa.string()),
-    ("chip", pa.string()),
-    ("memory_gb", pa.int64()),
-    ("vllm_mlx_version", pa.string()),
-    ("runner", pa.string()),
-    ("python_version", pa.string()),
-    ("mlx_version", pa.string()),
-    ("mlx_lm_version", pa.string()),
-    ("lm_eval_version", pa.string()),
-    ("kernel", pa.string()),
-)
-RESULT_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
-    ("result_index", pa.int64()),
-    ("name", pa.string()),
-    ("metric", pa.string()),
-    ("value", pa.float64()),
-    ("unit", pa.string()),
-    *((key, pa.float64()) for key in TIMING_FIELDS),
-    ("raw", pa.string()),
-)
-RUN_JSON_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (("memory_snapshots", pa.string()), ("errors", pa.string()))
-FIXED_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
-    *ENVELOPE_COLUMNS,
-    *((SYSTEM_PREFIX + key, kind) for key, kind in SYSTEM_FIELDS),
-    *RESULT_COLUMNS,
-    *RUN_JSON_COLUMNS,
-)
-JSON_FIELDS = ("gen_kwargs", "memory_snapshots", "errors")
-FILE_NAME = re.compile(r"^run-\d{8}T\d{6}-[0-9a-f]{7,12}-[a-z0-9-]+-[0-9a-f]{8}\.parquet$")
+JSON_ENVELOPE = ("gen_kwargs", "memory_snapshots", "errors")
+EMPTY_TAGS = "tags_empty"  # true where a result had ``"tags": {}`` (no tag_* column can say so)
+RAW = "raw"
+EXACT_TIMESTAMP = "timestamp_exact"  # the envelope's own timestamp where ``timestamp`` had to be rewritten
+# extra columns of a known type; tag_* and system_* extras are text
+EXTRA_TYPES: dict[str, pa.DataType] = {
+    EXACT_TIMESTAMP: pa.string(),
+    "pr_number": pa.int64(),
+    "skipped": pa.bool_(),
+    **{key: pa.string() for key in JSON_ENVELOPE},
+    RAW: pa.string(),
+    EMPTY_TAGS: pa.bool_(),
+}
+# what an all-null column of the seed's names is typed as (Arrow would infer ``null``)
+NULL_FALLBACK: dict[str, pa.DataType] = {
+    "value": pa.float64(),
+    "memory_gb": pa.int64(),
+    "seed": pa.int64(),
+    "duration_seconds": pa.float64(),
+    **{key: pa.float64() for key in NEWER_TIMING},
+}
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def upstream_rows(envelope: JSON) -> list[dict[str, Any]]:
-    """The flat rows of one envelope; a skipped run with no results is one row with empty result fields."""
-    system = envelope.get("system", {})
-    base: dict[str, Any] = {key: envelope.get(key) for key, _ in ENVELOPE_COLUMNS if key not in JSON_FIELDS}
-    base["gen_kwargs"] = _json(envelope["gen_kwargs"]) if "gen_kwargs" in envelope else None
-    base.update({SYSTEM_PREFIX + key: system.get(key) for key, _ in SYSTEM_FIELDS})
-    for key, _ in RUN_JSON_COLUMNS:
-        base[key] = _json(envelope[key]) if key in envelope else None
+def seed_timestamp(text: Any) -> Any:
+    """``text`` as the seed's converters write a timestamp (``%Y-%m-%dT%H:%M:%SZ``, UTC).
+
+    The seed's viewer parses the column with one format inferred from its first row, so one file with
+    fractional seconds (as our runs have) among the seed's would make it fail to load at all.
+    """
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seed_base(envelope: JSON) -> dict[str, Any]:
+    """The envelope-level part of every row, in the seed's column order."""
+    system = envelope.get("system") or {}
+    base: dict[str, Any] = {key: envelope.get(key) for key in SEED_ENVELOPE}
+    base["timestamp"] = seed_timestamp(envelope.get("timestamp"))
+    base.update({key: system.get(key) for key in SEED_SYSTEM})
+    base.update({key: envelope[key] for key in SEED_OPTIONAL if key in envelope})
+    return base
+
+
+def seed_rows(envelope: JSON) -> list[dict[str, Any]]:
+    """The rows the seed's ``envelope_to_rows`` gives for ``envelope`` (same keys, order and values; the
+    timestamp as ``seed_timestamp`` writes it)."""
+    base = seed_base(envelope)
     rows = []
-    for index, result in enumerate(envelope.get("results", []) or [None]):
-        row = dict(base)
-        result = result or {}
-        row.update({key: result.get(key) for key, _ in RESULT_COLUMNS if key != "raw"})
-        row["result_index"] = index if result else None
-        row["raw"] = _json(result["raw"]) if "raw" in result else None
-        for key, value in sorted(result.get("tags", {}).items()):
-            row[TAG_PREFIX + key] = str(value)
+    for result in envelope.get("results") or []:
+        row = {**base, **{key: result.get(key) for key in SEED_RESULT}}
+        if "duration_seconds" in result:
+            row["duration_seconds"] = result["duration_seconds"]
+        row.update({TAG_PREFIX + key: value for key, value in (result.get("tags") or {}).items()})
         rows.append(row)
     return rows
 
 
-def upstream_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """The rows as a table with the fixed columns' types, then ``tag_*`` columns (text) sorted by name."""
-    tags = sorted({key for row in rows for key in row if key.startswith(TAG_PREFIX)})
-    fields = [*FIXED_COLUMNS, *((key, pa.string()) for key in tags)]
-    arrays = []
-    for key, kind in fields:
-        values = [row.get(key) for row in rows]
-        if kind == pa.float64():
-            values = [None if v is None else float(v) for v in values]
-        arrays.append(pa.array(values, type=kind))
-    return pa.Table.from_arrays(arrays, names=[key for key, _ in fields])
+def extra_envelope(envelope: JSON) -> dict[str, Any]:
+    """Envelope-level extras: present as a column exactly when the envelope has the key (null or not)."""
+    extra: dict[str, Any] = {}
+    if seed_timestamp(envelope.get("timestamp")) != envelope.get("timestamp"):
+        extra[EXACT_TIMESTAMP] = envelope["timestamp"]
+    if "pr_number" in envelope:
+        extra["pr_number"] = envelope["pr_number"]
+    if "skipped" in envelope:
+        extra["skipped"] = envelope["skipped"]
+    extra.update({key: _json(envelope[key]) for key in JSON_ENVELOPE if key in envelope})
+    system = envelope.get("system") or {}
+    extra.update({SYSTEM_PREFIX + key: value for key, value in system.items() if key not in SEED_SYSTEM})
+    return extra
 
 
-def content_hash(rows: Sequence[dict[str, Any]]) -> str:
-    """Eight hex digits of the rows' canonical JSON: the same run always gets the same file name."""
-    return hashlib.sha256(canonical_json(list(rows))).hexdigest()[:8]
+def extra_result(result: JSON) -> dict[str, Any]:
+    """Result-level extras: the newer timing figures, ``raw`` as JSON text, the empty-tags marker."""
+    extra: dict[str, Any] = {key: result[key] for key in NEWER_TIMING if key in result}
+    if RAW in result:
+        extra[RAW] = _json(result[RAW])
+    if result.get("tags") == {}:
+        extra[EMPTY_TAGS] = True
+    return extra
 
 
-def file_name(envelope: JSON, rows: Sequence[dict[str, Any]]) -> str:
-    """``run-<%Y%m%dT%H%M%S>-<sha12>-<suite>-<model slug>-<hash8>.parquet``."""
-    stamp = parse_timestamp(envelope["timestamp"]).strftime("%Y%m%dT%H%M%S")
-    sha = str(envelope["git_sha"])[:12].lower()
-    return f"run-{stamp}-{sha}-{envelope['suite']}-{model_slug(envelope['model'])}-{content_hash(rows)}.parquet"
+def upstream_rows(envelope: JSON) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every row of the file and its column order: the seed's columns (its first row's keys, as its file
+    has them), then seed-named columns only later rows have, then our extras.
+
+    A run with no results (the seed's publisher refuses those) is one row with null result fields.
+    """
+    seed = seed_rows(envelope) or [{**seed_base(envelope), **dict.fromkeys(SEED_RESULT)}]
+    results = envelope.get("results") or [{}]
+    env_extra = extra_envelope(envelope)
+    rows = [{**row, **env_extra, **extra_result(result)} for row, result in zip(seed, results, strict=True)]
+    order = list(seed[0])
+    seen = set(order)
+    for row in (*seed[1:], *rows):
+        for key in row:
+            if key not in seen:
+                seen.add(key)
+                order.append(key)
+    return rows, order
+
+
+def _array(name: str, values: list[Any]) -> pa.Array:
+    if name in EXTRA_TYPES:
+        return pa.array(values, type=EXTRA_TYPES[name])
+    array = pa.array(values)  # inferred, as the seed's Table.from_pylist does
+    if array.type == pa.null():
+        return pa.array(values, type=NULL_FALLBACK.get(name, pa.string()))
+    return array
+
+
+def upstream_table(rows: Sequence[dict[str, Any]], order: Sequence[str]) -> pa.Table:
+    """The rows as an Arrow table, columns in ``order``."""
+    return pa.Table.from_arrays([_array(name, [row.get(name) for row in rows]) for name in order], names=list(order))
 
 
 def parquet_bytes(table: pa.Table) -> bytes:
+    """The file's bytes, written with Parquet's defaults (as the seed's publisher writes them)."""
     sink = io.BytesIO()
     pq.write_table(table, sink)
     return sink.getvalue()
 
 
+def seed_slug(model: str) -> str:
+    """The seed's model slug: every character outside ``[a-zA-Z0-9-]`` becomes ``-``, lower case, ends trimmed."""
+    return re.sub(r"[^a-zA-Z0-9-]", "-", model).lower().strip("-")
+
+
+def file_stem(envelope: JSON) -> str:
+    """``run-<ts>-<git_sha>-<suite>-<slug[:50]>``: the seed's ``target_path`` before its hash."""
+    stamp = str(envelope["timestamp"]).replace(":", "-").rstrip("Z")
+    return f"run-{stamp}-{envelope['git_sha']}-{envelope['suite']}-{seed_slug(str(envelope['model']))[:50]}"
+
+
+def file_name(envelope: JSON, payload: bytes) -> str:
+    """The seed's file name: the stem, then the first 8 hex digits of the SHA-256 of the file's bytes."""
+    return f"{file_stem(envelope)}-{hashlib.sha256(payload).hexdigest()[:8]}.parquet"
+
+
 def upstream_file(envelope: JSON) -> tuple[str, bytes]:
-    """The file name and Parquet bytes one envelope publishes as."""
-    rows = upstream_rows(envelope)
-    return file_name(envelope, rows), parquet_bytes(upstream_table(rows))
-
-
-def _load(text: Any, what: str) -> Any:
-    if not isinstance(text, str):  # a file whose writer stored the value as a nested column already
-        return text
-    try:
-        return json.loads(text)
-    except (TypeError, ValueError):
-        raise StoreError(f"column {what} holds text that is not JSON") from None
-
-
-def envelope_from_rows(rows: Sequence[dict[str, Any]], *, where: str = "file") -> JSON:
-    """Rebuild the envelope of one upstream file from its rows (validated; StoreError when it cannot be)."""
-    if not rows:
-        raise StoreError(f"{where} holds no rows")
-    first = rows[0]
-    envelope: JSON = {}
-    for key, _ in ENVELOPE_COLUMNS:
-        if first.get(key) is not None:
-            envelope[key] = _load(first[key], key) if key in JSON_FIELDS else first[key]
-    envelope.setdefault("schema_version", "1")  # the upstream files of schema v1 may omit it
-    if isinstance(envelope.get("timestamp"), datetime):  # a writer that typed the column as a timestamp
-        envelope["timestamp"] = envelope["timestamp"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    system = {key: first[SYSTEM_PREFIX + key] for key, _ in SYSTEM_FIELDS if first.get(SYSTEM_PREFIX + key) is not None}
-    if isinstance(system.get("memory_gb"), float) and system["memory_gb"].is_integer():
-        system["memory_gb"] = int(system["memory_gb"])
-    envelope["system"] = system
-    results = []
-    ordered = sorted(rows, key=lambda r: (r.get("result_index") is None, r.get("result_index") or 0))
-    for row in ordered:
-        if row.get("name") is None:  # the placeholder row of a skipped run
-            continue
-        result: JSON = {key: row[key] for key, _ in RESULT_COLUMNS if key not in ("result_index", "raw") and row.get(key) is not None}
-        tags = {key[len(TAG_PREFIX) :]: str(row[key]) for key in sorted(row) if key.startswith(TAG_PREFIX) and row[key] is not None}
-        if tags:
-            result["tags"] = tags
-        if row.get("raw") is not None:
-            result["raw"] = _load(row["raw"], "raw")
-        results.append(result)
-    envelope["results"] = results
-    for key, _ in RUN_JSON_COLUMNS:
-        if first.get(key) is not None:
-            envelope[key] = _load(first[key], key)
-    validate(envelope)
-    return envelope
-
-
-def read_upstream(data: bytes | Any, *, where: str = "file") -> JSON:
-    """The envelope of one upstream Parquet file (bytes or a binary file object)."""
-    source = io.BytesIO(data) if isinstance(data, bytes) else data
-    try:
-        rows: list[dict[str, Any]] = pq.read_table(source).to_pylist()
-    except (pa.ArrowException, OSError) as exc:
-        raise StoreError(f"{where} is not readable Parquet: {exc}") from None
-    return envelope_from_rows(rows, where=where)
+    """The file name (under ``data/``) and Parquet bytes one envelope publishes as."""
+    rows, order = upstream_rows(envelope)
+    data = parquet_bytes(upstream_table(rows, order))
+    return file_name(envelope, data), data

@@ -1,7 +1,9 @@
-"""Publish a local store in the upstream layout: ``data/run-….parquet`` in a folder, a bucket or a dataset.
+"""Publish in the seed's flat layout: ``data/run-….parquet`` in a folder, a bucket or a dataset.
 
-File names end in a hash of the rows, so a run already published has a file of that name and is
-skipped; nothing is ever overwritten. Each file is one object (one S3 PUT, one atomic rename locally,
+``publish_upstream`` copies a local store (``mlx-bench publish --layout upstream``); ``publish_seed_file``
+uploads one envelope as the seed's ``mlx-bench-publish`` does. File names end in a hash of the file's
+bytes (the seed's ``target_path``), so a run already published has a file of that name and is skipped;
+nothing is ever overwritten. Each file is one object (one S3 PUT, one atomic rename locally,
 all new files in one hub commit), so a reader never sees half a file.
 """
 
@@ -9,10 +11,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlx_benchmarks.envelope import JSON
 from mlx_benchmarks.errors import BenchError, PublishError
 from mlx_benchmarks.lake.location import LakeLocation, describe, parse_location
 from mlx_benchmarks.lake.publish import PublishReport
@@ -21,6 +25,16 @@ from mlx_benchmarks.paths import is_remote
 from mlx_benchmarks.store import Store
 
 UpstreamFile = tuple[str, bytes]  # (file name, Parquet bytes)
+
+
+@dataclass(frozen=True)
+class SeedUpload:
+    """What ``publish_seed_file`` did: the path in the repository, the file's size, whether it went up."""
+
+    path: str
+    size: int
+    uploaded: bool
+    present: bool  # a file of that name was there already
 
 
 class UpstreamWriter(Protocol):
@@ -131,3 +145,34 @@ def publish_upstream(store: Store, to: str, *, dry_run: bool = False, writer: An
         bytes=sum(len(data) for _, data in new),
         dry_run=dry_run,
     )
+
+
+SEED_REPO_ID = "JacobPEvans/mlx-benchmarks"  # the seed publisher's default dataset
+
+
+def seed_commit_message(envelope: JSON) -> str:
+    """The seed publisher's commit message."""
+    return f"feat: add {envelope['suite']} run for {envelope['model']}"
+
+
+def publish_seed_file(envelope: JSON, repo_id: str = SEED_REPO_ID, *, dry_run: bool = False,
+                      writer: Any = None, env: Mapping[str, str] | None = None) -> SeedUpload:
+    """Upload one envelope to ``data/<name>`` of the dataset ``repo_id`` in one commit, as the seed's
+    ``publish`` does; a file of that name already there is left alone. ``writer`` replaces the hub (tests)."""
+    name, data = upstream_file(envelope)
+    path = f"{DATA_DIR}/{name}"
+    if dry_run:
+        return SeedUpload(path=path, size=len(data), uploaded=False, present=False)
+    url = f"hf://datasets/{repo_id}"
+    try:
+        lake: UpstreamWriter = writer if writer is not None else HfDataWriter(parse_location(url), env=env)
+        if isinstance(lake, HfDataWriter) and not lake.shards.token:
+            raise PublishError("HF_TOKEN not set: export HF_TOKEN before publishing")
+        if name in lake.existing_names():
+            return SeedUpload(path=path, size=len(data), uploaded=False, present=True)
+        lake.upload([(name, data)], seed_commit_message(envelope))
+    except BenchError:
+        raise
+    except Exception as exc:  # one scrubbed line, no chained traceback holding a token
+        raise PublishError(f"HF upload failed for {path} in {repo_id}: {describe(exc)}") from None
+    return SeedUpload(path=path, size=len(data), uploaded=True, present=False)

@@ -1,14 +1,15 @@
-"""Read a dataset in the upstream layout (``data/*.parquet``, no ``runs/``) as a read-only store.
+"""Read a dataset in the seed's flat layout (``data/*.parquet``) as a read-only store.
 
 A local folder, ``s3://bucket/prefix`` or ``hf://datasets/ORG/NAME``. Every file is read once and its
-envelope rebuilt (``upstream.envelope_from_rows``); the run ids are the file names without
-``.parquet``. The views query the store's own tables (``run``, ``results``), derived from those
+envelope rebuilt (``upstream_read.read_upstream``); a file that does not rebuild is left out with one
+warning line on stderr. The run ids are the file names without ``.parquet``. The views query the store's own tables (``run``, ``results``), derived from those
 envelopes exactly as a local store derives them and kept in a private temporary folder.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import weakref
 from pathlib import Path
@@ -18,9 +19,10 @@ import duckdb
 import pyarrow.parquet as pq
 
 from mlx_benchmarks.envelope import JSON
-from mlx_benchmarks.errors import BenchError, PublishError
+from mlx_benchmarks.errors import BenchError, PublishError, StoreError
 from mlx_benchmarks.lake.location import describe, parse_location
-from mlx_benchmarks.lake.upstream import DATA_DIR, read_upstream
+from mlx_benchmarks.lake.upstream import DATA_DIR
+from mlx_benchmarks.lake.upstream_read import read_upstream
 from mlx_benchmarks.paths import is_remote
 from mlx_benchmarks.store import TIMING_FIELDS, _table, resolve_run_id, result_rows, run_row
 
@@ -64,7 +66,18 @@ def local_is_upstream(location: str) -> bool:
     if is_remote(location):
         return False
     root = Path(location).expanduser()
-    return not (root / RUNS_DIR).exists() and any((root / DATA_DIR).glob("*.parquet"))
+    try:
+        return not (root / RUNS_DIR).exists() and any((root / DATA_DIR).glob("*.parquet"))
+    except OSError:  # a store we may not read: opening it says so, in one line
+        return False
+
+
+def has_flat_files(folder: Path) -> bool:
+    """A local folder with ``data/*.parquet`` (False where it cannot be read: opening it says so)."""
+    try:
+        return any((folder / DATA_DIR).glob("*.parquet"))
+    except OSError:
+        return False
 
 
 class UpstreamStore:
@@ -80,6 +93,7 @@ class UpstreamStore:
         self._envelopes: dict[str, JSON] | None = None
         self._envelopes_read: list[str] = []
         self._tables: str | None = None
+        self.skipped: dict[str, str] = {}  # file name -> why it did not rebuild
 
     def _wrap(self, exc: Exception) -> PublishError:
         return PublishError(f"reading {self.root} failed: {describe(exc)}")
@@ -91,15 +105,23 @@ class UpstreamStore:
     def _read(self) -> dict[str, JSON]:
         if self._envelopes is None:
             envelopes: dict[str, JSON] = {}
+            skipped: dict[str, str] = {}
             try:
                 for path in data_files(self.fs, self._path):
                     name = path.rsplit("/", 1)[-1]
-                    with self.fs.open(path, "rb") as handle:
-                        envelopes[name.removesuffix(".parquet")] = read_upstream(handle, where=f"{DATA_DIR}/{name}")
+                    try:
+                        with self.fs.open(path, "rb") as handle:
+                            envelopes[name.removesuffix(".parquet")] = read_upstream(handle, where=f"{DATA_DIR}/{name}")
+                    except StoreError as exc:  # one bad file must not hide the rest of the history
+                        skipped[name] = str(exc)
             except BenchError:
                 raise
             except Exception as exc:
                 raise self._wrap(exc) from None
+            for name, reason in sorted(skipped.items()):
+                if name not in self.skipped:
+                    sys.stderr.write(f"mlx-bench: warning: skipped {reason}\n")
+            self.skipped = skipped
             if self._envelopes_read != sorted(envelopes):  # new files: the derived tables are stale
                 self._tables = None
             self._envelopes = envelopes
@@ -126,15 +148,7 @@ class UpstreamStore:
         """Write the ``run`` and ``results`` tables of every envelope once into a private folder."""
         envelopes = self._read()
         if self._tables is None:
-            folder = tempfile.mkdtemp(prefix="mlx-bench-upstream-")
-            weakref.finalize(self, shutil.rmtree, folder, True)  # removed with the store (or at exit)
-            runs = [run_row(rid, env) for rid, env in sorted(envelopes.items())]
-            results = [row for rid, env in sorted(envelopes.items()) for row in result_rows(rid, env)]
-            if runs:
-                pq.write_table(_table(runs), f"{folder}/run.parquet")
-            if results:
-                pq.write_table(_table(results, TIMING_FIELDS), f"{folder}/results.parquet")
-            self._tables = folder
+            self._tables = derived_tables(self, envelopes)
         return self._tables
 
     def glob(self, table: str) -> str:
@@ -147,20 +161,15 @@ class UpstreamStore:
         return duckdb.connect()
 
 
-def open_read_store(location: str) -> Any:
-    """The read-only store of a lake URL or an upstream-layout folder: upstream when ``data/*.parquet`` exists
-    without ``runs/``, else the lake of our shards (``RemoteStore``)."""
-    if is_remote(location):
-        fs, root = filesystem_for(location)
-        try:
-            upstream = bool(data_files(fs, root)) and not has_runs_dir(fs, root)
-        except BenchError:
-            raise
-        except Exception as exc:
-            raise PublishError(f"reading {location} failed: {describe(exc)}") from None
-        if upstream:
-            return UpstreamStore(location, fs=fs)
-        from mlx_benchmarks.lake.remote import RemoteStore
-
-        return RemoteStore(location, fs=fs)
-    return UpstreamStore(location)
+def derived_tables(owner: object, envelopes: dict[str, JSON]) -> str:
+    """A private folder (removed with ``owner``) holding ``run.parquet`` and ``results.parquet`` derived from
+    ``envelopes`` (run id -> envelope) exactly as a local store derives them."""
+    folder = tempfile.mkdtemp(prefix="mlx-bench-upstream-")
+    weakref.finalize(owner, shutil.rmtree, folder, True)  # removed with the store (or at exit)
+    runs = [run_row(rid, env) for rid, env in sorted(envelopes.items())]
+    results = [row for rid, env in sorted(envelopes.items()) for row in result_rows(rid, env)]
+    if runs:
+        pq.write_table(_table(runs), f"{folder}/run.parquet")
+    if results:
+        pq.write_table(_table(results, TIMING_FIELDS), f"{folder}/results.parquet")
+    return folder
