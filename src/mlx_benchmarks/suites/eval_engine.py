@@ -1,7 +1,9 @@
 """The sample-based evaluation engine shared by the quality and tool-use suites.
 
 An ``EvalTask`` is data (records) + a solver (``build_request``) + a scorer (``score``). The engine runs
-every (record, sample index) once, with bounded concurrency, journals each finished sample (so
+every (record, sample index) once, with bounded concurrency (the bound covers the requests only: answers
+are scored in a pool of processes, ``scoring.pool``, while the next requests go out), journals each
+finished sample (so
 ``--resume`` redoes nothing it finished, and redoes what failed), strips ``<think>`` blocks before scoring,
 and never drops a sample: a request that fails is recorded with its error and counted, not scored as wrong.
 
@@ -26,8 +28,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
-from mlx_benchmarks.errors import RunIncomplete, StoreError, TargetError
+from mlx_benchmarks.errors import RunIncomplete, StoreError, TargetError, UsageError
 from mlx_benchmarks.measure.timing import Completion, collect
+from mlx_benchmarks.scoring.pool import ScoringFailed, ScoringPool, module_of
 from mlx_benchmarks.suites.base import RunContext
 from mlx_benchmarks.targets.base import ChatRequest, now_ns
 from mlx_benchmarks.targets.retry import retrying
@@ -64,6 +67,9 @@ class EvalTask:
     # when set, each sample's request gets its own seed derived from this and the sample key, so
     # n samples of one prompt differ yet a rerun (or --resume) asks for exactly the same ones
     sample_seed: int | None = None
+    # past this a scoring call is killed and the sample records a scoring error (the sandbox and math-verify
+    # keep tighter limits of their own; this is the backstop for a scorer that hangs)
+    score_timeout_s: float = 300.0
 
 
 @dataclass
@@ -141,7 +147,9 @@ def _token_counts(ctx: RunContext, completion: Completion, prompt: str) -> tuple
     return None, completion.streamed_events, "stream-events"
 
 
-async def _one(ctx: RunContext, task: EvalTask, record: Record, index: int, timeout_s: float) -> SampleRecord:
+async def _ask(ctx: RunContext, task: EvalTask, record: Record, index: int,
+               timeout_s: float) -> tuple[SampleRecord, ModelOutput | None]:
+    """The request of one sample (what the request gate covers); the output to score, None when it failed."""
     request = task.build_request(record)
     if task.sample_seed is not None and request.seed is None:
         request = replace(request, seed=sample_seed(task.sample_seed, f"{task.name}/{record.id}/{index}"))
@@ -161,7 +169,7 @@ async def _one(ctx: RunContext, task: EvalTask, record: Record, index: int, time
         sample.error = message[:500]
         sample.latency_ms = (now_ns() - start) / 1e6
         sample.retries = retry.count
-        return sample
+        return sample, None
     sample.retries = retry.count
     answer, thought = split_reasoning(completion.text)
     output = ModelOutput(text=answer, raw_text=completion.text, reasoning=completion.reasoning + thought,
@@ -175,13 +183,36 @@ async def _one(ctx: RunContext, task: EvalTask, record: Record, index: int, time
     sample.error = completion.error
     sample.latency_ms = completion.duration_s * 1000
     sample.ttft_ms = completion.ttft_ms
-    if not completion.error:
-        scores, detail = await asyncio.to_thread(task.score, record, output)
-        extracted = detail.pop("extracted", None)
-        sample.extracted = None if extracted is None else str(extracted)
-        sample.scores, sample.detail = scores, detail
-        sample.score = scores.get(task.metrics[0])
-    return sample
+    return sample, None if completion.error else output
+
+
+async def _score(pool: ScoringPool, task: EvalTask, record: Record, output: ModelOutput,
+                 sample: SampleRecord) -> None:
+    """Score one answer in the pool (outside the request gate); a scorer that fails is the sample's error."""
+    try:
+        scores, detail = await pool.score(task.score, record, output, timeout_s=task.score_timeout_s)
+    except ScoringFailed as exc:
+        sample.error = f"scoring failed: {exc}"[:500]
+        sample.detail = {"scoring_error": True}
+        return
+    extracted = detail.pop("extracted", None)
+    sample.extracted = None if extracted is None else str(extracted)
+    sample.scores, sample.detail = scores, detail
+    sample.score = scores.get(task.metrics[0])
+
+
+def score_workers(ctx: RunContext) -> int | None:
+    """``--score-workers N`` (None: one per core); UsageError for a bad value."""
+    value = ctx.option("score_workers")
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--score-workers: {value!r} is not a whole number") from None
+    if not 1 <= number <= 256:
+        raise UsageError(f"--score-workers: {number} is out of range (1..256)")
+    return number
 
 
 async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: int = 4,
@@ -192,6 +223,13 @@ async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: 
     counts of samples tried, failed and never tried; the journal keeps what finished.
     """
     done: dict[str, dict[str, Any]] = ctx.journal.done() if ctx.journal is not None else {}
+    pool = ScoringPool(score_workers(ctx), preload=[module_of(task.score) for task in tasks])
+    async with pool:
+        return await _run_tasks(ctx, tasks, done, pool, concurrency=concurrency, timeout_s=timeout_s)
+
+
+async def _run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], done: dict[str, dict[str, Any]],
+                     pool: ScoringPool, *, concurrency: int, timeout_s: float) -> EvalOutcome:
     outcome = EvalOutcome()
     session = secrets.token_hex(4)  # this process's share of the run, for the run's active time
     gate = asyncio.Semaphore(max(1, concurrency))
@@ -216,20 +254,23 @@ async def run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], *, concurrency: 
             async def worker(record: Record, index: int, task: EvalTask = task, bar: Any = bar,
                              results: list[dict[str, Any]] = results) -> None:
                 nonlocal consecutive_failures
-                async with gate:
+                async with gate:  # the request only: scoring below leaves the slot to the next request
                     if outcome.aborted or journal_failures:
                         return
                     started = now_ns()
-                    sample = await _one(ctx, task, record, index, timeout_s)
-                    sample.timing = {"session": session, "start_ns": started, "end_ns": now_ns()}
-                consecutive_failures = consecutive_failures + 1 if sample.error else 0
+                    sample, output = await _ask(ctx, task, record, index, timeout_s)
+                if output is not None:
+                    await _score(pool, task, record, output, sample)
+                sample.timing = {"session": session, "start_ns": started, "end_ns": now_ns()}
+                # a failed request (not a failed scorer) is what says the target may be dead
+                consecutive_failures = consecutive_failures + 1 if output is None else 0
                 if consecutive_failures >= abort_after and not outcome.aborted:
                     # a dead target fails every request: stop early; the journal keeps what finished
                     outcome.aborted = f"stopped after {consecutive_failures} consecutive failed requests: {sample.error}"
                 record_json = sample.to_json()
                 if ctx.journal is not None:
-                    try:
-                        ctx.journal.append(record_json)
+                    try:  # fsynced: in a thread, so the loop keeps serving the other requests meanwhile
+                        await asyncio.to_thread(ctx.journal.append, record_json)
                     except StoreError as exc:  # a full or read-only disk: raised once, after every worker ended
                         journal_failures.append(exc)
                         return

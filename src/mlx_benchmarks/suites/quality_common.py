@@ -124,6 +124,8 @@ def add_quality_arguments(parser: argparse.ArgumentParser, tasks: Sequence[str],
                         help="a deterministic, seeded subset of N records per task (default: all)")
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency, metavar="N",
                         help=f"requests in flight (default {defaults.concurrency})")
+    parser.add_argument("--score-workers", type=int, default=None, metavar="N",
+                        help="processes that score answers beside the requests (default: one per core)")
     parser.add_argument("--max-tokens", type=int, default=defaults.max_tokens, metavar="N",
                         help=f"generation limit per answer (default {defaults.max_tokens})")
     parser.add_argument("--temperature", type=float, default=defaults.temperature,
