@@ -9,7 +9,12 @@ target, moto's S3 server as the lake. Linux only, no real Mac (docs/fleet.md say
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +22,7 @@ from typing import Any
 
 import boto3
 import pytest
+from rich.console import Console
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
@@ -143,7 +149,9 @@ name = "ttft"
 options = {{ prompt_lengths = "16", gen_tokens = "8", trials = 12, warmup = 0, client_check = false }}
 """, validate_suite_options)
         [cell] = plan_cells(plan, git_sha="abcdef0")
-        [state] = FleetRun(address=None, lake=lake, on_update=pull_the_plug).run([cell])
+        shown = io.StringIO()
+        live = Console(file=shown, width=200, color_system=None)
+        [state] = FleetRun(address=None, lake=lake, console=live, on_update=pull_the_plug).run([cell])
     assert removed, f"the cell never ran long enough to lose its node: {state.status} {state.error}"
     survivor = "spare" if removed[0] == "studio" else "studio"
     assert state.status == "done", (state.status, state.error)
@@ -153,3 +161,53 @@ options = {{ prompt_lengths = "16", gen_tokens = "8", trials = 12, warmup = 0, c
     new = set(Store(stores[survivor]).run_ids()) - before[survivor]
     assert new == {state.outcome.run_id}
     assert set(Store(stores[removed[0]]).run_ids()) == before[removed[0]]  # died before it stored anything
+    [row] = [line for line in shown.getvalue().splitlines()[-6:] if "ttft" in line]  # the live table, last
+    assert "big" in row and "done" in row and state.outcome.run_id[:24] in row
+
+
+def test_a_mac_joined_with_fleet_join_takes_the_cells_that_name_its_labels(
+        fleet: dict[str, Any], lake: str) -> None:
+    """`mlx-bench fleet join ADDRESS` runs the real `ray start` (kept in the foreground with --block, in its
+    own session, so the test stops exactly what it started); the node carries this machine's labels and
+    a cell whose `where` names one of them runs there."""
+    joined = fleet["root"] / "joined"
+    env = {**os.environ, **fleet["env"], "MLX_BENCH_STORE": str(joined), "RAY_USAGE_STATS_ENABLED": "0"}
+    command = [sys.executable, "-m", "mlx_benchmarks.cli.main", "fleet", "join", fleet["cluster"].address,
+               "--label", "rack=7", "--num-cpus", "1", "--ray-arg=--block"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                               env=env)
+    node: dict[str, Any] = {}
+    try:
+        deadline = time.monotonic() + 90
+        while not node and time.monotonic() < deadline and process.poll() is None:
+            node = next((n for n in ray.nodes() if n["Alive"] and n["Labels"].get("rack") == "7"), {})
+            time.sleep(0.5)
+        assert node, "the joined node never showed up"
+        with SpawnedCalibrationServer(ttft_ms=5, itl_ms=1) as server:
+            plan = parse_sweep(f"""
+[[targets]]
+label = "rack7"
+target = "{server.url}"
+where = {{ rack = "7" }}
+
+[[suites]]
+name = "ttft"
+options = {QUICK}
+""", validate_suite_options)
+            [state] = FleetRun(address=None, lake=lake).run(plan_cells(plan, git_sha="abcdef0"))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)  # the session this test started, nothing else
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        printed = process.stdout.read().decode() if process.stdout else ""
+        if process.stdout:
+            process.stdout.close()
+    assert printed.startswith(f"{Path(sys.executable).parent / 'ray'} start --address={fleet['cluster'].address}")
+    labels = node["Labels"]
+    assert labels["hostname"] and int(labels["memory_gb"]) > 0 and labels["chip"] and labels["os"]
+    assert node["Resources"]["mlx_bench_timed"] == 1.0
+    assert state.status == "done" and state.node == node["NodeID"], (state.status, state.error)
+    assert Store(joined).run_ids() == [state.outcome.run_id] == RemoteStore(lake).run_ids()

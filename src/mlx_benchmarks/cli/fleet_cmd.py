@@ -31,6 +31,8 @@ def register(subparsers: Any) -> None:
     join.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
                       help="an extra node label, for `where` in sweep files (repeatable)")
     join.add_argument("--num-cpus", type=int, default=None, metavar="N", help="CPUs Ray may schedule here")
+    join.add_argument("--ray-arg", action="append", default=[], metavar="ARG",
+                      help="pass ARG on to `ray start`, e.g. --ray-arg=--port=6380 (repeatable)")
     join.add_argument("--dry-run", action="store_true", help="print the `ray start` command, run nothing")
     join.set_defaults(func=fleet_join)
     nodes = commands.add_parser("nodes", help="list the fleet's live nodes, their labels and resources")
@@ -58,7 +60,7 @@ def fleet_join(args: argparse.Namespace) -> int:
     extra = {"hostname": socket.gethostname(), **parse_label_flags(args.label)}
     labels = system_labels(detect_system(), extra)
     command = start_command(labels, address=args.address, num_cpus=args.num_cpus,
-                            ray_bin="ray" if args.dry_run else ray_binary())
+                            ray_bin="ray" if args.dry_run else ray_binary()) + list(args.ray_arg)
     console().print(shell_line(command), markup=False, soft_wrap=True)
     if args.dry_run:
         return 0
