@@ -129,3 +129,19 @@ def test_the_pool_reports_the_scorers_module_and_respawns_a_killed_worker() -> N
     assert module_of(exact) == __name__
     (scores, _), killed = asyncio.run(go())
     assert scores == {"exact_match": 1.0} and killed == 1
+
+
+def test_math_verify_has_a_pool_of_its_own_comparing_at_once() -> None:
+    """Two comparisons that each take 1 s (the worker's test stall) finish together with two workers: no
+    single locked process makes the second wait for the first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mlx_benchmarks.scoring.math_equiv import SymbolicChecker
+
+    with SymbolicChecker(timeout_s=5.0, stall_s=1.0, workers=2) as checker, ThreadPoolExecutor(2) as threads:
+        assert list(threads.map(lambda _: checker.equivalent("1/2", "0.5"), range(2))) == [True, True]  # start
+        began = time.perf_counter()
+        verdicts = list(threads.map(lambda _: checker.equivalent("\\frac{1}{2}", "0.5"), range(2)))
+        took = time.perf_counter() - began
+    assert verdicts == [True, True] and checker.timeouts == 0
+    assert took < 1.8, f"two 1 s comparisons took {took:.2f} s: one waited for the other"

@@ -4,16 +4,19 @@ Two checks, in order:
 
 1. ``normalize_answer`` (Minerva / Hendrycks style): strip ``$``, ``\\left``/``\\right``, ``\\text{}`` units,
    degrees, ``\\dfrac``, spaces, a leading ``x =``; equal strings are equivalent. Cheap and exact.
-2. math-verify (sympy underneath) in a worker *process*: ``\\frac{1}{2}`` vs ``0.5``, ``10\\sqrt2`` vs
+2. math-verify (sympy underneath) in a pool of worker *processes*: ``\\frac{1}{2}`` vs ``0.5``, ``10\\sqrt2`` vs
    ``\\sqrt{200}``, intervals, tuples. A pathological expression can make sympy run for minutes, and
    math-verify's own ``signal.alarm`` timeout only works on the main thread (the engine scores in worker
-   threads), so the parent waits at most ``timeout_s`` and kills and restarts the worker past that.
+   threads), so the parent waits at most ``timeout_s`` and kills and restarts the worker past that. One
+   worker per core, so the engine's scoring threads compare at once instead of queueing for one process.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
+import queue
 import re
 import select
 import subprocess
@@ -182,19 +185,34 @@ def _readline(process: subprocess.Popen[str], timeout_s: float) -> str | None:
     return line.strip() if line else None
 
 
-class SymbolicChecker:
-    """math-verify in one worker process, with a hard per-comparison time limit. Thread-safe.
+class _Slot:
+    """One math-verify worker process of the pool (started on first use, replaced after a time-out)."""
 
-    The worker is a plain ``python -m`` subprocess rather than a multiprocessing child: spawn would
-    re-import the caller's ``__main__``, and fork would copy the asyncio and MLX threads' locks.
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+
+
+class SymbolicChecker:
+    """math-verify in a pool of worker processes, with a hard per-comparison time limit. Thread-safe.
+
+    ``workers`` processes (default one per core) answer at once, so the engine's scoring threads do not
+    queue behind one another's comparisons; each call takes an idle worker, and a worker past its limit is
+    killed and replaced. The workers are plain ``python -m`` subprocesses rather than multiprocessing
+    children: spawn would re-import the caller's ``__main__``, and fork would copy the asyncio and MLX
+    threads' locks.
     """
 
-    def __init__(self, timeout_s: float = 5.0, *, startup_timeout_s: float = 120.0, stall_s: float = 0.0) -> None:
+    def __init__(self, timeout_s: float = 5.0, *, startup_timeout_s: float = 120.0, stall_s: float = 0.0,
+                 workers: int | None = None) -> None:
         self.timeout_s = timeout_s
         self.startup_timeout_s = startup_timeout_s
         self._stall_s = stall_s
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[str] | None = None
+        self.workers = max(1, workers or _cores())
+        self._slots: list[_Slot] = [_Slot() for _ in range(self.workers)]
+        self._idle: queue.Queue[_Slot] = queue.Queue()
+        for slot in self._slots:
+            self._idle.put(slot)
+        self._count_lock = threading.Lock()
         self.timeouts = 0
 
     def __enter__(self) -> SymbolicChecker:
@@ -203,9 +221,9 @@ class SymbolicChecker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _start(self) -> subprocess.Popen[str]:
-        if self._process is not None and self._process.poll() is None:
-            return self._process
+    def _start(self, slot: _Slot) -> subprocess.Popen[str]:
+        if slot.process is not None and slot.process.poll() is None:
+            return slot.process
         command = [sys.executable, "-m", "mlx_benchmarks.scoring.math_equiv", str(self._stall_s)]
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL, text=True, bufsize=1)
@@ -213,11 +231,12 @@ class SymbolicChecker:
             process.kill()
             process.wait()
             raise PrerequisiteError("the math-verify worker process did not start (is math-verify installed?)")
-        self._process = process
+        slot.process = process
         return process
 
-    def _kill(self) -> None:
-        process, self._process = self._process, None
+    @staticmethod
+    def _kill(slot: _Slot) -> None:
+        process, slot.process = slot.process, None
         if process is None:
             return
         if process.poll() is None:
@@ -246,15 +265,16 @@ class SymbolicChecker:
         return None if verdict is None else verdict is True
 
     def _ask(self, request: list[Any], wait_s: float | None = None) -> Any:
-        """The worker's JSON answer to one request, or None when it ran past the limit (the worker is replaced)."""
-        with self._lock:
-            process = self._start()
+        """A worker's JSON answer to one request, or None when it ran past the limit (the worker is replaced)."""
+        slot = self._idle.get()  # waits while every worker is busy
+        try:
+            process = self._start(slot)
             assert process.stdin is not None
             try:
                 process.stdin.write(json.dumps(request) + "\n")
                 process.stdin.flush()
             except OSError:
-                self._kill()
+                self._kill(slot)
                 return False
             # math-verify's own alarm fires at ``budget`` for each of its steps; this is the backstop
             line = _readline(process, self.timeout_s * 3 + 1.0 if wait_s is None else wait_s)
@@ -263,14 +283,26 @@ class SymbolicChecker:
                     return json.loads(line)
                 except ValueError:
                     pass
-            self.timeouts += 1
-            self._kill()  # a stuck sympy call never returns: the worker is replaced
+            with self._count_lock:
+                self.timeouts += 1
+            self._kill(slot)  # a stuck sympy call never returns: the worker is replaced
             return None
+        finally:
+            self._idle.put(slot)
 
     def close(self) -> None:
-        """Stop the worker (idempotent)."""
-        with self._lock:
-            self._kill()
+        """Stop every worker (idempotent; waits for calls in progress)."""
+        taken = [self._idle.get() for _ in self._slots]
+        for slot in taken:
+            self._kill(slot)
+            self._idle.put(slot)
+
+
+def _cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS has no affinity masks
+        return max(1, os.cpu_count() or 1)
 
 
 def math_equivalent(predicted: str | None, gold: str, checker: SymbolicChecker | None) -> Equivalence:
