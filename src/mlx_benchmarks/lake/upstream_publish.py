@@ -9,6 +9,7 @@ all new files in one hub commit), so a reader never sees half a file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -62,12 +63,17 @@ class FolderWriter:
             if final.exists():
                 continue
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.data)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, final)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(tmp, 0o644)
+                os.link(tmp, final)  # create-only: a writer that got there first keeps its file (the same bytes)
+            except FileExistsError:
+                pass
+            finally:
+                os.unlink(tmp)
 
 
 class S3DataWriter:
@@ -88,7 +94,10 @@ class S3DataWriter:
     def upload(self, files: Sequence[UpstreamFile], message: str) -> None:
         del message
         for name, data in files:
-            self.fs.pipe_file(f"{self.base}/{name}", data)
+            # conditional PUT (If-None-Match): an object already there (another writer's file of this name,
+            # so of these bytes) is never replaced
+            with contextlib.suppress(FileExistsError):
+                self.fs.pipe_file(f"{self.base}/{name}", data, mode="create")
 
 
 class HfDataWriter:
@@ -101,16 +110,41 @@ class HfDataWriter:
         self.base = "/".join(p for p in (location.prefix, DATA_DIR) if p) + "/"
 
     def existing_names(self) -> set[str]:
-        files = self.shards.api.list_repo_files(self.shards.location.repo_id, repo_type="dataset")
+        """The file names under ``data/`` at the main branch's current revision (the next commit's parent)."""
+        from mlx_benchmarks.lake.hf import REPO_TYPE
+
+        self.shards.listed_at = self.shards.head()
+        options = {"revision": self.shards.listed_at} if self.shards.listed_at else {}
+        files = self.shards.api.list_repo_files(self.shards.location.repo_id, repo_type=REPO_TYPE, **options)
         return {str(p)[len(self.base) :] for p in files if str(p).startswith(self.base) and str(p).endswith(".parquet")}
 
     def upload(self, files: Sequence[UpstreamFile], message: str) -> None:
-        from mlx_benchmarks.lake.hf import REPO_TYPE, _hub
+        """One commit of every file still missing, on top of the revision listed; a commit that loses a race
+        (409/412) or is rate-limited (429) is retried as the shard writer retries (``hf.HfWriter``)."""
+        from mlx_benchmarks.lake.hf import REPO_TYPE, RETRY_STATUS, _hub, http_status, retry_after_s
 
         if not self.shards.token:
             raise PublishError("publishing to a Hugging Face dataset needs a token in HF_TOKEN")
-        operations = [_hub().CommitOperationAdd(path_in_repo=self.base + name, path_or_fileobj=data) for name, data in files]
-        self.shards.api.create_commit(self.shards.location.repo_id, operations, commit_message=message, repo_type=REPO_TYPE)
+        pending, policy = list(files), self.shards.retry
+        for attempt in range(policy.attempts):
+            if attempt:  # after a lost race: what is there now, and at which revision
+                present = self.existing_names()
+                pending = [(name, data) for name, data in pending if name not in present]
+                if not pending:
+                    return
+            operations = [_hub().CommitOperationAdd(path_in_repo=self.base + name, path_or_fileobj=data)
+                          for name, data in pending]
+            options = {"parent_commit": self.shards.listed_at} if self.shards.listed_at else {}
+            try:
+                self.shards.api.create_commit(self.shards.location.repo_id, operations, commit_message=message,
+                                              repo_type=REPO_TYPE, **options)
+                return
+            except Exception as exc:
+                status, wait = http_status(exc), policy.delay(attempt, retry_after_s(exc))
+                if status not in RETRY_STATUS or attempt == policy.attempts - 1 or wait > policy.max_wait_s:
+                    raise
+                self.shards.retries.append(status)
+                self.shards.sleep(wait)
 
 
 def upstream_writer_for(to: str) -> UpstreamWriter:
