@@ -273,3 +273,20 @@ def test_refresh_sees_new_files_and_keeps_the_tables_otherwise(store: Store, tmp
     assert len(read.run_ids()) == 1 + len(rest)
     rows = read.connect().execute(f"SELECT count(*) FROM read_parquet('{read.glob('run')}')").fetchone()
     assert rows == (1 + len(rest),)
+
+
+def test_the_same_run_in_two_files_is_listed_once(tmp_path: Path) -> None:
+    """Another pyarrow writes other bytes for the same rows, so another name: still one run."""
+    [example] = schema_examples()
+    name, data = upstream_file(example)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / name).write_bytes(data)
+    table = pq.read_table(io.BytesIO(data))
+    pq.write_table(table, tmp_path / "data" / "run-same-rows-other-bytes.parquet", compression="gzip")
+    other = copy.deepcopy(example)
+    other["results"][0]["value"] = 0.5
+    other_name, other_data = upstream_file(other)
+    (tmp_path / "data" / other_name).write_bytes(other_data)
+    read = UpstreamStore(str(tmp_path))
+    assert read.run_ids() == sorted([name.removesuffix(".parquet"), other_name.removesuffix(".parquet")])
+    assert list(read.duplicates) == ["run-same-rows-other-bytes"]

@@ -94,6 +94,7 @@ class UpstreamStore:
         self._envelopes_read: list[str] = []
         self._tables: str | None = None
         self.skipped: dict[str, str] = {}  # file name -> why it did not rebuild
+        self.duplicates: dict[str, JSON] = {}  # run id -> its envelope, equal to a run listed under another id
 
     def _wrap(self, exc: Exception) -> PublishError:
         return PublishError(f"reading {self.root} failed: {describe(exc)}")
@@ -118,6 +119,7 @@ class UpstreamStore:
                 raise
             except Exception as exc:
                 raise self._wrap(exc) from None
+            envelopes = self._once(envelopes)
             for name, reason in sorted(skipped.items()):
                 if name not in self.skipped:
                     sys.stderr.write(f"mlx-bench: warning: skipped {reason}\n")
@@ -127,6 +129,22 @@ class UpstreamStore:
             self._envelopes = envelopes
             self._envelopes_read = sorted(envelopes)
         return self._envelopes
+
+    def _once(self, envelopes: dict[str, JSON]) -> dict[str, JSON]:
+        """Each run once: a later file (by name) whose envelope equals an earlier one's is the same run
+        published again with other bytes (another pyarrow wrote it, so its name's hash differs)."""
+        kept: dict[str, JSON] = {}
+        seen: dict[tuple[Any, ...], list[JSON]] = {}
+        self.duplicates = {}
+        for run_id in sorted(envelopes):
+            envelope = envelopes[run_id]
+            key = tuple(envelope.get(k) for k in ("timestamp", "git_sha", "suite", "model"))
+            if envelope in seen.get(key, []):
+                self.duplicates[run_id] = envelope
+                continue
+            seen.setdefault(key, []).append(envelope)
+            kept[run_id] = envelope
+        return kept
 
     def run_ids(self) -> list[str]:
         """Every file's run id (its name without ``.parquet``), sorted."""
