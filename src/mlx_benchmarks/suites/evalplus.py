@@ -40,6 +40,7 @@ class EvalPlusSuite(CodeSuite):
     description = "HumanEval+ and MBPP+ pass@1 on base and extra tests (needs --data)"
     task_names = ("humaneval_plus", "mbpp_plus")
     defaults = Defaults(max_tokens=768)
+    semantics = "evalplus"  # checks (and the canary) run as evalplus's untrusted_check
     data_help = "evalplus release files: a folder with HumanEvalPlus*.jsonl.gz and MbppPlus*.jsonl.gz, or one file"
 
     def validate_options(self, options: Mapping[str, Any]) -> None:
