@@ -8,19 +8,22 @@ so as many score at once as there are cores, and the engine keeps every request 
 A call that runs past its time limit has its worker killed (a stuck sympy simplification or a runaway
 checker never returns otherwise) and fails with ``ScoringFailed``: the sample records a scoring error, not a
 wrong answer. A scorer that cannot be pickled (a closure over a live object, such as the math-verify checker,
-which already scores in processes of its own) runs in a thread instead, with the same time limit; a thread
-cannot be killed, so past its limit it is left to finish on its own and its verdict is dropped.
+which already scores in processes of its own) runs in a thread instead, with the same time limit, as does
+every call while no worker is ready yet (the pool's first second, or while a killed worker is replaced); a
+thread cannot be killed, so past its limit it is abandoned (a daemon thread: it cannot keep the process
+alive) and its verdict is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import pickle
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -45,38 +48,60 @@ class _Worker:
 class ScoringPool:
     """``await pool.score(fn, *args, timeout_s=...)`` runs ``fn(*args)`` in a worker process.
 
-    Use as ``async with ScoringPool(...)``; workers start at once (their imports overlap the first
-    requests) and stop when the block ends.
+    Use as ``async with ScoringPool(...)``; workers start at once and stop when the block ends. Until the
+    first is ready (an interpreter and the scorers' imports: a second or so on a busy machine), calls run in
+    threads, so the first answers are not held up by the pool's start.
     """
 
     def __init__(self, workers: int | None = None, *, preload: Sequence[str] = ()) -> None:
         self.workers = max(1, workers or usable_cores())
         self.preload = [name for name in dict.fromkeys(preload) if name]
-        self._idle: asyncio.Queue[_Worker | None] = asyncio.Queue()
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()  # ready and not busy
         self._all: list[_Worker] = []
-        self._threads = ThreadPoolExecutor(max_workers=2 * self.workers + 4, thread_name_prefix="mlx-bench-score")
-        self.killed = 0  # workers killed past a time limit (or found dead)
+        self._starting: set[asyncio.Task[None]] = set()
+        self._ready = 0
+        self._threads = asyncio.Semaphore(2 * self.workers + 4)
+        self.killed = 0  # workers killed past a time limit, found dead, or that never started
 
     async def __aenter__(self) -> ScoringPool:
         for _ in range(self.workers):
-            self._idle.put_nowait(self._spawn())
+            self._launch()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        for task in list(self._starting):
+            task.cancel()
         workers, self._all = self._all, []
         await asyncio.gather(*(stop_worker(w.process, w.conn, grace_s=5.0) for w in workers))
-        self._threads.shutdown(wait=False, cancel_futures=True)
 
-    def _spawn(self) -> _Worker:
+    async def wait_ready(self) -> None:
+        """Until every worker now starting is ready (or failed to start)."""
+        await asyncio.gather(*list(self._starting))
+
+    def _launch(self) -> None:
         worker = _Worker(*spawn_worker(WORKER_MODULE, *self.preload))
         self._all.append(worker)
-        return worker
+        task = asyncio.create_task(self._await_ready(worker))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _await_ready(self, worker: _Worker) -> None:
+        try:
+            await receive(worker.conn, START_TIMEOUT_S)  # ("ready", None)
+        except (TimeoutError, EOFError, OSError):
+            self._retire(worker)  # calls go to threads while no worker is ready
+            return
+        worker.ready = True
+        self._ready += 1
+        self._idle.put_nowait(worker)
 
     def _retire(self, worker: _Worker) -> None:
         self.killed += 1
+        self._ready -= worker.ready
         kill(worker.process)
         worker.conn.close()
-        self._all.remove(worker)
+        if worker in self._all:
+            self._all.remove(worker)
 
     async def score(self, fn: Callable[..., Any], *args: Any, timeout_s: float) -> Any:
         """``fn(*args)``, in a worker process when it pickles (else a thread); ScoringFailed past ``timeout_s``,
@@ -85,40 +110,52 @@ class ScoringPool:
             payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError):
             return await self._in_thread(fn, args, timeout_s)
+        if not self._ready:  # the pool is starting (or replacing a killed worker): a thread scores meanwhile
+            return await self._in_thread(fn, args, timeout_s)
         worker = await self._idle.get()
-        if worker is None or worker.process.poll() is not None:
-            if worker is not None:
-                self._retire(worker)
-            worker = self._spawn()
-        keep: _Worker | None = worker
         try:
-            if not worker.ready:
-                await receive(worker.conn, START_TIMEOUT_S)  # ("ready", None)
-                worker.ready = True
             worker.conn.send_bytes(payload)
             kind, value = await receive(worker.conn, timeout_s)
         except TimeoutError:
-            keep = None
-            self._retire(worker)
+            self._replace(worker)
             raise ScoringFailed(f"scorer ran past its {timeout_s:g} s limit (its process was killed)") from None
         except (EOFError, OSError) as exc:
-            keep = None
-            self._retire(worker)
+            self._replace(worker)
             raise ScoringFailed(f"scorer process died: {exc or type(exc).__name__}") from None
-        finally:
-            self._idle.put_nowait(keep)  # None: a fresh worker is spawned by the next call
+        self._idle.put_nowait(worker)
         if kind == "error":
             raise ScoringFailed(str(value))
         return value
 
+    def _replace(self, worker: _Worker) -> None:
+        self._retire(worker)
+        self._launch()
+
     async def _in_thread(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout_s: float) -> Any:
+        """``fn(*args)`` in a daemon thread: one past its limit is abandoned, and cannot keep the process alive."""
         loop = asyncio.get_running_loop()
-        try:
-            return await asyncio.wait_for(loop.run_in_executor(self._threads, lambda: fn(*args)), timeout_s)
-        except TimeoutError:
-            raise ScoringFailed(f"scorer ran past its {timeout_s:g} s limit (in a thread, left to finish)") from None
-        except Exception as exc:
-            raise ScoringFailed(f"{type(exc).__name__}: {exc}"[:500]) from None
+        done: asyncio.Future[Any] = loop.create_future()
+
+        def settle(outcome: tuple[bool, Any]) -> None:
+            if not done.done():
+                (done.set_result if outcome[0] else done.set_exception)(outcome[1])
+
+        def call() -> None:
+            try:
+                outcome: tuple[bool, Any] = (True, fn(*args))
+            except Exception as exc:
+                outcome = (False, exc)
+            with contextlib.suppress(RuntimeError):  # the run ended (its loop closed) while this was abandoned
+                loop.call_soon_threadsafe(settle, outcome)
+
+        async with self._threads:
+            threading.Thread(target=call, daemon=True, name="mlx-bench-score").start()
+            try:
+                return await asyncio.wait_for(done, timeout_s)
+            except TimeoutError:
+                raise ScoringFailed(f"scorer ran past its {timeout_s:g} s limit (in a thread, left to finish)") from None
+            except Exception as exc:
+                raise ScoringFailed(f"{type(exc).__name__}: {exc}"[:500]) from None
 
 
 def module_of(fn: Callable[..., Any]) -> str:

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mlx_benchmarks.envelope import GenKwargs, Result
-from mlx_benchmarks.measure.load import ClientCheck, error_lines
+from mlx_benchmarks.measure.load import ClientCheck
 from mlx_benchmarks.measure.stats import label, percentile, spread_tags
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.failure_policy import FailureWatch, RequestCounts, count_lines, max_error_rate
 from mlx_benchmarks.suites.memory_window import MemoryWindow
 from mlx_benchmarks.suites.server_log_check import CellLog
 from mlx_benchmarks.suites.speed_common import (
@@ -24,6 +25,7 @@ from mlx_benchmarks.suites.speed_common import (
     SpeedOptions,
     SpeedSuiteBase,
     TrialMetrics,
+    client_processes,
     common_tags,
     count_tag,
     filler_text,
@@ -63,10 +65,12 @@ class TTFTSuite(SpeedSuiteBase):
 
     async def run(self, ctx: RunContext) -> SuiteOutcome:
         opts = self.options(ctx.options)
+        client_processes(ctx, opts)  # N > 1 sizes the client check only (one request at a time needs no more)
         gen = opts.gen_tokens[0]
         outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=gen, temperature=0.0))
         prompts = PromptMaker(ctx)
         sent: list[Completion] = []
+        warm: list[Completion] = []
         # the cold request comes first of all, before the client check and the calibration probes
         cold_result = await self._cold(ctx, prompts, opts.prompt_lengths[0], gen, sent) if ctx.cold else None
         check, notes = await measure_client(ctx, opts)
@@ -74,13 +78,15 @@ class TTFTSuite(SpeedSuiteBase):
         await prompts.calibrate(max(opts.prompt_lengths))
         if cold_result is not None:
             outcome.results.append(cold_result.tag(**common_tags(ctx, check, prompts)))
-        with SpeedProgress(ctx.console, self.name, len(opts.prompt_lengths) * (opts.warmup + opts.trials)) as progress:
+        watch = FailureWatch.of(ctx.options)  # a dead target stops the run: exit 6, nothing stored
+        with SpeedProgress(ctx.console, self.name, len(opts.prompt_lengths) * (opts.warmup + opts.trials),
+                           watch) as progress:
             for length in opts.prompt_lengths:
                 progress.stage(f"ttft_ms_{length}")
-                outcome.results.extend(await self._warm(ctx, opts, prompts, check, length, gen, sent, outcome,
-                                                        progress.record))
-        outcome.errors[:0] = error_lines(sent)
-        outcome.partial = any(not c.ok for c in sent)
+                outcome.results.extend(await self._warm(ctx, opts, prompts, check, length, gen, (sent, warm),
+                                                        outcome, progress.record))
+        outcome.errors[:0] = count_lines(sent, warm)  # measured requests, then the warm-ups apart
+        outcome.partial = any(not c.ok for c in [*sent, *warm])
         return outcome
 
     async def _cold(self, ctx: RunContext, prompts: PromptMaker, length: int, gen: int,
@@ -105,7 +111,7 @@ class TTFTSuite(SpeedSuiteBase):
                           **self._definition_tags([metrics]), **window.tags())
 
     async def _warm(self, ctx: RunContext, opts: SpeedOptions, prompts: PromptMaker, check: ClientCheck | None,
-                    length: int, gen: int, sent: list[Completion], outcome: SuiteOutcome,
+                    length: int, gen: int, sent: tuple[list[Completion], list[Completion]], outcome: SuiteOutcome,
                     record_progress: Callable[[Completion], None]) -> list[Result]:
         mark = ctx.memory.mark()
         window = MemoryWindow.open(ctx)
@@ -117,7 +123,7 @@ class TTFTSuite(SpeedSuiteBase):
             salt = salt_for(ctx, "ttft", length, index)
             completion = await timed(ctx, speed_request(prompts.messages(length, salt), gen, ctx.seed))
             prompts.observe(length, completion)
-            sent.append(completion)
+            sent[index < opts.warmup].append(completion)  # (measured, warm-up)
             record_progress(completion)
             completions.append(completion)
             if index < opts.warmup:
@@ -142,6 +148,8 @@ class TTFTSuite(SpeedSuiteBase):
             timed_indexes = [i for i in range(opts.warmup, len(completions)) if completions[i].ok]
             tags.update(cell_log.tags(completions, timed_indexes, median_of(trials, "decode_tps")))
         tags.update(window.tags(), **spread_tags(values, values))
+        tags.update(RequestCounts.of(completions[opts.warmup:], completions[:opts.warmup]).tags(
+            max_error_rate(ctx.options.get("max_error_rate"))))
         peak = rounded(ctx.memory.peak_rss_mb(since=mark), 1)
         duration = round(time.perf_counter() - started, 4)
         results = []
