@@ -246,3 +246,25 @@ NEEDS_SANDBOX = ("proc_fds", "files", "kill_parent", "stop_parent", "ptrace_pare
 
 def program(name: str) -> str:
     return PRELUDE + textwrap.dedent(ATTACKS[name])
+
+
+def main() -> int:
+    """Run the whole battery with this machine's sandbox and print one JSON line (test_forgery.py runs
+    this as an unprivileged user, where the runner's parent and the program share a uid)."""
+    import json
+    import os
+
+    from mlx_benchmarks.datasets.base import CodeSpec
+    from mlx_benchmarks.sandbox.run import check_many, sandbox_kind
+
+    spec = CodeSpec(entry_point="add", test="def check(candidate):\n    assert candidate(2, 3) == 5\n",
+                    canonical_solution="")
+    names = [name for name in ATTACKS if name != "files"]  # as a normal user: its own files only
+    results = check_many([(spec, program(name)) for name in names], workers=2)
+    verdicts = {name: {"status": r.status, "stderr": r.stderr[-500:]} for name, r in zip(names, results, strict=True)}
+    print(json.dumps({"backend": sandbox_kind(), "euid": os.geteuid(), "verdicts": verdicts}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
