@@ -217,3 +217,29 @@ def test_root_home_is_unreadable(kind: str) -> None:
         assert "DENIED" in result.stdout and "hunter2" not in result.stdout
     finally:
         secret.unlink()
+
+
+def test_the_parent_reads_only_lines_with_its_nonce() -> None:
+    from mlx_benchmarks.sandbox.runner import PARTIAL_LINE_LIMIT, ChildLines
+
+    lines = ChildLines(b"n0nce")
+    lines.feed(b'{"outcome": "completed"}\ncompleted\nother completed\n\nn0n')  # forgeries, then half a line
+    assert lines.final is None
+    lines.feed(b"ce ready\t7.5\n" + b"x" * (PARTIAL_LINE_LIMIT + 1))  # an endless line of noise
+    lines.feed(b"n0nce completed\n")  # the tail of that noise, not a line of its own
+    assert (lines.ready, lines.final) == (7.5, None)
+    lines.feed(b"\nn0nce assertion\tAssertionError\t\nn0nce completed\n")
+    assert lines.final == ["assertion", "AssertionError", ""]  # the first verdict line counts
+
+
+def test_the_parent_trusts_completed_only_with_a_clean_exit() -> None:
+    from mlx_benchmarks.sandbox.runner import judge
+
+    exited = {code: code << 8 for code in (0, 1)}  # wait statuses
+    assert judge(exited[0], False, ["completed"], "humaneval")["outcome"] == "completed"
+    assert judge(exited[1], False, ["completed"], "humaneval")["outcome"] == "no_verdict"
+    assert judge(9, False, ["completed"], "humaneval") | {"mode": None} == {
+        "mode": None, "code": None, "signal": 9, "outcome": "signal"}
+    assert judge(exited[0], False, None, "humaneval")["outcome"] == "no_verdict"
+    assert judge(exited[0], True, ["completed"], "humaneval")["outcome"] == "timeout"
+    assert judge(exited[1], False, ["exit", "SystemExit", "3"], "script")["code"] == 3
