@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from mlx_benchmarks.errors import TargetError
@@ -24,11 +24,13 @@ def output_tokens(completion: Completion) -> tuple[int, str]:
     return completion.streamed_events, "stream-events"
 
 
-async def send(target: Target, request: ChatRequest) -> Completion:
-    """One request, timed from just before it is sent; any failure is recorded on the Completion."""
+async def send(target: Target, request: ChatRequest, *, keep_text: bool = True) -> Completion:
+    """One request, timed from just before it is sent; any failure is recorded on the Completion.
+
+    ``keep_text=False``: the answer's text is not kept (load levels time answers, never read them)."""
     start = now_ns()
     try:
-        completion = await collect(target.stream(request), start_ns=start)
+        completion = await collect(target.stream(request), start_ns=start, keep_text=keep_text)
     except TargetError as exc:
         completion = Completion(start_ns=start, end_ns=now_ns(), error=str(exc))
     except (OSError, ValueError) as exc:  # a transport failure the target did not translate
@@ -81,7 +83,7 @@ async def run_load(
         while next_index < n_requests and time.monotonic() < deadline:
             index = next_index
             next_index += 1
-            results[index] = completion = await send(target, make_request(index))
+            results[index] = completion = await send(target, make_request(index), keep_text=False)
             if on_done is not None:
                 on_done(completion)
 
@@ -226,11 +228,16 @@ async def ttft_errors(target: Target, *, ttft_ms: float, itl_ms: float, n_reques
     return out
 
 
+CeilingsFn = Callable[[Target, list[int]], Awaitable[dict[int, LoadSummary]]]
+
+
 async def check_client(*, concurrency: Sequence[int] = (1,), n_requests: int = 200, tokens: int = 32,
-                       ttft_ms: float = 20.0, timing_requests: int = 10, client_processes: int = 1) -> ClientCheck:
+                       ttft_ms: float = 20.0, timing_requests: int = 10, client_processes: int = 1,
+                       ceilings_of: CeilingsFn | None = None) -> ClientCheck:
     """A quick in-run calibration (about a second): the client's ceiling and its TTFT error on loopback.
 
-    With ``client_processes`` above 1 the ceiling is that of as many worker processes (``measure.workers``).
+    ``ceilings_of(target, levels)`` measures the ceilings instead of this process (``client_processes``
+    worker processes: ``measure.workers.ceilings_with``).
     """
     from mlx_benchmarks.measure.calibration_server import SpawnedCalibrationServer
     from mlx_benchmarks.targets.openai_http import OpenAITarget
@@ -240,11 +247,8 @@ async def check_client(*, concurrency: Sequence[int] = (1,), n_requests: int = 2
         target = OpenAITarget(server.url, max_connections=max(levels))
         await target.start()
         try:
-            if client_processes > 1:
-                from mlx_benchmarks.measure.workers import ceilings_with
-
-                ceilings = await ceilings_with(target, client_processes, levels, n_requests=n_requests,
-                                               tokens=tokens)
+            if ceilings_of is not None:
+                ceilings = await ceilings_of(target, levels)
             else:
                 ceilings = {c: await ceiling(target, concurrency=c, n_requests=max(n_requests, 4 * c),
                                              tokens=tokens) for c in levels}

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from mlx_benchmarks.errors import UsageError
-from mlx_benchmarks.measure.load import ClientCheck, check_client, output_tokens, send
+from mlx_benchmarks.measure.load import ClientCheck, LoadSummary, check_client, output_tokens, send
 from mlx_benchmarks.measure.stats import median
 from mlx_benchmarks.measure.timing import TIMING_DEFINITIONS, Completion, decode_tps
-from mlx_benchmarks.measure.workers import ClientProcesses, parse_client_processes, recipe_for
+from mlx_benchmarks.measure.workers import ClientProcesses, ceilings_with, parse_client_processes, recipe_for
 from mlx_benchmarks.suites.base import RunContext
-from mlx_benchmarks.targets.base import ChatRequest
+from mlx_benchmarks.targets.base import ChatRequest, Target
 
 MAX_PROMPT_TOKENS = 131072
 MAX_GEN_TOKENS = 32768
@@ -290,9 +290,10 @@ def speed_request(messages: list[dict[str, Any]], gen_tokens: int, seed: int) ->
     return ChatRequest(messages=messages, max_tokens=gen_tokens, temperature=0.0, seed=seed, ignore_eos=True)
 
 
-async def timed(ctx: RunContext, request: ChatRequest) -> Completion:
-    """Send one request; the run is warm from then on."""
-    completion = await send(ctx.target, request)
+async def timed(ctx: RunContext, request: ChatRequest, *, keep_text: bool = False) -> Completion:
+    """Send one request; the run is warm from then on. The answer's text is kept only when asked for (a
+    multi-turn conversation sends it back): a speed cell times answers, it never reads them."""
+    completion = await send(ctx.target, request, keep_text=keep_text)
     ctx.cold = False
     return completion
 
@@ -309,9 +310,14 @@ async def measure_client(ctx: RunContext, options: SpeedOptions) -> tuple[Client
     """The in-run client check (skipped with --no-client-check); a failure is a note, not the run's end."""
     if not options.client_check or getattr(ctx.target, "stats", None) is None:
         return None, []  # an in-process target has no HTTP client whose ceiling could matter
+    processes = options.client_processes
+
+    async def ceilings_of(target: Target, levels: list[int]) -> dict[int, LoadSummary]:
+        return await ceilings_with(target, processes, levels, n_requests=200)
+
     try:
         check = await check_client(concurrency=[1, *options.concurrency], n_requests=200,
-                                   client_processes=options.client_processes)
+                                   client_processes=processes, ceilings_of=ceilings_of if processes > 1 else None)
     except (OSError, RuntimeError) as exc:
         return None, [f"client check skipped: {exc}"]
     return check, []
