@@ -112,7 +112,7 @@ def test_results_stored_under_former_names_are_read_under_the_current_ones(
     # the old import recorded no scoring method: a difference compare names, and pairs across on request
     code, _, err = cli(["compare", before, after], store, capsys)
     assert code == 2 and "arc_challenge/accuracy: subset (not recorded) vs first, scoring (not recorded) vs loglikelihood" in err
-    code, out, _ = cli(["compare", before, after, "--ignore-config", "scoring,subset,reference", "--json"],
+    code, out, _ = cli(["compare", before, after, "--ignore-config", "scoring,subset,reference,gen_kwargs", "--json"],
                        store, capsys)
     rows = json.loads(out)["rows"]
     assert code == 0 and {(r["name"], r["metric"]) for r in rows} == {

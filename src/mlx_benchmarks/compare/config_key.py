@@ -40,6 +40,7 @@ class ConfigField:
     doc: str = ""
 
 
+GEN_KWARGS_COLUMN = "gen_kwargs_json"  # a results row's column; an envelope has the ``gen_kwargs`` object
 CONFIG_FIELDS: tuple[ConfigField, ...] = (
     # the workload
     ConfigField("prompt_tokens", ("prompt_tokens_requested", "n_prompt"), doc="prompt length asked for"),
@@ -66,6 +67,9 @@ CONFIG_FIELDS: tuple[ConfigField, ...] = (
     ConfigField("subset", ("subset",), doc="how another tool's --limit chose its records (lm-eval: 'first' N)"),
     ConfigField("scoring", ("scoring",), doc="generate or loglikelihood"),
     ConfigField("num_fewshot", ("num_fewshot",), doc="few-shot examples in the prompt"),
+    ConfigField("think_rule", ("think_rule",), doc="how a thinking model's answer is cut from its reply"),
+    ConfigField("gen_kwargs", run_field=GEN_KWARGS_COLUMN,
+                doc="the run's generation settings (max_gen_toks, temperature, ...) under a generated score"),
     ConfigField("reference", ("reference",), doc="the implementation a metric reproduces"),
     ConfigField("tool_prompt", ("tool_prompt",), doc="how tools were offered (tool-calling)"),
     ConfigField("max_steps", ("max_steps",), doc="agent step budget (framework-eval)"),
@@ -76,7 +80,15 @@ _SCORING = next(f for f in CONFIG_FIELDS if f.key == "scoring")
 # A ranked-classification question set is named by task and shots (its dataset tag): the checksum of our copy
 # is provenance, not configuration, so an lm-eval import of the same questions (which has no such checksum) pairs.
 LOGLIK_SCORING = "loglikelihood"
-NOT_FOR_LOGLIK = "dataset_sha256"
+# nothing is generated when choices are ranked, so the generation settings say nothing about the score either
+NOT_FOR_LOGLIK = ("dataset_sha256", "gen_kwargs")
+# The generation settings are configuration of a score generated over a dataset's questions; a speed result
+# names its own generation length (gen_tokens), and a ranked choice generates nothing.
+_DATASET = next(f for f in CONFIG_FIELDS if f.key == "dataset")
+_GEN_TOKENS = next(f for f in CONFIG_FIELDS if f.key == "gen_tokens")
+# keys that name the task rather than how the model ran it: a row of a models x tasks pivot is one model under
+# one setup (scoring, shots, thinking rule, generation settings, limit), each column one task
+TASK_KEYS = ("dataset", "dataset_sha256", "subject", "reference")
 
 
 def _text(value: Any) -> str | None:
@@ -88,17 +100,29 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+def _gen_kwargs_text(run: Mapping[str, Any]) -> str | None:
+    """The generation settings as the store writes them (sorted JSON); ``{}`` is not recorded."""
+    text = run.get(GEN_KWARGS_COLUMN)
+    if text is None and isinstance(run.get("gen_kwargs"), Mapping):
+        text = json.dumps(run["gen_kwargs"], sort_keys=True)
+    return None if text in (None, "", "{}") else str(text)
+
+
 def configuration(tags: Mapping[str, Any], run: Mapping[str, Any], *,
                   ignore: Iterable[str] = ()) -> dict[str, str]:
     """The configuration of one result from its tags and its run's fields, keys in ``CONFIG_FIELDS`` order."""
     skip = set(ignore)
     limit = next((t for t in (_text(tags.get(name)) for name in _LIMIT.tags) if t is not None), None)
     scoring = next((t for t in (_text(tags.get(name)) for name in _SCORING.tags) if t is not None), None)
+    generated_score = (any(_text(tags.get(name)) is not None for name in _DATASET.tags)
+                       and not any(_text(tags.get(name)) is not None for name in _GEN_TOKENS.tags))
     out: dict[str, str] = {}
     for spec in CONFIG_FIELDS:
-        if spec.key in skip or (spec.key == NOT_FOR_LOGLIK and scoring == LOGLIK_SCORING):
+        if spec.key in skip or (spec.key in NOT_FOR_LOGLIK and scoring == LOGLIK_SCORING):
             continue
-        if spec.run_field is not None:
+        if spec.run_field == GEN_KWARGS_COLUMN:
+            value = _gen_kwargs_text(run) if generated_score else None
+        elif spec.run_field is not None:
             # the seed only decides which records ran when --limit took a subset of them
             if spec.key == "seed" and (limit is None or limit == ALL_RECORDS):
                 continue
@@ -160,12 +184,15 @@ def _config_sql_parts(tags: str, prefix: str, extracted_as: str) -> tuple[str, s
     for spec in CONFIG_FIELDS:
         if spec.run_field is not None:
             value = f"nullif(CAST({prefix}{spec.run_field} AS VARCHAR), '')"
+            if spec.run_field == GEN_KWARGS_COLUMN:
+                value = (f"CASE WHEN {tag_value(_DATASET)} IS NOT NULL AND {tag_value(_GEN_TOKENS)} IS NULL "
+                         f"THEN nullif({value}, '{{}}') END")
             if spec.key == "seed":
                 value = f"CASE WHEN {limit} IS NOT NULL AND {limit} <> {_quote(ALL_RECORDS)} THEN {value} END"
         else:
             value = tag_value(spec)
-            if spec.key == NOT_FOR_LOGLIK:
-                value = f"CASE WHEN {scoring} IS DISTINCT FROM {_quote(LOGLIK_SCORING)} THEN {value} END"
+        if spec.key in NOT_FOR_LOGLIK:
+            value = f"CASE WHEN {scoring} IS DISTINCT FROM {_quote(LOGLIK_SCORING)} THEN {value} END"
         parts.append(f"{_quote(spec.key + '=')} || {value}")
     # one parse of the tags per row, every path at once
     extracted = f"json_extract_string({prefix}{tags}, [{', '.join(_quote('$.' + json.dumps(p)) for p in _TAG_PATHS)}])"

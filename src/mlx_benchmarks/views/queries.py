@@ -10,10 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mlx_benchmarks.compare.config_key import config_label, parse_config_text, varying_keys
+from mlx_benchmarks.compare.config_key import (
+    TASK_KEYS,
+    config_label,
+    config_text,
+    parse_config_text,
+    varying_keys,
+)
 from mlx_benchmarks.compare.direction import higher_is_better
 from mlx_benchmarks.compare.trend import DEFAULT_ALPHA, detect_change_points, min_series_length
+from mlx_benchmarks.compare.validity import VALID_SQL
 from mlx_benchmarks.query import fetch
+from mlx_benchmarks.views.labels import result_label
 from mlx_benchmarks.views.source import ViewSource
 
 JSON = dict[str, Any]
@@ -93,9 +101,12 @@ def _tags(text: Any) -> dict[str, str]:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _latest_per_configuration(src: ViewSource, filters: Filters) -> list[JSON]:
-    """Per (suite, model, name, metric, configuration): the newest result, with its parsed configuration."""
+def _latest_per_configuration(src: ViewSource, filters: Filters, include_invalid: bool = False) -> list[JSON]:
+    """Per (suite, model, name, metric, configuration): the newest result, with its parsed configuration; a
+    result tagged valid=false is passed over unless ``include_invalid`` (``compare.validity``)."""
     where, params = filters.sql()
+    if not include_invalid:
+        where = f"{where} AND {VALID_SQL}"
     rows = fetch(
         src.connect(),
         "SELECT suite, model, run_id, timestamp, result_index, name, metric, value, unit, tags_json, config FROM ("
@@ -136,8 +147,10 @@ def _entry(row: JSON, run_rows: list[JSON], *, value: bool) -> JSON:
         "model": row["model"], "run_id": row["run_id"], "timestamp": iso(row["timestamp"]),
         "value": row["value"] if value else None, "unit": row["unit"] if value else None,
         "config": row["config"] if value else {},
-        "results": [{k: r[k] for k in ("name", "metric", "value", "unit")}
+        "results": [{**{k: r[k] for k in ("name", "metric", "value", "unit")},
+                     "title": result_label(r["name"], r["metric"]), "stderr": _stderr(r["tags_json"])}
                     for r in sorted(run_rows, key=lambda r: r["result_index"])],
+        "stderr": _stderr(row["tags_json"]) if value else None,
     }
 
 
@@ -154,7 +167,8 @@ def _label(entries: list[JSON]) -> None:
             entry["label"] = f"{model} · {label}" if label else model
 
 
-def leaderboard(src: ViewSource, filters: Filters = NO_FILTERS, name: str | None = None, metric: str | None = None) -> list[JSON]:
+def leaderboard(src: ViewSource, filters: Filters = NO_FILTERS, name: str | None = None, metric: str | None = None,
+                include_invalid: bool = False) -> list[JSON]:
     """Per suite: the latest result of each model *and configuration*, ranked by the headline result.
 
     A model measured at two weights layouts (or prompt lengths, devices, ...) is two rows; ``label`` names each
@@ -162,7 +176,7 @@ def leaderboard(src: ViewSource, filters: Filters = NO_FILTERS, name: str | None
     values differ anywhere on the board.
     """
     by_suite: dict[str, list[JSON]] = {}
-    for row in _latest_per_configuration(src, filters):
+    for row in _latest_per_configuration(src, filters, include_invalid):
         by_suite.setdefault(row["suite"], []).append(row)
     boards = []
     for suite, suite_rows in by_suite.items():
@@ -174,7 +188,8 @@ def leaderboard(src: ViewSource, filters: Filters = NO_FILTERS, name: str | None
         sign = -1.0 if direction is not False else 1.0  # best first; an unknown direction ranks high first
         ranked = sorted(entries, key=lambda e: (e["value"] is None, sign * (e["value"] or 0.0), e["label"]))
         boards.append({
-            "suite": suite, "name": key[0], "metric": key[1], "unit": unit, "higher_is_better": direction,
+            "suite": suite, "name": key[0], "metric": key[1], "title": result_label(*key), "unit": unit,
+            "higher_is_better": direction,
             "config_keys": keys, "rows": ranked,
         })
     return boards
@@ -219,39 +234,60 @@ def trend(src: ViewSource, suite: str, name: str, metric: str, filters: Filters 
                     "tested": tested, "min_runs": needed})
     _label(out)
     return {
-        "suite": suite, "name": name, "metric": metric, "unit": unit, "config_keys": keys,
+        "suite": suite, "name": name, "metric": metric, "title": result_label(name, metric), "unit": unit,
+        "config_keys": keys,
         "higher_is_better": higher_is_better(unit, _tags(rows[0]["tags_json"])) if rows else None, "series": out,
     }
 
 
 def pivot(src: ViewSource, suite: str, metric: str | None = None, filters: Filters = NO_FILTERS) -> JSON:
-    """Models × tasks (result names) of one metric, from each model's latest run of the suite."""
-    cte, params = _latest_cte(Filters(suite=suite, model=filters.model))
-    con = src.connect()
-    rows = fetch(
-        con,
-        f"WITH {cte} SELECT l.model, l.run_id, r.result_index, r.name, r.metric, r.value, r.unit "
-        "FROM latest l JOIN results r USING (run_id) ORDER BY l.model, r.result_index",
-        params,
-    )
-    if metric is None and rows:
-        counts: dict[str, int] = {}
-        for row in rows:
-            counts[row["metric"]] = counts.get(row["metric"], 0) + 1
-        metric = min(counts, key=lambda m: (-counts[m], m))
-    chosen = [row for row in rows if row["metric"] == metric]
-    columns: list[str] = []
-    for row in chosen:
-        if row["name"] not in columns:
-            columns.append(row["name"])
-    table: dict[str, JSON] = {}
-    for row in chosen:
-        entry = table.setdefault(row["model"], {"model": row["model"], "run_id": row["run_id"], "values": [None] * len(columns)})
-        slot = columns.index(row["name"])
+    """Models × tasks of a suite: one row per model and setup, one column per task (result name).
+
+    A row is a model under one configuration less the keys that name the task (``TASK_KEYS``): a
+    log-likelihood and a generative run of the same model are two rows (``label`` names what tells them apart),
+    and an imported lm-eval model sits among the native ones. Each cell is the newest result of its row's setup.
+    A column shows one metric: ``metric`` when given, else the task's own headline (the metric most rows report
+    for it, earliest in their results on a tie); ``metrics`` lists it per column.
+    """
+    rows = [row for row in _latest_per_configuration(src, Filters(suite=suite, model=filters.model))
+            if metric is None or row["metric"] == metric]
+    per_task: dict[str, dict[str, list[int]]] = {}
+    for row in rows:
+        per_task.setdefault(row["name"], {}).setdefault(row["metric"], []).append(row["result_index"])
+    chosen_metric = {name: min(found, key=lambda m: (-len(found[m]), sum(found[m]) / len(found[m]), m))
+                     for name, found in per_task.items()}
+    order = sorted(per_task, key=lambda n: min(min(v) for v in per_task[n].values()))
+    table: dict[tuple[str, str], JSON] = {}
+    unit = ""
+    for row in rows:  # newest first per (model, task, configuration)
+        if chosen_metric[row["name"]] != row["metric"]:
+            continue
+        setup = {k: v for k, v in row["config"].items() if k not in TASK_KEYS}
+        entry = table.setdefault((row["model"], config_text(setup)), {
+            "model": row["model"], "run_id": row["run_id"], "config": setup, "values": [None] * len(order),
+            "stderr": [None] * len(order), "run_ids": [None] * len(order)})
+        slot = order.index(row["name"])
         if entry["values"][slot] is None:
             entry["values"][slot] = row["value"]
-    unit = chosen[0]["unit"] if chosen else ""
-    return {"suite": suite, "metric": metric, "unit": unit, "columns": columns, "rows": list(table.values())}
+            entry["stderr"][slot] = _stderr(row["tags_json"])
+            entry["run_ids"][slot] = row["run_id"]
+        unit = unit or row["unit"]
+    entries = list(table.values())
+    _label(entries)
+    entries.sort(key=lambda e: e["label"])
+    metrics = [chosen_metric[name] for name in order]
+    shown = metric if metric is not None else (metrics[0] if len(set(metrics)) == 1 else None)
+    return {"suite": suite, "metric": shown, "metrics": metrics, "unit": unit, "columns": order,
+            "titles": [result_label(name, chosen_metric[name]) for name in order],
+            "config_keys": varying_keys([e["config"] for e in entries]), "rows": entries}
+
+
+def _stderr(tags_json: Any) -> float | None:
+    text = _tags(tags_json).get("stderr")
+    try:
+        return float(text) if text not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 def run_list(src: ViewSource, filters: Filters = NO_FILTERS, limit: int = 100, offset: int = 0) -> JSON:

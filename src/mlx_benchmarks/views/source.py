@@ -21,7 +21,8 @@ _EMPTY_RESULTS = (
     "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS timestamp, NULL::VARCHAR AS suite, "
     "NULL::VARCHAR AS model, NULL::BIGINT AS result_index, NULL::VARCHAR AS name, NULL::VARCHAR AS metric, "
     "NULL::DOUBLE AS value, NULL::VARCHAR AS unit, NULL::VARCHAR AS tags_json, NULL::BOOLEAN AS skipped, "
-    "NULL::VARCHAR AS quantization, NULL::BIGINT AS seed, NULL::VARCHAR AS config WHERE false"
+    "NULL::VARCHAR AS quantization, NULL::BIGINT AS seed, NULL::VARCHAR AS gen_kwargs_json, "
+    "NULL::VARCHAR AS config WHERE false"
 )
 _EMPTY_RUNS = (
     "SELECT NULL::VARCHAR AS run_id, NULL::TIMESTAMPTZ AS timestamp, NULL::VARCHAR AS suite, "

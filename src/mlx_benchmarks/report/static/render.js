@@ -236,25 +236,30 @@ const MB = (() => {
     return items.length ? el("ul", {class: "change-points"}, items) : el("p", {class: "muted"}, "no change points detected");
   }
 
-  /* The models × tasks matrix; cell shade follows the value within its column. */
+  /* The models × tasks matrix, one row per model and setup (a log-likelihood and a generative run are two
+   * rows, named by the keys that differ); cell shade follows the value within its column, ± its stderr. */
   function pivotTable(pv) {
-    const columns = ["model", ...pv.columns];
+    const mixed = !pv.metric;  // each task shows its own headline metric: say which under the task
+    const head = el("tr", {}, el("th", {}, "model"), pv.columns.map((c, j) =>
+      el("th", {}, c, mixed ? [el("br", {}), el("span", {class: "metric-name"}, pv.metrics[j].replace(/_/g, " "))] : null)));
     const ranges = pv.columns.map((_, j) => {
       const vals = pv.rows.map((r) => r.values[j]).filter((v) => v !== null);
       return [Math.min(...vals), Math.max(...vals)];
     });
     const rows = pv.rows.map((r) => el("tr", {class: "pivot-row"},
-      el("td", {class: "model"}, r.model),
+      el("td", {class: "model"}, r.label || r.model),
       r.values.map((v, j) => {
         const [lo, hi] = ranges[j];
         const share = v === null || hi === lo ? 0.5 : (v - lo) / (hi - lo);
-        const cell = el("td", {class: "num pivot-cell", dataset: {task: pv.columns[j], value: v === null ? "" : v}}, num(v));
+        const se = r.stderr ? r.stderr[j] : null;
+        const cell = el("td", {class: "num pivot-cell", dataset: {task: pv.columns[j], value: v === null ? "" : v}}, num(v),
+          se === null || se === undefined || v === null ? null : el("span", {class: "se"}, " ± " + num(se)));
         cell.style.backgroundColor = v === null ? "" : "rgba(76,120,168," + (0.12 + 0.5 * share).toFixed(2) + ")";
         return cell;
       }),
     ));
     // one column per task: a sweep has dozens, so the table scrolls inside its box, not the page
-    return el("div", {class: "table-scroll"}, table(columns, rows, {class: "grid pivot-table"}));
+    return el("div", {class: "table-scroll"}, el("table", {class: "grid pivot-table"}, el("thead", {}, head), el("tbody", {}, rows)));
   }
 
   /* Memory snapshots in run order (before → loaded → peak → after). */
