@@ -102,3 +102,25 @@ def test_mlx_bench_publish_through_the_real_hf_api(tmp_path: Path, monkeypatch: 
         assert isinstance(store, UpstreamStore) and store.run_ids() == [Path(path).stem]
         assert store.envelope(Path(path).stem)["git_sha"] == "abcdef0"
     assert TOKEN not in capsys.readouterr().err
+
+
+def test_mlx_bench_publish_finds_the_same_run_under_another_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file the seed's publisher (another pyarrow) wrote for the same run: nothing uploaded."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    with FakeHubWriteServer(tmp_path / "hub", repo=REPO) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv("HF_TOKEN", TOKEN)
+        argv = [str(LM_EVAL), "--suite", "reasoning", "--git-sha", "abcdef0", "--repo-id", REPO,
+                "--timestamp", "2026-05-01T00:00:00Z"]
+        assert seed_publish(argv) == 0
+        [path] = hub.commits[0]["paths"]
+        rewritten = io.BytesIO()
+        pq.write_table(pq.read_table(tmp_path / "hub" / path), rewritten, compression="gzip")
+        other = path[: -len("00000000.parquet")] + "ffffffff.parquet"
+        (tmp_path / "hub" / other).write_bytes(rewritten.getvalue())
+        (tmp_path / "hub" / path).unlink()
+        assert seed_publish(argv) == 0
+        assert len(hub.commits) == 1

@@ -8,6 +8,7 @@ The seed's own code as the oracle: test_upstream_oracle.py.
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import json
 import re
@@ -290,3 +291,19 @@ def test_the_same_run_in_two_files_is_listed_once(tmp_path: Path) -> None:
     read = UpstreamStore(str(tmp_path))
     assert read.run_ids() == sorted([name.removesuffix(".parquet"), other_name.removesuffix(".parquet")])
     assert list(read.duplicates) == ["run-same-rows-other-bytes"]
+
+
+def test_a_run_published_by_another_pyarrow_is_not_published_again(store: Store, tmp_path: Path) -> None:
+    """The same rows in other bytes (another writer's Parquet), so another hash in the name: still there."""
+    folder = tmp_path / "upstream"
+    first = publish_upstream(store, str(folder))
+    name = first.new[0]
+    rewritten = io.BytesIO()
+    pq.write_table(pq.read_table(folder / "data" / name), rewritten, compression="gzip")
+    other = name[: -len("-00000000.parquet")] + "-" + hashlib.sha256(rewritten.getvalue()).hexdigest()[:8] + ".parquet"
+    assert other != name
+    (folder / "data" / other).write_bytes(rewritten.getvalue())
+    (folder / "data" / name).unlink()
+    again = publish_upstream(store, str(folder))
+    assert again.new == [] and name in again.present
+    assert not (folder / "data" / name).exists()
