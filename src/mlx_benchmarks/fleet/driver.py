@@ -159,23 +159,27 @@ class FleetRun:
             checked = time.monotonic()
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1, timeout=self.poll_s)
+                self._read_board(ray, board, pending.values())  # before finishing: the last start counts too
                 for ref in ready:
                     self._finish(ray, pending.pop(ref), ref)
-                self._read_board(ray, board, pending.values())
                 if time.monotonic() - checked >= CHECK_NODES_S:
                     checked = time.monotonic()
                     self._drop_orphans(ray, pending)
                 live.update(status_table(states, names), refresh=True)
                 if self.on_update is not None:
                     self.on_update(states)
+        self._read_board(ray, board, states, final=True)
         return states
 
     def _finish(self, ray: Any, state: CellState, ref: Any) -> None:
         try:
             outcome: CellOutcome = ray.get(ref)
-        except Exception as exc:  # the task died twice with its machines, or was cancelled
+        except Exception as exc:  # lost with its machines twice, or unschedulable: none of its nodes is left
             state.status, state.exit_code = "lost", EXIT_NO_MEASUREMENT
-            state.error = state.error or f"{type(exc).__name__}: lost with its node ({len(state.history)} attempts)"
+            if not {n.node_id for n in live_nodes(ray)}.intersection(state.nodes):
+                state.error = self._orphaned(state)
+            else:
+                state.error = f"{type(exc).__name__}: lost with its node ({len(state.history)} attempt(s))"
             return
         state.outcome, state.node = outcome, outcome.node_id or state.node
         if outcome.error:
@@ -186,17 +190,19 @@ class FleetRun:
             state.status = {"lake": "done (in the lake already)", "store": "done (stored already)"}.get(
                 outcome.already or "", "done")
 
-    def _read_board(self, ray: Any, board: Any, waiting: Any) -> None:
+    def _read_board(self, ray: Any, board: Any, states: Any, *, final: bool = False) -> None:
+        """Which node each cell started on, attempt by attempt; ``final``: the record only, not the status."""
         try:
-            started: dict[int, list[str]] = ray.get(board.snapshot.remote(), timeout=5)
+            started: dict[int, list[str]] = ray.get(board.snapshot.remote(), timeout=30 if final else 5)
         except Exception:  # the table is a view; a slow board only delays it
             return
-        for state in waiting:
+        for state in states:
             history = started.get(state.cell.index, [])
             if history and history != state.history:
-                state.history, state.node = list(history), history[-1]
-                state.attempts = len(history)
-                state.status = "running" if len(history) == 1 else f"retrying (attempt {len(history)})"
+                state.history, state.attempts = list(history), len(history)
+                if not final:
+                    state.node = history[-1]
+                    state.status = "running" if len(history) == 1 else f"retrying (attempt {len(history)})"
 
     def _drop_orphans(self, ray: Any, pending: dict[Any, CellState]) -> None:
         """Cancel the cells none of whose nodes is alive any more: nothing would ever run them."""
@@ -204,9 +210,12 @@ class FleetRun:
         for ref, state in list(pending.items()):
             if not alive.intersection(state.nodes):
                 ray.cancel(ref, force=True)
-                state.status, state.exit_code = "lost", EXIT_NO_MEASUREMENT
-                state.error = f"every node that matches {state.cell.placement} has left the cluster"
+                state.status, state.exit_code, state.error = "lost", EXIT_NO_MEASUREMENT, self._orphaned(state)
                 del pending[ref]
+
+    @staticmethod
+    def _orphaned(state: CellState) -> str:
+        return f"every node that matches {state.cell.placement} has left the cluster"
 
 
 class _NoLive:
