@@ -2,8 +2,9 @@
 
 A local folder, ``s3://bucket/prefix`` or ``hf://datasets/ORG/NAME``. Every file is read once and its
 envelope rebuilt (``upstream_read.read_upstream``); a file that does not rebuild is left out with one
-warning line on stderr. The run ids are the file names without ``.parquet``. The views query the store's own tables (``run``, ``results``), derived from those
-envelopes exactly as a local store derives them and kept in a private temporary folder.
+warning line on stderr, and a file holding the same run as another is listed once. The run ids are the
+file names without ``.parquet``. The views query the store's own tables (``run``, ``results``), derived
+from those envelopes exactly as a local store derives them and kept in a private temporary folder.
 """
 
 from __future__ import annotations
