@@ -307,3 +307,17 @@ def test_a_run_published_by_another_pyarrow_is_not_published_again(store: Store,
     again = publish_upstream(store, str(folder))
     assert again.new == [] and name in again.present
     assert not (folder / "data" / name).exists()
+
+
+def test_a_seed_file_the_schema_refuses_is_skipped_not_repaired(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first seed publisher wrote git_sha 'unknown' where git was missing: nothing is invented for it."""
+    [example] = schema_examples()
+    rows, _ = upstream_rows(example)
+    for row in rows:
+        row["git_sha"] = "unknown"
+    (tmp_path / "data").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "data" / "run-old.parquet")
+    read = UpstreamStore(str(tmp_path))
+    assert read.run_ids() == []
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mlx-bench: warning: skipped data/run-old.parquet") and "$.git_sha" in err
