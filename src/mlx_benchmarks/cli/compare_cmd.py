@@ -47,6 +47,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON (same as --format json)")
     parser.add_argument("--format", choices=FORMATS, default=None,
                         help="what to print: a table (default), json, csv (one line per paired result) or md")
+    parser.add_argument("--include-invalid", action="store_true",
+                        help="also compare results tagged valid=false (more failed requests than --max-error-rate)")
     parser.add_argument("--ignore-config", action="append", default=[], metavar="KEY",
                         help="pair results across this configuration key on purpose (e.g. weights_layout to "
                         "compare a 4-bit run with a float32 one); repeat or comma-separate")
@@ -163,7 +165,8 @@ def run_compare(args: argparse.Namespace) -> int:
         raise UsageError(f"--format {fmt} and --markdown both want stdout; give --markdown a FILE")
     store = open_store(args)
     run_a, run_b = pick_runs(args, store)
-    comparison = compare_runs(store, run_a, run_b, threshold=args.threshold, seed=args.seed, ignore_config=ignore)
+    comparison = compare_runs(store, run_a, run_b, threshold=args.threshold, seed=args.seed, ignore_config=ignore,
+                              include_invalid=args.include_invalid)
     comparison.check_comparable()  # an empty table would read as "no regression"
     if args.markdown is not None:
         # the step summary collects every step's output, so it is appended to, never replaced

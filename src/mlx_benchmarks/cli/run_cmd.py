@@ -19,7 +19,7 @@ from mlx_benchmarks.suites.registry import available, get_suite
 COMMON_KEYS = {
     "suite", "target", "model", "serve", "server_pid", "store", "seed", "skip_unavailable", "trigger",
     "pr_number", "git_sha", "resume", "json", "request_timeout", "help",
-    "idle_timeout", "parallel_targets", "share_mode",
+    "idle_timeout", "parallel_targets", "share_mode", "max_response_mb", "max_buffered_mb",
 }
 
 
@@ -55,6 +55,11 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-retries", type=int, default=3,
                         help="quality and tool suites: retries of a request after 429/503, a reset or an idle "
                              "stream (default 3); speed suites never retry a timed request")
+    parser.add_argument("--max-response-mb", default=None, metavar="MB",
+                        help="HTTP targets: the most one answer may stream, in MiB (default 64)")
+    parser.add_argument("--max-buffered-mb", default=None, metavar="MB",
+                        help="HTTP targets: the most all answers in flight may hold together, in MiB (default "
+                             "512); an answer that would go over it fails as data, with the reason")
 
 
 def run_parser(suite: str | None) -> argparse.ArgumentParser:
@@ -74,6 +79,12 @@ def run_parser(suite: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--resume", metavar="KEY", default=None,
                         help="resume an interrupted run by its run key (repeat its --target when the URL "
                              "carried credentials: they are never written to disk)")
+    parser.add_argument("--max-consecutive-failures", default=None, metavar="N",
+                        help="stop the run (exit 6, journal kept) after N failed requests in a row "
+                             "(default 8 or twice the requests in flight, whichever is more)")
+    parser.add_argument("--max-error-rate", default=None, metavar="PERCENT",
+                        help="speed suites: a result whose measured requests failed more often than this is "
+                             "tagged valid=false and left out of compare, trend and the leaderboard (default 5)")
     parser.add_argument("--parallel-targets", action="store_true",
                         help="run several HTTP --targets at once (never a speed suite on loopback targets)")
     parser.add_argument("--json", action="store_true", help="print the stored envelope as JSON")
@@ -97,8 +108,16 @@ def build_request(args: argparse.Namespace, target: str | None) -> Any:
 
     if args.idle_timeout < 0 or args.max_retries < 0:
         raise UsageError("--idle-timeout and --max-retries cannot be negative (--idle-timeout 0 turns it off)")
+    from mlx_benchmarks.suites.failure_policy import consecutive_limit, max_error_rate
+    from mlx_benchmarks.targets.response_budget import parse_mb
+
+    consecutive_limit(args.max_consecutive_failures)  # a bad value is exit 2 before any work
+    max_error_rate(args.max_error_rate)
+    per_answer, in_flight = (None if value is None else parse_mb(value, flag) for flag, value in
+                             (("--max-response-mb", args.max_response_mb), ("--max-buffered-mb", args.max_buffered_mb)))
     spec = TargetSpec(target=target, model=args.model, serve=args.serve, server_pid=args.server_pid,
-                      timeout_s=args.request_timeout, idle_timeout_s=args.idle_timeout or None)
+                      timeout_s=args.request_timeout, idle_timeout_s=args.idle_timeout or None,
+                      max_response_mb=per_answer, max_buffered_mb=in_flight)
     options = {k: v for k, v in vars(args).items() if k not in COMMON_KEYS}
     return RunRequest(suite=args.suite, spec=spec, options=options, seed=args.seed,
                       skip_unavailable=args.skip_unavailable, trigger=args.trigger, pr_number=args.pr_number,

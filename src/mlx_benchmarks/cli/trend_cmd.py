@@ -32,6 +32,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--all", action="store_true", help="list series without change points too")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--include-invalid", action="store_true",
+                        help="also use results tagged valid=false (more failed requests than --max-error-rate)")
     parser.set_defaults(func=run_trend)
 
 
@@ -51,7 +53,8 @@ def run_trend(args: argparse.Namespace) -> int:
 
     try:
         series = trend(open_store(args), model=args.model, suite=args.suite, metric=args.metric,
-                       alpha=args.alpha, min_shift=args.min_shift, seed=args.seed)
+                       alpha=args.alpha, min_shift=args.min_shift, seed=args.seed,
+                       include_invalid=args.include_invalid)
     except ValueError as exc:
         raise UsageError(f"--alpha: {exc}") from None
     if args.json:

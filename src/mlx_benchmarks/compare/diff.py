@@ -30,6 +30,7 @@ from mlx_benchmarks.compare.stats import (
     mcnemar_exact,
     paired_bootstrap_diff,
 )
+from mlx_benchmarks.compare.validity import valid_envelope
 from mlx_benchmarks.envelope import JSON
 
 Verdict = Literal["improved", "regressed", "no change", "changed", "no error bars"]
@@ -291,13 +292,19 @@ def compare_envelopes(
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,
     ignore_config: Sequence[str] = (),
+    include_invalid: bool = False,
 ) -> Comparison:
     """Compare two envelopes (and their per-sample records) without a store.
 
     Results are paired by name, metric and configuration (``pairing``); ``ignore_config`` names
-    configuration keys not to match on.
+    configuration keys not to match on. Results tagged ``valid=false`` are left out, each with an unpaired
+    line saying why, unless ``include_invalid`` (``compare.validity``).
     """
+    envelope_a, invalid_a = valid_envelope(envelope_a, include_invalid=include_invalid)
+    envelope_b, invalid_b = valid_envelope(envelope_b, include_invalid=include_invalid)
     pairing = pair_results(envelope_a, envelope_b, ignore=ignore_config)
+    pairing.unpaired.extend(Unpaired(key, f"{side} {why}")
+                            for side, left in (("A", invalid_a), ("B", invalid_b)) for key, why in left)
     tasks_a, tasks_b = samples_by_task(samples_a), samples_by_task(samples_b)
     rows = [
         compare_results(
@@ -342,6 +349,7 @@ def compare_runs(
     seed: int = 0,
     confidence: float = DEFAULT_CONFIDENCE,
     ignore_config: Sequence[str] = (),
+    include_invalid: bool = False,
 ) -> Comparison:
     """Compare baseline ``run_a`` with candidate ``run_b`` (ids or unique prefixes) in ``store``.
 
@@ -359,4 +367,5 @@ def compare_runs(
         seed=seed,
         confidence=confidence,
         ignore_config=ignore_config,
+        include_invalid=include_invalid,
     )

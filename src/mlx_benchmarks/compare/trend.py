@@ -32,6 +32,7 @@ import numpy as np
 from mlx_benchmarks.compare.config_key import config_label, config_text, row_config, varying_keys
 from mlx_benchmarks.compare.direction import higher_is_better
 from mlx_benchmarks.compare.names import with_current_names_sql
+from mlx_benchmarks.compare.validity import VALID_SQL
 from mlx_benchmarks.envelope import JSON
 from mlx_benchmarks.query import Queryable, fetch, relation
 
@@ -174,12 +175,16 @@ class Series:
 
 
 def load_series(
-    store: Queryable, *, model: str | None = None, suite: str | None = None, metric: str | None = None
+    store: Queryable, *, model: str | None = None, suite: str | None = None, metric: str | None = None,
+    include_invalid: bool = False,
 ) -> list[Series]:
-    """Every stored series (no change points yet). ``metric`` matches a result name or a metric name."""
+    """Every stored series (no change points yet). ``metric`` matches a result name or a metric name; results
+    tagged ``valid=false`` are left out unless ``include_invalid`` (``compare.validity``)."""
     if not store.has_table("results"):
         return []
     where, params = ["NOT coalesce(skipped, false)"], []
+    if not include_invalid:
+        where.append(VALID_SQL)
     if model:
         where.append("(model = ? OR model ILIKE ?)")
         params += [model, f"%{model}%"]
@@ -259,6 +264,7 @@ def trend(
     alpha: float = DEFAULT_ALPHA,
     min_shift: float = DEFAULT_MIN_SHIFT,
     seed: int = 0,
+    include_invalid: bool = False,
 ) -> list[Series]:
     """Every matching series with its change points filled in; a series shorter than ``min_series_length``
     is returned untested (``tested=False``). Raises ValueError for an alpha no series length can reach."""
@@ -267,7 +273,7 @@ def trend(
         raise ValueError(f"alpha {alpha:g} is out of reach: a permutation test of {DEFAULT_RESAMPLES} shuffles "
                          f"cannot give p below {1 / (DEFAULT_RESAMPLES + 1):.4g}")
     out = []
-    for series in load_series(store, model=model, suite=suite, metric=metric):
+    for series in load_series(store, model=model, suite=suite, metric=metric, include_invalid=include_invalid):
         if len(series.values) < needed:
             out.append(replace(series, tested=False, min_runs=needed))
             continue

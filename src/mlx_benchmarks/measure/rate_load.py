@@ -108,7 +108,7 @@ async def run_rate(target: Target, make_request: Callable[[int], ChatRequest], *
         in_flight += 1
         peak = max(peak, in_flight)
         try:
-            completion = await send(target, request)
+            completion = await send(target, request, keep_text=False)  # timed, never read
         finally:
             in_flight -= 1
         if on_done is not None:

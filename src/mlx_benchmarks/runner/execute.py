@@ -26,6 +26,7 @@ from mlx_benchmarks.runner.journal import SampleJournal
 from mlx_benchmarks.runner.run_config import with_run_config_tags
 from mlx_benchmarks.store import Store, StoredRun
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.failure_policy import RequestCounts
 from mlx_benchmarks.suites.registry import get_suite
 from mlx_benchmarks.system import detect_git_sha, detect_system, detect_trigger
 from mlx_benchmarks.targets.base import Target, TargetInfo
@@ -257,8 +258,10 @@ def drop_unmeasured(results: list[Result]) -> tuple[list[Result], list[str]]:
 
 def partial_note(samples: list[dict[str, Any]]) -> list[str]:
     """A stored run with failed samples says so, with counts (a resumed run redoes them first)."""
-    failed = sum(1 for s in samples if s.get("error"))
-    return [f"partial run: {len(samples)} samples tried, {failed} failed, 0 never tried"] if failed else []
+    counts = RequestCounts.of_samples(samples)  # measured samples only: a load level's warm-up is apart
+    if not counts.failed:
+        return []
+    return [f"partial run: {counts.measured} samples tried, {counts.failed} failed, 0 never tried"]
 
 
 def model_not_found(errors: list[str], info: TargetInfo, model: str | None) -> str | None:

@@ -32,6 +32,7 @@ from mlx_benchmarks.errors import RunIncomplete, StoreError, TargetError, UsageE
 from mlx_benchmarks.measure.timing import Completion, collect
 from mlx_benchmarks.scoring.pool import ScoringFailed, ScoringPool, module_of
 from mlx_benchmarks.suites.base import RunContext
+from mlx_benchmarks.suites.failure_policy import consecutive_limit
 from mlx_benchmarks.targets.base import ChatRequest, now_ns
 from mlx_benchmarks.targets.retry import retrying
 
@@ -234,7 +235,7 @@ async def _run_tasks(ctx: RunContext, tasks: Sequence[EvalTask], done: dict[str,
     session = secrets.token_hex(4)  # this process's share of the run, for the run's active time
     gate = asyncio.Semaphore(max(1, concurrency))
     consecutive_failures = 0
-    abort_after = max(8, 2 * concurrency)
+    abort_after = consecutive_limit(ctx.option("max_consecutive_failures"), concurrency)  # suites.failure_policy
     journal_failures: list[StoreError] = []  # the journal cannot be written: every worker stops, one error
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=ctx.console, transient=False) as progress:

@@ -22,6 +22,7 @@ from mlx_benchmarks.measure.stats import label, percentile, spread_tags
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.measure.workers import ClientProcesses
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.failure_policy import level_counts, max_error_rate, no_result_line
 from mlx_benchmarks.suites.memory_window import MemoryWindow
 from mlx_benchmarks.suites.rate_options import RateOptions
 from mlx_benchmarks.suites.speed_common import SpeedOptions, common_tags, rounded
@@ -169,7 +170,9 @@ class Levels:
 
     def _results(self, report: LevelReport, tags: dict[str, object], memory: MemoryWindow, started: float,
                  concurrency: int | None = None) -> None:
-        if not report.rounds:
+        if not report.rounds:  # said, never silently missing (suites.failure_policy)
+            self.outcome.errors.append(no_result_line(report.label, report.completions))
+            self.outcome.partial = True
             return
         summaries = [summarise(r) for r in report.rounds]
         slo = self.wopts.slo
@@ -179,7 +182,8 @@ class Levels:
             "gen_tokens_requested": self.workload.gen if self.workload.random else "dataset",
             "token_count_source": summaries[0].token_count_source,
             "level_warmup": str(self.wopts.level_warmup), "level_cooldown": str(self.wopts.level_cooldown),
-            "requests_excluded": len(report.completions) - len(report.kept)}
+            "requests_excluded": len(report.completions) - len(report.kept),
+            **level_counts(report.completions, report.kept).tags(max_error_rate(self.ctx.options.get("max_error_rate")))}
         if slo:
             level_tags["slo"] = slo_text(slo)
         peak = rounded(self.ctx.memory.peak_rss_mb(since=memory.mark), 1)

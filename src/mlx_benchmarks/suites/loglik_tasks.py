@@ -24,12 +24,12 @@ from mlx_benchmarks.errors import RunIncomplete, TargetError, UsageError
 from mlx_benchmarks.scoring.loglik import METRICS, REFERENCES, predictions, rank_scores
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
 from mlx_benchmarks.suites.eval_engine import SampleRecord, active_seconds, error_lines, mean_result
+from mlx_benchmarks.suites.failure_policy import consecutive_limit
 from mlx_benchmarks.suites.memory_window import MemoryWindow
 from mlx_benchmarks.targets.base import now_ns
 from mlx_benchmarks.targets.loglik import LoglikScorer, scorer_for
 
 SCORING_CHOICES = ("generate", "loglikelihood")
-ABORT_AFTER = 8  # consecutive failed questions: the target is taken for dead, the journal kept
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,7 @@ async def run_loglik(ctx: RunContext, opts: LoglikOptions) -> SuiteOutcome:
     by_task: dict[str, list[dict[str, Any]]] = {}
     memory: dict[str, dict[str, object]] = {}
     failures = 0
+    abort_after = consecutive_limit(ctx.option("max_consecutive_failures"))  # the target is taken for dead
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=ctx.console, transient=False) as progress:
         for task, (records, _) in loaded.items():
@@ -138,7 +139,7 @@ async def run_loglik(ctx: RunContext, opts: LoglikOptions) -> SuiteOutcome:
                 samples.append(record_json)
                 progress.advance(bar)
                 failures = failures + 1 if sample.error else 0
-                if failures >= ABORT_AFTER:
+                if failures >= abort_after:
                     tried = sum(len(s) for s in by_task.values())
                     total = sum(len(r) for r, _ in loaded.values())
                     raise RunIncomplete(f"stopped after {failures} consecutive failed questions: {sample.error}; "

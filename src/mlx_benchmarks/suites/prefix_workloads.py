@@ -39,7 +39,7 @@ def _with_system(text: str, messages: list[dict[str, Any]]) -> list[dict[str, An
 
 
 async def _send(levels: Levels, messages: list[dict[str, Any]], gen: int) -> Completion:
-    completion = await timed(levels.ctx, speed_request(messages, gen, levels.ctx.seed))
+    completion = await timed(levels.ctx, speed_request(messages, gen, levels.ctx.seed), keep_text=True)
     levels.progress.record(completion)
     return completion
 

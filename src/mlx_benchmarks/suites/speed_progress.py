@@ -27,6 +27,7 @@ from rich.text import Text
 from mlx_benchmarks.measure.load import output_tokens
 from mlx_benchmarks.measure.stats import median
 from mlx_benchmarks.measure.timing import Completion, decode_tps
+from mlx_benchmarks.suites.failure_policy import FailureWatch
 
 RECENT = 256  # the running figures are over this many latest requests
 REFRESH_PER_SECOND = 2
@@ -73,8 +74,9 @@ class _FiguresColumn(ProgressColumn):
 class SpeedProgress:
     """``with SpeedProgress(console, "throughput", planned) as progress: progress.stage(...); progress.record(c)``."""
 
-    def __init__(self, console: Console, suite: str, planned: int) -> None:
+    def __init__(self, console: Console, suite: str, planned: int, watch: FailureWatch | None = None) -> None:
         self.console, self.suite = console, suite
+        self.watch = watch  # stops the run after too many failed requests in a row (suites.failure_policy)
         self.figures = RunningFigures()
         self.planned = planned
         self.live = console.is_terminal and not console.quiet
@@ -113,3 +115,5 @@ class SpeedProgress:
         self.figures.add(completion)
         if self.progress is not None:
             self.progress.advance(self.task_id, 1)  # type: ignore[arg-type]
+        if self.watch is not None:
+            self.watch.completion(completion)  # RunIncomplete (exit 6) once the target looks dead

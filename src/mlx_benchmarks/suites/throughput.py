@@ -18,11 +18,12 @@ from typing import Any
 
 from mlx_benchmarks.datasets.prompts import load_prompt_set
 from mlx_benchmarks.envelope import GenKwargs, Result
-from mlx_benchmarks.measure.load import ClientCheck, error_lines
+from mlx_benchmarks.measure.load import ClientCheck
 from mlx_benchmarks.measure.stats import label, percentile, spread_tags
 from mlx_benchmarks.measure.timing import Completion
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
-from mlx_benchmarks.suites.load_levels import Levels
+from mlx_benchmarks.suites.failure_policy import FailureWatch, RequestCounts, count_lines, max_error_rate
+from mlx_benchmarks.suites.load_levels import LevelReport, Levels
 from mlx_benchmarks.suites.memory_window import MemoryWindow, windowed
 from mlx_benchmarks.suites.prefix_workloads import shared_prefix, turns
 from mlx_benchmarks.suites.rate_options import RateOptions, add_rate_arguments
@@ -46,6 +47,13 @@ from mlx_benchmarks.suites.speed_progress import SpeedProgress
 from mlx_benchmarks.suites.sweep_knee import sweep, sweep_planned
 from mlx_benchmarks.suites.workload import Planned, Workload, length_tags
 from mlx_benchmarks.suites.workload_options import WorkloadOptions, add_workload_arguments
+
+
+def _split(report: LevelReport, measured: list[Completion], warm: list[Completion]) -> None:
+    """A level's requests: those inside its warm-up / cool-down window are measured, the rest warm-up."""
+    kept = {id(c) for c in report.kept}
+    measured.extend(report.kept)
+    warm.extend(c for c in report.completions if id(c) not in kept)
 
 
 def _filler_maker(workload: Workload, name: str, length: int, gen: int) -> Callable[[int], Planned]:
@@ -87,14 +95,18 @@ class ThroughputSuite(SpeedSuiteBase):
         gen_cap = max(opts.gen_tokens) if workload.random else max(
             workload.request("dataset", i).request.max_tokens for i in range(workload.size))
         outcome = SuiteOutcome(gen_kwargs=GenKwargs(max_gen_toks=gen_cap, temperature=0.0), errors=notes)
-        sent: list[Completion] = []
-        with SpeedProgress(ctx.console, self.name, self._planned(opts, rates, wopts, workload)) as progress:
+        sent: list[Completion] = []  # measured requests; warm-ups apart (suites.failure_policy counts)
+        warm: list[Completion] = []
+        in_flight = max([1, *opts.concurrency, rates.max_concurrency or 1])
+        watch = FailureWatch.of(ctx.options, in_flight)  # a dead target stops the run: exit 6, nothing stored
+        with SpeedProgress(ctx.console, self.name, self._planned(opts, rates, wopts, workload), watch) as progress:
             levels = Levels(ctx, opts, workload, wopts, check, outcome, progress)
             for name, length, gen, n, make in self._cells(opts, workload):
                 progress.stage(name)
                 result, completions = await self._cell(ctx, opts, wopts, workload, check, name, length, gen, n,
                                                        make, outcome, progress)
-                sent.extend(completions)
+                sent.extend(completions[opts.warmup:])
+                warm.extend(completions[:opts.warmup])
                 if result is not None:
                     outcome.results.append(result)
                 else:
@@ -105,17 +117,17 @@ class ThroughputSuite(SpeedSuiteBase):
             leveled = opts.concurrency or rates.rates or wopts.sweep
             async with (clients if clients is not None and leveled else nullcontext()) as levels.clients:
                 for level in opts.concurrency:
-                    sent.extend((await levels.concurrency(level)).completions)
+                    _split(await levels.concurrency(level), sent, warm)
                 for rate in rates.rates:
-                    sent.extend((await levels.rate(rate, rates)).completions)
+                    _split(await levels.rate(rate, rates), sent, warm)
                 if wopts.shared_prefix:
                     sent.extend(await windowed(ctx, outcome.results, shared_prefix(levels, wopts.shared_prefix)))
                 if wopts.turns:
                     sent.extend(await windowed(ctx, outcome.results, turns(levels, wopts.turns)))
                 if wopts.sweep:
                     sent.extend(await sweep(levels, rates))
-        outcome.errors[:0] = error_lines(sent)
-        outcome.partial = outcome.partial or any(not c.ok for c in sent)
+        outcome.errors[:0] = count_lines(sent, warm)
+        outcome.partial = outcome.partial or any(not c.ok for c in [*sent, *warm])
         if calibration_errors and prompts.source == "words-estimate":
             outcome.errors.append(f"prompt length calibration: {calibration_errors[0]}; "
                                   "prompt lengths are word counts, not tokens")
@@ -209,6 +221,8 @@ class ThroughputSuite(SpeedSuiteBase):
         result.tag(**common_tags(ctx, check, workload.prompts), **workload.tags(),
                    **length_tags(completions[opts.warmup:], requested))
         result.tag(**window.tags())
+        result.tag(**RequestCounts.of(completions[opts.warmup:], completions[:opts.warmup]).tags(
+            max_error_rate(ctx.options.get("max_error_rate"))))
         server_tps = median_of(trials, "server_decode_tps")
         result.tag(
             token_count_source=trials[0].token_source,

@@ -29,6 +29,7 @@ from mlx_benchmarks.errors import (
 from mlx_benchmarks.redact import remember_secret
 from mlx_benchmarks.targets.base import ChatRequest, Chunk, TargetInfo, now_ns
 from mlx_benchmarks.targets.credentials import remember_url_secrets
+from mlx_benchmarks.targets.response_budget import ResponseBudget
 from mlx_benchmarks.targets.retry import parse_retry_after
 from mlx_benchmarks.targets.sse import DONE, MAX_TOOL_CALLS, SSEDecoder, chunks_from_event
 from mlx_benchmarks.targets.stream_watchdog import StreamWatchdog
@@ -111,6 +112,7 @@ class OpenAITarget:
         max_connections: int = MAX_CONNECTIONS,
         display_name: str | None = None,
         kind: str = "openai-http",
+        budget: ResponseBudget | None = None,
     ) -> None:
         self.base_url, self.origin = split_base_url(url)
         self.model = model
@@ -128,6 +130,8 @@ class OpenAITarget:
         self.max_connections = max_connections
         self.display_name = display_name
         self.stats = ClientStats()
+        # one budget for every answer this target streams (targets.response_budget)
+        self.budget = budget or ResponseBudget(per_answer=MAX_STREAM_BYTES)
         self._session: aiohttp.ClientSession | None = None
         host = urlsplit(self.origin).hostname or ""
         self.info = TargetInfo(kind=kind, model=display_name or model or "unknown", pid=server_pid,
@@ -250,53 +254,54 @@ class OpenAITarget:
         first_byte: int | None = None  # stamped at the first read, reported on the first chunk
         first_reported = False
         finished = False
-        received = 0
+        received = 0  # this answer's bytes, drawn on the target's budget and given back when the stream ends
         unindexed_calls = 0  # tool-call deltas without an index each open a call: bound them
-        async for data in response.content.iter_any():
-            t_ns = now_ns()  # stamped on receipt, before any parsing
-            watchdog.read(t_ns)  # the consumer now holds chunks: no cancellation until it asks again
-            if first_byte is None:
-                first_byte = t_ns
-            stats.reads += 1
-            received += len(data)
-            if received > MAX_STREAM_BYTES:
-                raise TargetProtocolError(f"{self.host_port} streamed more than {MAX_STREAM_BYTES >> 20} MiB "
-                                          "for one answer")
-            for payload in decoder.feed(data):
-                stats.events += 1
-                if payload.strip() == DONE:
-                    stats.parse_ns += now_ns() - t_ns
-                    return
-                for chunk in chunks_from_event(payload, t_ns):
-                    if chunk.tool_call is not None and "index" not in chunk.tool_call:
-                        unindexed_calls += 1
-                        if unindexed_calls > MAX_TOOL_CALLS:
-                            chunk = Chunk(t_ns, "error", text=f"more than {MAX_TOOL_CALLS} tool calls in one answer")
-                    if not first_reported:
-                        chunk = replace(chunk, first_byte_ns=first_byte)
-                        first_reported = True
-                    finished = finished or chunk.finish_reason is not None
-                    yield chunk
-                    if chunk.kind == "error":
+        try:
+            async for data in response.content.iter_any():
+                t_ns = now_ns()  # stamped on receipt, before any parsing
+                watchdog.read(t_ns)  # the consumer now holds chunks: no cancellation until it asks again
+                if first_byte is None:
+                    first_byte = t_ns
+                stats.reads += 1
+                self.budget.take(len(data), received, self.host_port)  # past a limit: this request fails
+                received += len(data)
+                for payload in decoder.feed(data):
+                    stats.events += 1
+                    if payload.strip() == DONE:
+                        stats.parse_ns += now_ns() - t_ns
                         return
-            stats.parse_ns += now_ns() - t_ns
-            watchdog.resume()
-        watchdog.stop()
-        for payload in decoder.flush():
-            if payload.strip() != DONE:
-                for chunk in chunks_from_event(payload, now_ns()):
-                    finished = finished or chunk.finish_reason is not None
-                    yield chunk
-            else:
-                return
-        if not first_reported:  # not one event: a refusal in disguise, not a stream cut short
-            raise TargetProtocolError(f"{self.host_port} ended the stream before the answer finished "
-                                      "(an empty event stream)")
-        if not finished:
-            # the body ended without [DONE] or a finish_reason: a cut stream, however it was framed (with
-            # `Connection: close` the end of the body is the end of the connection, so no transport error says so)
-            raise TargetRetryable(f"{self.host_port} closed the stream mid-answer (the body ended before "
-                                  "[DONE] or a finish_reason)")
+                    for chunk in chunks_from_event(payload, t_ns):
+                        if chunk.tool_call is not None and "index" not in chunk.tool_call:
+                            unindexed_calls += 1
+                            if unindexed_calls > MAX_TOOL_CALLS:
+                                chunk = Chunk(t_ns, "error", text=f"more than {MAX_TOOL_CALLS} tool calls in one answer")
+                        if not first_reported:
+                            chunk = replace(chunk, first_byte_ns=first_byte)
+                            first_reported = True
+                        finished = finished or chunk.finish_reason is not None
+                        yield chunk
+                        if chunk.kind == "error":
+                            return
+                stats.parse_ns += now_ns() - t_ns
+                watchdog.resume()
+            watchdog.stop()
+            for payload in decoder.flush():
+                if payload.strip() != DONE:
+                    for chunk in chunks_from_event(payload, now_ns()):
+                        finished = finished or chunk.finish_reason is not None
+                        yield chunk
+                else:
+                    return
+            if not first_reported:  # not one event: a refusal in disguise, not a stream cut short
+                raise TargetProtocolError(f"{self.host_port} ended the stream before the answer finished "
+                                          "(an empty event stream)")
+            if not finished:
+                # the body ended without [DONE] or a finish_reason: a cut stream, however it was framed (with
+                # `Connection: close` the end of the body is the end of the connection, so no transport error says so)
+                raise TargetRetryable(f"{self.host_port} closed the stream mid-answer (the body ended before "
+                                      "[DONE] or a finish_reason)")
+        finally:
+            self.budget.give_back(received)
 
 
 def _http_error(status: int, body: str, retry_after: str | None) -> TargetError:

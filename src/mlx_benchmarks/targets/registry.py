@@ -19,6 +19,7 @@ from typing import Any
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.targets.base import Target
 from mlx_benchmarks.targets.credentials import redact_text
+from mlx_benchmarks.targets.response_budget import ResponseBudget
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class TargetSpec:
     # the NAME of the environment variable holding this target's API key (a sweep file's per-target key);
     # specs are written to the run journal, so the key itself never sits here
     api_key_env: str | None = None
+    # the bytes of answers being streamed (HTTP targets; targets.response_budget): one answer, all in flight
+    max_response_mb: float | None = None
+    max_buffered_mb: float | None = None
 
     @property
     def label(self) -> str:
@@ -87,6 +91,7 @@ def make_target(spec: TargetSpec) -> Target:
         target = OpenAITarget(
             spec.target, model=spec.model, api_key=api_key(variable=spec.api_key_env), server_pid=spec.server_pid, timeout_s=spec.timeout_s,
             idle_timeout_s=spec.idle_timeout_s,
+            budget=ResponseBudget.of_mb(spec.max_response_mb, spec.max_buffered_mb),
         )
     elif spec.target.startswith("mlx:"):
         from mlx_benchmarks.targets.mlx_inproc import MLXTarget
