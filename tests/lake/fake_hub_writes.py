@@ -4,9 +4,12 @@
 and accepts ``HfApi.create_commit`` (the ``preupload`` and ``commit`` endpoints, small files inline as
 base64). It is scripted to make concurrent publishers fight:
 
-- 409 when another commit is being applied (each commit holds the repository ``hold_s`` seconds);
+- 409 when another commit is being applied (each commit holds the repository ``hold_s`` seconds, and the
+  first one holds it until a 409 and a 429 have both been answered, at most ``first_hold_s``, so a race
+  of several publishers always meets both);
 - 412 when the commit names a ``parentCommit`` that is no longer the head of ``main``;
-- 429 (with ``Retry-After``) for a commit beyond ``per_window`` in any ``window_s`` seconds.
+- 429 for a commit attempt beyond ``per_window`` in any ``window_s`` seconds, with ``Retry-After`` saying
+  when the window frees (in fractional seconds: the real hub sends whole ones).
 
 Every answer is counted in ``statuses`` so a test can check the fight really happened.
 """
@@ -32,10 +35,11 @@ class FakeHubWriteServer(FakeHubServer):
     address and start/stop are ``FakeHubServer``'s; its constructor is not called: the handler differs)."""
 
     def __init__(self, root: Path, *, repo: str, hold_s: float = 0.05, per_window: int = 4,
-                 window_s: float = 0.5, retry_after_s: float = 0.05) -> None:
+                 window_s: float = 0.5, first_hold_s: float = 0.0) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.root, self.repo, self.reject, self.requests = root, repo, False, []
-        self.hold_s, self.per_window, self.window_s, self.retry_after_s = hold_s, per_window, window_s, retry_after_s
+        self.hold_s, self.per_window, self.window_s, self.first_hold_s = hold_s, per_window, window_s, first_hold_s
+        self._fought = threading.Event()  # a 409 and a 429 have both been answered
         self.head = hashlib.sha1(b"initial").hexdigest()
         self.commits: list[dict[str, Any]] = []  # each applied commit: message and paths
         self.statuses: Counter[int] = Counter()
@@ -87,6 +91,8 @@ class FakeHubWriteServer(FakeHubServer):
     def _count_status(self, status: int) -> None:
         with self._count:
             self.statuses[status] += 1
+            if self.statuses[409] and self.statuses[429]:
+                self._fought.set()
 
     def commit(self, body: bytes) -> tuple[int, Any, dict[str, str]]:
         """Apply one ndjson commit, or refuse it as the hub would."""
@@ -96,12 +102,13 @@ class FakeHubWriteServer(FakeHubServer):
         with self._count:
             self._recent = [t for t in self._recent if now - t < self.window_s]
             limited = len(self._recent) >= self.per_window
+            frees_in = (self._recent[0] + self.window_s - now) if limited and self._recent else self.window_s
             if not limited:
                 self._recent.append(now)
         if limited:
             self._count_status(429)
             return 429, {"error": "You have exceeded the rate limit for repository commits."}, {
-                "Retry-After": f"{self.retry_after_s:g}"}
+                "Retry-After": f"{max(0.01, frees_in):.2f}"}
         if not self._applying.acquire(blocking=False):
             self._count_status(409)
             return 409, {"error": "A commit is already in progress on this repository; retry later."}, {}
@@ -110,6 +117,8 @@ class FakeHubWriteServer(FakeHubServer):
             if parent and parent != self.head:
                 self._count_status(412)
                 return 412, {"error": "A commit has happened since. Please refresh and try again."}, {}
+            if not self.commits and self.first_hold_s:
+                self._fought.wait(timeout=self.first_hold_s)  # the others arrive meanwhile: 409, then 429
             time.sleep(self.hold_s)  # the window in which others get 409
             paths = []
             for item in lines:

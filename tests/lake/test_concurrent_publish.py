@@ -115,7 +115,8 @@ def test_eight_publishers_to_a_contended_hub_at_once(tmp_path: Path, monkeypatch
     url = f"hf://datasets/{REPO}/results"
     policy = RetryPolicy(attempts=40, base_s=0.02, cap_s=0.3, max_wait_s=5)
     env = {"HF_TOKEN": TOKEN}
-    with FakeHubWriteServer(tmp_path / "hub", repo=REPO, hold_s=0.15, per_window=3, window_s=1.0) as hub:
+    with FakeHubWriteServer(tmp_path / "hub", repo=REPO, hold_s=0.05, per_window=2, window_s=0.5,
+                            first_hold_s=20) as hub:
         env["HF_ENDPOINT"] = hub.url
         writers = [HfWriter(parse_location(url), env=env, retry=policy) for _ in all_stores]
         reports = race([lambda s=s, w=w: publish(s, url, writer=w) for s, w in zip(all_stores, writers, strict=True)])
@@ -139,4 +140,4 @@ def test_hub_gives_up_after_its_attempts_with_one_publish_error(tmp_path: Path) 
         with pytest.raises(Exception, match="429") as raised:
             publish(store, url, writer=writer)
     assert type(raised.value).__name__ == "PublishError" and TOKEN not in str(raised.value)
-    assert waits == [0.05, 0.05] and writer.retries == [429, 429]  # Retry-After obeyed, then given up
+    assert waits == [0.5, 0.5] and writer.retries == [429, 429]  # Retry-After obeyed, then given up
