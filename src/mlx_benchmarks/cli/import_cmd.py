@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlx_benchmarks.cli.common import add_store_option, console, print_json
+from mlx_benchmarks.cli.common import add_store_option, console, err_console, print_json
 from mlx_benchmarks.cli.input_files import read_text_bounded
 from mlx_benchmarks.envelope import suite_names
 from mlx_benchmarks.errors import UsageError
@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         # a field of an unexpected type or value deep in the file: the file, not the harness, is at fault
         raise UsageError(f"{path}: not a {args.kind} results file the importer understands "
                          f"({type(exc).__name__}: {str(exc)[:160]})") from None
+    for line in envelope.get("errors", []):  # what the importer skipped is said here too, not only in errors[]
+        err_console().print(f"mlx-bench: warning: {line}", markup=False, highlight=False, soft_wrap=True)
     if args.output:
         try:
             atomic_write_text(Path(args.output), json.dumps(envelope, indent=2) + "\n")

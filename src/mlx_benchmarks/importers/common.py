@@ -81,8 +81,12 @@ def finite_float(value: Any) -> float | None:
 
 
 def dropped(where: str, value: Any) -> str:
-    """The ``errors[]`` line for a field left out because it is not a finite number."""
-    return f"{where}: {str(value)[:40]!r} is not a finite number; dropped"
+    """The ``errors[]`` line for a field left out because it is not a finite number (NaN, ±Infinity, text, an
+    object, a list, null): no importer skips a field without saying so."""
+    if is_nonfinite(value) or isinstance(value, (int, float, str)):
+        return f"{where}: {str(value)[:40]!r} is not a finite number; dropped"
+    kind = "null" if value is None else type(value).__name__
+    return f"{where}: {kind} {str(value)[:40]!r} is not a finite number; dropped"
 
 
 def scrub_nonfinite(value: Any, errors: list[str], where: str) -> Any:

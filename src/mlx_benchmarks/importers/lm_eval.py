@@ -22,7 +22,6 @@ from mlx_benchmarks.envelope import Envelope, GenKwargs, Result, tag_value, utc_
 from mlx_benchmarks.importers.common import (
     ImportContext,
     dropped,
-    is_nonfinite,
     is_number,
     iso_from_epoch,
     scrub_nonfinite,
@@ -127,11 +126,14 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
         gen_kwargs = gen_kwargs or task_gen
         samples = n_samples.get(task) if isinstance(n_samples, dict) else None
         for key, value in metrics.items():
-            if "stderr" in key or key == "alias":
+            if key == "alias":
                 continue
-            if not is_number(value):
-                if is_nonfinite(value):
+            if "stderr" in key:  # a tag of its metric; lm-eval writes "N/A" where it computed none
+                if not is_number(value) and value != "N/A":
                     envelope.errors.append(dropped(f"{task} {key}", value))
+                continue
+            if not is_number(value):  # said, never dropped silently
+                envelope.errors.append(dropped(f"{task} {key}", value))
                 continue
             result = Result(name=task, metric=metric_name(key), value=float(value), unit=_unit(key, float(value)))
             ours = _our_tags(document, task, key, metrics, samples, config.get("limit"), context)

@@ -21,7 +21,6 @@ from mlx_benchmarks.envelope import Envelope, Result, utc_now_iso
 from mlx_benchmarks.importers.common import (
     ImportContext,
     dropped,
-    is_nonfinite,
     is_number,
     scrub_nonfinite,
     shape_error,
@@ -119,9 +118,10 @@ def to_envelope(document: Any, context: ImportContext) -> Envelope:
              and (k in THROUGHPUT or LATENCY_RE.match(k))]
     for key in dict.fromkeys(keys):
         value = document[key]
-        if not is_number(value):
-            if is_nonfinite(value):
-                envelope.errors.append(dropped(key, value))
+        if value is None:  # vLLM writes null for what it did not compute (request_goodput without an SLO)
+            continue
+        if not is_number(value):  # NaN, text, an object: said, never dropped silently
+            envelope.errors.append(dropped(key, value))
             continue
         result = _result(key, float(value), duration)
         latency = LATENCY_RE.match(key)
