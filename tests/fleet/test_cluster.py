@@ -116,6 +116,12 @@ options = {QUICK}
         assert cells[label]["envelope"]["suite"] == "ttft" and cells[label]["envelope"]["git_sha"] == "abcdef0"
     assert sorted(RemoteStore(lake).run_ids()) == sorted([cells["big"]["run_id"], cells["small"]["run_id"]])
 
+    assert main(["fleet", "nodes", "--ray", fleet["cluster"].address]) == 0
+    listed = capsys.readouterr().out
+    for node in nodes.values():
+        assert node.node_id[:8] in listed
+    assert "chip=Apple-M4-Max, memory_gb=64, os=macOS" in listed and "chip=Apple-M2" in listed
+
 
 def test_a_node_lost_mid_cell_is_retried_elsewhere_and_stored_once(
         fleet: dict[str, Any], lake: str, tmp_path: Path) -> None:

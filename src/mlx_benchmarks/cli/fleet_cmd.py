@@ -70,14 +70,10 @@ def fleet_join(args: argparse.Namespace) -> int:
 def fleet_nodes(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from mlx_benchmarks.fleet.driver import import_ray, live_nodes
+    from mlx_benchmarks.fleet.driver import connect, live_nodes
     from mlx_benchmarks.fleet.labels import NODE_ID_LABEL, TIMED_RESOURCE
 
-    ray = import_ray()
-    try:
-        ray.init(address=args.ray, logging_level="WARNING", log_to_driver=False)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        raise UsageError(f"--ray {args.ray}: cannot join the cluster: {exc}") from None
+    ray, connected = connect(args.ray)
     table = Table(title="fleet nodes")
     for column in ("node", "labels", TIMED_RESOURCE, "CPU"):
         table.add_column(column)
@@ -86,5 +82,6 @@ def fleet_nodes(args: argparse.Namespace) -> int:
         table.add_row(node.node_id[:8], labels, f"{node.resources.get(TIMED_RESOURCE, 0):g}",
                       f"{node.resources.get('CPU', 0):g}")
     console().print(table)
-    ray.shutdown()
+    if connected:
+        ray.shutdown()
     return 0

@@ -38,6 +38,19 @@ def import_ray() -> Any:
         raise PrerequisiteError("--ray needs Ray: pip install 'mlx-benchmarks[fleet]'") from None
 
 
+def connect(address: str | None) -> tuple[Any, bool]:
+    """Ray, connected to the cluster at ``address`` (already connected: as it is); and whether this call
+    connected it (so the caller knows whether to disconnect)."""
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray, False
+    try:
+        ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        raise UsageError(f"--ray {address}: cannot join the cluster: {exc}") from None
+    return ray, True
+
+
 @dataclass(frozen=True)
 class FleetNode:
     """A live node as the head sees it."""
@@ -130,19 +143,15 @@ class FleetRun:
     on_update: Callable[[list[CellState]], None] | None = None  # tests watch progress through this
 
     def run(self, cells: Sequence[Cell]) -> list[CellState]:
-        ray = import_ray()
-        if not ray.is_initialized():
-            try:
-                ray.init(address=self.address, logging_level="WARNING", log_to_driver=False)
-            except (ConnectionError, ValueError, RuntimeError) as exc:
-                raise UsageError(f"--ray {self.address}: cannot join the cluster: {exc}") from None
+        ray, _ = connect(self.address)
         nodes = live_nodes(ray)
         names = {n.node_id: n.name for n in nodes}
         states = [CellState(cell, [n.node_id for n in candidates(cell, nodes)]) for cell in cells]
         for state in states:
             if not state.nodes:
                 state.status, state.exit_code = "no node", EXIT_NO_MEASUREMENT
-                state.error = f"no live node matches {state.cell.placement} with a free {TIMED_RESOURCE} unit"
+                state.error = (f"no live node matches {state.cell.placement} and offers {TIMED_RESOURCE} "
+                               "(join it with `mlx-bench fleet join`)")
         here = ray.get_runtime_context().get_node_id()
         board = _board_class(ray).options(label_selector=node_selector([here])).remote()
         task = _task(ray)
