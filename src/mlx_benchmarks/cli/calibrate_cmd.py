@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     out.print(f"client ceiling ({figures['tokens_per_answer']} tokens per answer, zero-delay server):", markup=False)
     several = len({row["client_processes"] for row in figures["ceiling"]}) > 1
     for row in figures["ceiling"]:
-        who = f"  {row['client_processes']:>2} processes," if several else ""
+        who = f"  {row['client_processes']:>2} process{'es' if row['client_processes'] > 1 else '  '}," if several else ""
         out.print(f"{who}  concurrency {row['concurrency']:>3}: {row['requests_per_s']:>9,.1f} req/s "
                   f"{row['tokens_per_s']:>11,.1f} tok/s  {row['client_cpu_ms_per_request']:.3f} CPU ms/request"
                   + (f"  ({row['failed']} failed)" if row["failed"] else ""), markup=False)
