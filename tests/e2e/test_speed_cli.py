@@ -116,8 +116,8 @@ def test_server_dying_mid_run_leaves_a_partial_envelope(tmp_path: Path) -> None:
     # 2 calibration probes, then 3 answered trials of the first cell; the rest meet a dead server
     assert [r["name"] for r in envelope["results"]] == ["tok_per_sec_8"]
     errors = envelope["errors"]
-    assert errors[0].startswith("2 of 6 requests failed: cannot reach 127.0.0.1:"), "refused after it died"
-    assert errors[1].startswith("1 of 6 requests failed: ") and "closed the stream mid-answer" in errors[1]
+    assert errors[0].startswith("2 of 6 measured requests failed: cannot reach 127.0.0.1:"), "refused after it died"
+    assert errors[1].startswith("1 of 6 measured requests failed: ") and "closed the stream mid-answer" in errors[1]
     assert any("tok_per_sec_16: no trial could be timed" in e for e in envelope["errors"])
 
 

@@ -130,7 +130,7 @@ def test_failed_requests_are_counted_and_the_run_is_partial() -> None:
 
     outcome = asyncio.run(go())
     valid(outcome)
-    assert outcome.partial and outcome.errors[0] == "2 of 6 requests failed: HTTP 500: boom"
+    assert outcome.partial and outcome.errors[0] == "2 of 6 measured requests failed: HTTP 500: boom"
     (result,) = outcome.results
     assert result.tags["trials"] == "4" and len(result.raw["trials"]) == 4
     assert sum(1 for s in outcome.samples if s["error"]) == 2

@@ -83,7 +83,7 @@ def test_failures_are_counted_and_the_run_is_partial() -> None:
 
     outcome = asyncio.run(go())
     valid(outcome)
-    assert outcome.partial and outcome.errors[0].startswith("1 of 5 requests failed: ")
+    assert outcome.partial and outcome.errors[0].startswith("1 of 5 measured requests failed: ")
     p50 = next(r for r in outcome.results if r.name == "ttft_ms_8_p50")
     assert p50.tags["trials"] == "3"
 
