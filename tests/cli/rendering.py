@@ -26,3 +26,16 @@ def rendered(draw: Callable[[Console], None], width: int) -> str:
     out = Console(width=width, record=True, file=io.StringIO(), force_terminal=False, color_system=None)
     draw(out)
     return "\n".join(line.rstrip() for line in out.export_text().splitlines()) + "\n"
+
+
+REGENERATE = "MLX_BENCH_REGEN_GOLDEN"  # set to 1 to rewrite the golden files from what the code prints now
+
+
+def golden(name: str, text: str) -> str:
+    """The golden text ``name`` (under golden/), first rewritten with ``text`` when $MLX_BENCH_REGEN_GOLDEN=1."""
+    import os
+
+    path = GOLDEN / name
+    if os.environ.get(REGENERATE) == "1":
+        path.write_text(text, encoding="utf-8")
+    return path.read_text(encoding="utf-8")

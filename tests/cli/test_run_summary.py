@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.rendering import GOLDEN, envelope, rendered
+from tests.cli.rendering import envelope, golden, rendered
 
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.cli.run_output import print_run_summary
@@ -30,11 +30,11 @@ def summary(document: dict[str, Any], width: int) -> str:
     return rendered(lambda out: print_run_summary(out, document, "run-XYZ", True), width)
 
 
-@pytest.mark.parametrize("width", [80, 200])
+@pytest.mark.parametrize("width", [80, 120, 200])
 @pytest.mark.parametrize("name", FIXTURES)
 def test_summary_matches_the_expected_text(name: str, width: int) -> None:
     text = summary(envelope(name), width)
-    assert text == (GOLDEN / f"{name}.{width}.txt").read_text(encoding="utf-8")
+    assert text == golden(f"{name}.{width}.txt", text)
     assert max(len(line) for line in text.splitlines()) <= width
 
 

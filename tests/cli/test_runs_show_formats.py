@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.rendering import GOLDEN, envelope
+from tests.cli.rendering import envelope, golden
 
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.store import Store
@@ -68,12 +68,12 @@ def md_rows(text: str) -> list[list[str]]:
     return table
 
 
-@pytest.mark.parametrize("width", [80, 200])
+@pytest.mark.parametrize("width", [80, 120, 200])
 def test_runs_table_matches_the_expected_text(store: Path, width: int, capsys: pytest.CaptureFixture[str],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, _ = cli(capsys, monkeypatch, "runs", "--store", str(store), width=width)
     assert code == 0
-    assert out == (GOLDEN / f"runs.{width}.txt").read_text(encoding="utf-8")
+    assert out == golden(f"runs.{width}.txt", out)
     assert max(len(line) for line in out.splitlines()) <= width
 
 
@@ -134,13 +134,13 @@ def test_json_and_another_format_is_a_usage_error(store: Path, capsys: pytest.Ca
     assert code == 2 and err.count("\n") == 1 and "--json and --format csv" in err
 
 
-@pytest.mark.parametrize("width", [80, 200])
+@pytest.mark.parametrize("width", [80, 120, 200])
 def test_show_groups_results_and_folds_tags(store: Path, width: int, capsys: pytest.CaptureFixture[str],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     run_id = Store(store).resolve("run-20261130T054446")
     code, out, _ = cli(capsys, monkeypatch, "show", "run-20261130T054446", "--store", str(store), width=width)
     assert code == 0
-    assert out == (GOLDEN / f"show.{width}.txt").read_text(encoding="utf-8").replace("RUN_ID", run_id)
+    assert out == golden(f"show.{width}.txt", out.replace(run_id, "RUN_ID")).replace("RUN_ID", run_id)
     assert "clock" not in out and "add --tags" in out
     _, tagged, _ = cli(capsys, monkeypatch, "show", "run-20261130T054446", "--tags", "--store", str(store), width=width)
     assert "Tags on every result" in tagged and "Tags per result" in tagged and "keeps_up=false" in tagged

@@ -11,6 +11,7 @@ import csv
 import io
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mlx_benchmarks.errors import UsageError
@@ -36,8 +37,16 @@ def chosen_format(args: argparse.Namespace) -> str:
     return "json" if args.json else str(args.format or "table")
 
 
+def _kept_whole(section: Section, index: int) -> bool:
+    return index in section.numeric or (index in section.no_wrap and index not in section.clip)
+
+
 def rich_table(section: Section, *, title: bool = True) -> Table:
-    """A compact rich table: a rule under the header, no outer box, numbers right-aligned."""
+    """A compact rich table: a rule under the header, no outer box, numbers right-aligned.
+
+    A number never breaks across lines: numeric columns (and those ``no_wrap`` names) are as wide as their
+    widest cell; text columns fold at spaces.
+    """
     from rich import box
     from rich.table import Table
 
@@ -45,21 +54,60 @@ def rich_table(section: Section, *, title: bool = True) -> Table:
                   box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
     for index, column in enumerate(section.columns):
         clipped = index in section.clip
+        whole = _kept_whole(section, index)
+        widest = max((len(row[index]) for row in section.rows), default=0)
         table.add_column(column, justify="right" if index in section.numeric else "left",
                          overflow="ellipsis" if clipped else "fold", max_width=section.clip.get(index),
-                         no_wrap=clipped or index in section.no_wrap)
+                         min_width=widest if whole else None, no_wrap=clipped or whole)
     for row in section.rows:
         table.add_row(*row)
     return table
 
 
+def _narrowest(out: Console, section: Section) -> int:
+    from rich.measure import Measurement
+
+    return Measurement.get(out, out.options.update(max_width=10**6), rich_table(section, title=False)).minimum
+
+
+def _keep(section: Section, kept: list[int]) -> Section:
+    """``section`` with only the columns ``kept`` (indexes renumbered)."""
+    where = {old: new for new, old in enumerate(kept)}
+    return replace(section, columns=tuple(section.columns[i] for i in kept),
+                   rows=[tuple(row[i] for i in kept) for row in section.rows],
+                   numeric=frozenset(where[i] for i in section.numeric if i in where),
+                   no_wrap=frozenset(where[i] for i in section.no_wrap if i in where),
+                   clip={where[i]: w for i, w in section.clip.items() if i in where}, drop_order=())
+
+
+def fitted(out: Console, section: Section) -> Section:
+    """``section`` narrow enough for ``out`` without breaking a number or a word: the columns of lowest priority
+    (``Section.drop_order``, by default the rightmost first, never the first) leave until it fits, and a note
+    under the table names them."""
+    width = out.width
+    if not section.rows or _narrowest(out, section) <= width:
+        return section
+    order = list(section.drop_order or range(len(section.columns) - 1, 0, -1))
+    kept = list(range(len(section.columns)))
+    dropped: list[str] = []
+    while order and _narrowest(out, _keep(section, kept)) > width:
+        gone = order.pop(0)
+        kept.remove(gone)
+        dropped.append(section.columns[gone].replace("\n", " "))
+    note = (f"not shown at {width} columns: {', '.join(dropped)} (a wider terminal, or --format csv/json, "
+            "has every column)")
+    narrowed = _keep(section, kept)
+    return replace(narrowed, notes=[*section.notes, note])
+
+
 def print_sections(out: Console, sections: Sequence[Section]) -> None:
-    """Each section as a table, its notes dimmed under it, a blank line between sections."""
+    """Each section as a table fitted to the console, its notes dimmed under it, a blank line between."""
     for index, section in enumerate(sections):
         if index:
             out.print()
-        out.print(rich_table(section))
-        for note in section.notes:
+        shown = fitted(out, section)
+        out.print(rich_table(shown))
+        for note in shown.notes:
             out.print(f"  {note}", style="dim", markup=False, highlight=False)
 
 

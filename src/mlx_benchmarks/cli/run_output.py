@@ -33,3 +33,5 @@ def print_run_summary(out: Console, envelope: dict[str, Any], run_id: str, creat
     print_errors(out, list(envelope.get("errors", [])))
     out.print(f"{'stored' if created else 'already stored'}: {run_id}", markup=False, soft_wrap=True,
               highlight=False)
+    tail = run_id.rsplit("-", 1)[-1]  # the id's hash: `show` and `samples` take a unique tail as the whole id
+    out.print(f"  mlx-bench show {tail} · mlx-bench samples {tail}", markup=False, highlight=False, style="dim")

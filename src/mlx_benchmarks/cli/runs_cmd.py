@@ -25,6 +25,7 @@ from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.views.run_summary import Section
 
 RUN_COLUMNS = ("id", "suite", "model", "headline", "parameters")
+TABLE_ROWS = 50  # a table of every run of a large store is slow to draw and scrolls away; --limit asks for more
 MIN_SHORT_ID = len("run-20260101T000000")  # as views.runs_listing.MIN_SHORT_ID (not imported: DuckDB loads with it)
 RESULT_FIELDS = ("name", "metric", "value", "unit", "duration_seconds", "prompt_tokens_per_second",
                  "decode_tokens_per_second", "total_tokens_per_second", "first_token_latency_ms", "peak_rss_mb")
@@ -36,7 +37,10 @@ def register(subparsers: Any) -> None:
     runs.add_argument("--suite")
     runs.add_argument("--model", help="exact model name or a case-insensitive substring")
     runs.add_argument("--since", metavar="DATE", help="ISO date or date-time, e.g. 2026-11-01")
-    runs.add_argument("--limit", type=int, default=None)
+    runs.add_argument("--limit", type=int, default=None,
+                      help=f"newest N runs (table and md: {TABLE_ROWS} unless given; json and csv: all)")
+    runs.add_argument("--twins", action="store_true",
+                      help="also list the capability-comparison copy a multi-target run stores of each run")
     runs.add_argument("--incomplete", action="store_true",
                       help="list interrupted runs' journals instead (resumable, in use or unusable)")
     add_format_option(runs)
@@ -65,7 +69,7 @@ def _model_label(model: str) -> str:
     return model.rsplit("/", 1)[-1] if "/" in model.rstrip("/") else model
 
 
-def runs_section(rows: list[dict[str, Any]]) -> Section:
+def runs_section(rows: list[dict[str, Any]], matched: int | None = None) -> Section:
     """One row per run; a suite or model every row shares moves into the title instead of a column.
 
     Ids never crop (a long one wraps), the model is cut short, errors follow the headline.
@@ -82,7 +86,9 @@ def runs_section(rows: list[dict[str, Any]]) -> Section:
             return f"{row['headline']} ({row['n_errors']} err)"
         return str(row[column])
 
-    title = " · ".join([f"{len(rows)} run{'' if len(rows) == 1 else 's'}", *same.values()])
+    total = len(rows) if matched is None else matched
+    count = f"{total:,} run{'' if total == 1 else 's'}" if total == len(rows) else f"newest {len(rows)} of {total:,} runs"
+    title = " · ".join([count, *same.values()])
     index = {c: i for i, c in enumerate(columns)}
     # ids of the usual length stay on one line; a longer one (runs stored in the same second) may wrap
     # (rich would crop a column narrower than a minimum width, so the id is kept whole or allowed to fold)
@@ -97,28 +103,43 @@ def run_runs(args: argparse.Namespace) -> int:
         from mlx_benchmarks.cli.gc_cmd import run_incomplete
 
         return run_incomplete(args)
-    from mlx_benchmarks.views.runs_listing import described_runs
+    from mlx_benchmarks.views.runs_listing import runs_page
 
     fmt = chosen_format(args)
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    rows = described_runs(open_store(args), suite=args.suite, model=args.model, since=parse_since(args.since),
-                          limit=args.limit)
-    records = rows
+    limit = args.limit if args.limit is not None or fmt in ("json", "csv") else TABLE_ROWS
+    page = runs_page(open_store(args), suite=args.suite, model=args.model, since=parse_since(args.since),
+                     limit=limit, twins=args.twins)
+    rows = records = page.rows
     if fmt == "json":
         print_json(records)
     elif fmt == "csv":
         sys.stdout.write(csv_of_records(records, empty_columns=("id", "timestamp", "suite", "model", "short_id",
                                                                  "headline", "parameters")))
     elif fmt == "md":
-        sys.stdout.write(markdown([runs_section(rows)], headings=False))
+        sys.stdout.write(markdown([runs_section(rows, page.matched)], headings=False))
+        sys.stdout.write("".join(f"\n_{line}_\n" for line in _left_out(page.matched - len(rows), page.hidden_twins)))
     else:
         out = console()
-        print_sections(out, [runs_section(rows)])
+        print_sections(out, [runs_section(rows, page.matched)])
         if rows:
             out.print("ids are unique prefixes: `mlx-bench show ID` (also compare, --resume ...)", style="dim",
                       markup=False, highlight=False)
+        for line in _left_out(page.matched - len(rows), page.hidden_twins):
+            out.print(line, style="dim", markup=False, highlight=False)
     return 0
+
+
+def _left_out(older: int, twins: int) -> list[str]:
+    """What the table does not show, and the flag that shows it."""
+    lines = []
+    if older > 0:
+        lines.append(f"{older:,} older run{'' if older == 1 else 's'} not shown: --limit N shows more")
+    if twins:
+        lines.append(f"{twins:,} capability-comparison twin{'' if twins == 1 else 's'} of multi-target runs "
+                     "not shown: --twins lists them")
+    return lines
 
 
 def _header_lines(run_id: str, envelope: dict[str, Any]) -> list[str]:

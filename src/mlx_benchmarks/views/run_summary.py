@@ -33,6 +33,7 @@ class Section:
 
     ``numeric`` holds the indexes of right-aligned (number) columns, ``no_wrap`` those kept on one line (by
     default the first, which names the row), ``clip`` maps columns cut short with an ellipsis to their widest.
+    ``drop_order``: the columns a narrow terminal leaves out first (default: the rightmost first).
     """
 
     title: str
@@ -42,6 +43,7 @@ class Section:
     notes: list[str] = field(default_factory=list)
     no_wrap: frozenset[int] = frozenset({0})
     clip: dict[int, int] = field(default_factory=dict)
+    drop_order: tuple[int, ...] = ()
 
 
 def num(value: Any, digits: int | None = None) -> str:
@@ -150,7 +152,8 @@ def load_levels(results: Sequence[JSON]) -> Section:
     notes = ["rate R: R requests/s offered, req/s: achieved of offered;",
              "keeps up: answers kept at least 90% of the arrivals' pace"] \
         if any("request_rate" in _tags(r) for r in results) else []
-    return Section("Load levels", columns, rows, frozenset(range(1, 7)), notes)
+    # narrow terminals lose TPOT and ITL first: rate, TTFT, end-to-end latency and keeping up answer the question
+    return Section("Load levels", columns, rows, frozenset(range(1, 7)), notes, drop_order=(5, 4, 2, 6, 3, 7, 1))
 
 
 def ttft_table(results: Sequence[JSON]) -> Section:

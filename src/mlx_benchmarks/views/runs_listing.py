@@ -8,6 +8,7 @@ import itertools
 import json
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -57,25 +58,114 @@ def _results_by_run(con: Any, run_ids: Sequence[str]) -> tuple[dict[str, list[JS
     return results, gen
 
 
-def described_runs(store: Any, *, suite: str | None = None, model: str | None = None,
-                   since: datetime | None = None, limit: int | None = None) -> list[JSON]:
-    """Stored runs, newest first, as ``mlx-bench runs`` lists them: the run row with ``short_id``,
-    ``headline`` and ``parameters`` added.
+# more new shards than this since the index was last written: the full index refresh (which writes it) is cheaper
+MAX_UNINDEXED = 64
+_RUN_COLUMNS = ("run_id, timestamp, suite, model, quantization, git_sha, trigger, skipped, n_results, n_errors, "
+                "system_chip AS chip")
 
-    Read through ``ViewSource``: a local store's compacted index (the dashboard's), a lake's globs.
+
+def _files_sql(files: Sequence[str]) -> str:
+    quoted = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{quoted}], union_by_name = true)"
+
+
+def indexed_connection(store: Any) -> Any | None:
+    """A DuckDB connection with ``runs`` and ``results`` views over a local store's persisted index parts plus
+    the few shards written since, read by DuckDB from their files: no Arrow table crosses into Python, so
+    neither pyarrow.dataset nor pandas loads (registering an Arrow table with DuckDB imports pandas: ~1 s).
+
+    None when the store is not local, the index is missing or stale by more than ``MAX_UNINDEXED`` shards, or
+    a file cannot be read: the caller then takes ``ViewSource``, which rebuilds the index and skips bad shards.
     """
-    from mlx_benchmarks.views.queries import Filters, run_list
-    from mlx_benchmarks.views.source import ViewSource
+    import duckdb
 
-    source = ViewSource(store)
-    rows = run_list(source, Filters(suite=suite, model=model), limit=2**62)["runs"]
+    from mlx_benchmarks.index import INDEX_DIR, INDEX_VERSION, MANIFEST, TABLES, shard_listing
+    from mlx_benchmarks.store import Store
+
+    if not isinstance(store, Store):
+        return None
+    directory = store.root / INDEX_DIR / INDEX_VERSION
+    try:
+        tokens = [str(t) for t in json.loads((directory / MANIFEST).read_text(encoding="utf-8"))["parts"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    listing = shard_listing(store.runs_dir)
+    con = duckdb.connect()
+    try:
+        parts = {name: [str(directory / f"{name}-{t}.parquet") for t in tokens] for name in TABLES}
+        covered = {row[0] for row in con.execute(f"SELECT run_id FROM {_files_sql(parts['run'])}").fetchall()}
+        missing = sorted(listing - covered)
+        if not covered <= listing or len(missing) > MAX_UNINDEXED:
+            return None
+        for name, view in (("run", "runs"), ("results", "results")):
+            files = parts[name] + [f for f in (str(store.runs_dir / i / f"{name}.parquet") for i in missing)
+                                   if os.path.isfile(f)]
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM {_files_sql(files)}")
+        con.execute("SELECT count(*) FROM runs").fetchall()  # a bad new shard fails here, not half-way through
+    except duckdb.Error:
+        con.close()
+        return None
+    return con
+
+
+def _listed_rows(con: Any, *, suite: str | None, model: str | None) -> list[JSON]:
+    where, params = ["true"], []
+    if suite:
+        where.append("suite = ?")
+        params.append(suite)
+    if model:
+        where.append("(model = ? OR model ILIKE ?)")  # as the views' Filters match a model
+        params += [model, f"%{model}%"]
+    rows = fetch(con, f"SELECT {_RUN_COLUMNS} FROM runs WHERE {' AND '.join(where)} "
+                      "ORDER BY timestamp DESC, run_id DESC", params)
+    for row in rows:
+        row["timestamp"] = row["timestamp"].isoformat() if isinstance(row["timestamp"], datetime) else str(row["timestamp"])
+    return rows
+
+
+COMPARISON_SUITE = "capability-comparison"  # as runner.multi names it (not imported: views rank below runner)
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """The runs ``mlx-bench runs`` prints, and how many it left out: past the row limit, or twins."""
+
+    rows: list[JSON]
+    matched: int  # runs matching the filters, twins excepted when hidden
+    hidden_twins: int
+
+
+def runs_page(store: Any, *, suite: str | None = None, model: str | None = None, since: datetime | None = None,
+              limit: int | None = None, twins: bool = True) -> RunPage:
+    """Stored runs, newest first, as ``mlx-bench runs`` lists them: the run row with ``short_id``,
+    ``headline`` and ``parameters`` added; headlines are computed for the ``limit`` rows shown only.
+
+    ``twins=False`` leaves out the ``capability-comparison`` copy a multi-target run stores of each target's
+    run (unless ``suite`` asks for that suite). Read from the local store's index parts and new shards
+    (``indexed_connection``) when it can, else through ``ViewSource`` (the dashboard's index, a lake's globs).
+    """
+    con = indexed_connection(store)
+    if con is not None:
+        rows = _listed_rows(con, suite=suite, model=model)
+    else:
+        from mlx_benchmarks.views.queries import Filters, run_list
+        from mlx_benchmarks.views.source import ViewSource
+
+        source = ViewSource(store)
+        rows = run_list(source, Filters(suite=suite, model=model), limit=2**62)["runs"]
+        con = source.connect()
     if since is not None:  # newest first: the runs since a time are a prefix of the list
         rows = list(itertools.takewhile(lambda row: datetime.fromisoformat(row["timestamp"]) >= since, rows))
+    hidden = 0
+    if not twins and suite != COMPARISON_SUITE:
+        kept = [row for row in rows if row["suite"] != COMPARISON_SUITE]
+        hidden, rows = len(rows) - len(kept), kept
+    matched = len(rows)
     rows = rows[:limit] if limit else rows
     ids = [row["run_id"] for row in rows]
     all_ids = store.run_ids() if callable(getattr(store, "run_ids", None)) else ids
     shorts = short_ids([*all_ids, *ids])
-    results, gen = _results_by_run(source.connect(), ids)
+    results, gen = _results_by_run(con, ids)
     described = []
     for row in rows:
         run_id = row.pop("run_id")
@@ -83,7 +173,13 @@ def described_runs(store: Any, *, suite: str | None = None, model: str | None = 
         headline = "skipped" if row.get("skipped") else headline_of(row["suite"], mine)
         described.append({"id": run_id, **row, "short_id": shorts[run_id], "headline": headline,
                           "parameters": parameters_of(row["suite"], mine, gen.get(run_id))})
-    return described
+    return RunPage(described, matched, hidden)
+
+
+def described_runs(store: Any, *, suite: str | None = None, model: str | None = None,
+                   since: datetime | None = None, limit: int | None = None) -> list[JSON]:
+    """Every stored run matching the filters (twins included), as ``runs_page`` describes them."""
+    return runs_page(store, suite=suite, model=model, since=since, limit=limit).rows
 
 
 def split_tags(results: Sequence[JSON]) -> tuple[dict[str, str], list[tuple[str, dict[str, str]]]]:
