@@ -203,7 +203,7 @@ options = {{ prompt_lengths = "16", gen_tokens = "8", trials = 10, warmup = 0, c
 
 
 def test_a_mac_joined_with_fleet_join_takes_the_cells_that_name_its_labels(
-        fleet: dict[str, Any], lake: str) -> None:
+        fleet: dict[str, Any], lake: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`mlx-bench fleet join ADDRESS` runs the real `ray start` (kept in the foreground with --block, in its
     own session, so the test stops exactly what it started); the node carries this machine's labels and
     a cell whose `where` names one of them runs there."""
@@ -221,7 +221,8 @@ def test_a_mac_joined_with_fleet_join_takes_the_cells_that_name_its_labels(
             time.sleep(0.5)
         assert node, "the joined node never showed up"
         with SpawnedCalibrationServer(ttft_ms=5, itl_ms=1) as server:
-            plan = parse_sweep(f"""
+            sweep = tmp_path / "rack7.toml"
+            sweep.write_text(f"""
 [[targets]]
 label = "rack7"
 target = "{server.url}"
@@ -230,8 +231,9 @@ where = {{ rack = "7" }}
 [[suites]]
 name = "ttft"
 options = {QUICK}
-""", validate_suite_options)
-            [state] = FleetRun(address=None, lake=lake).run(plan_cells(plan, git_sha="abcdef0"))
+""")
+            code = main(["sweep", str(sweep), "--ray", fleet["cluster"].address, "--publish", lake,
+                         "--git-sha", "abcdef0"])
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # the session this test started, nothing else
         try:
@@ -246,5 +248,9 @@ options = {QUICK}
     labels = node["Labels"]
     assert labels["hostname"] and int(labels["memory_gb"]) > 0 and labels["chip"] and labels["os"]
     assert node["Resources"]["mlx_bench_timed"] == 1.0
-    assert state.status == "done" and state.node == node["NodeID"], (state.status, state.error)
-    assert Store(joined).run_ids() == [state.outcome.run_id] == RemoteStore(lake).run_ids()
+    shown = capsys.readouterr().out  # the live table as it ended, then the side-by-side table
+    [run_id] = Store(joined).run_ids()
+    assert code == 0 and RemoteStore(lake).run_ids() == [run_id]
+    [row] = [line for line in shown.splitlines() if "rack=7" in line and "│" in line]  # printed once
+    assert f"│ {node['Labels']['hostname'][:5]}" in row and "done" in row and run_id[:20] in row  # named by its host
+    assert "capability-comparison · ttft" in shown and "rack7" in shown
