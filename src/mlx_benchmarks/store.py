@@ -201,15 +201,18 @@ def share_modes(root: Path) -> tuple[int, int]:
 
 
 def resolve_run_id(run_ids: Sequence[str], prefix: str, *, where: str) -> str:
-    """The one id of ``run_ids`` starting with ``prefix`` (an exact id always wins); StoreError otherwise.
+    """The one id of ``run_ids`` starting with ``prefix`` (an exact id always wins), else the one ending with
+    it (the hash tail ``mlx-bench run`` prints); StoreError otherwise.
 
-    Shared by the local store and the remote lake view so both resolve prefixes the same way.
+    Shared by the local store and the remote lake view so both resolve ids the same way.
     """
     matches = [rid for rid in run_ids if rid.startswith(prefix)]
     if prefix in matches:
         return prefix
+    if not matches and prefix:
+        matches = [rid for rid in run_ids if rid.endswith(prefix)]
     if not matches:
-        raise StoreError(f"no stored run matches {prefix!r} in {where}")
+        raise StoreError(f"no stored run matches {prefix!r} in {where} (give a run id, or a unique start or end of one)")
     if len(matches) > 1:
         raise StoreError(f"{prefix!r} matches {len(matches)} runs; give a longer prefix")
     return matches[0]

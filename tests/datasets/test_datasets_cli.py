@@ -14,7 +14,7 @@ def test_list_prepare_info(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caps
     monkeypatch.setenv("MLX_BENCH_CACHE", str(tmp_path))
     assert main(["datasets", "list", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
-    assert not rows["humaneval"]["cached"] and rows["humaneval"]["count"] is None
+    assert not rows["humaneval"]["cached"] and rows["humaneval"]["count"] == 164  # the pinned size, before extraction
     assert rows["mbpp_plus"]["needs_data"]
 
     assert main(["datasets", "prepare", "humaneval", "--json"]) == 0

@@ -48,11 +48,15 @@ def register(subparsers: Any) -> None:
     info.set_defaults(func=run_info)
 
 
-def _row(name: str) -> dict[str, Any]:
-    """What we know without extracting: the cached info, else the loader's terms."""
+def _row(name: str, tasks: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """What we know without extracting: the cached info, else the loader's terms and the pinned size; and the
+    ``--tasks`` names that read the dataset."""
+    from mlx_benchmarks.datasets.registry import describe
+
+    users = {"tasks": (tasks or {}).get(name, [])} if tasks is not None else {}
     cached = api.cached_info(name)
     if cached is not None:
-        return {**asdict(cached), "cached": True}
+        return {**asdict(cached), "cached": True, **users}
     loader = get_loader(name)
     return {
         "name": name,
@@ -60,9 +64,10 @@ def _row(name: str) -> dict[str, Any]:
         "license": loader.license,
         "attribution": loader.attribution,
         "sha256": None,
-        "count": None,
+        "count": describe(name).count,
         "cached": False,
         "needs_data": loader.needs_data,
+        **users,
     }
 
 
@@ -78,19 +83,25 @@ def _short_source(source: str) -> str:
 
 def _section(rows: list[dict[str, Any]], title: str, *, whole: bool = False) -> Section:
     """The table's rows; ``whole`` keeps the full source and checksum (Markdown has room for them)."""
-    columns = ("name", "count", "cached", "licence", "sha256", "source") if whole else \
-        ("name", "count", "cached", "licence", "source")
+    columns = ("name", "count", "cached", "tasks", "licence", "sha256", "source") if whole else \
+        ("name", "count", "cached", "tasks", "licence", "source")
     table_rows = []
     for row in rows:
         count = "-" if row["count"] is None else f"{row['count']:,}"
         checksum = ((row["sha256"] or "-")[:16],) if whole else ()
         source = row["source"] if whole else _short_source(row["source"])
-        table_rows.append((row["name"], count, _cached(row), row["license"], *checksum, source))
+        users = row.get("tasks") or []
+        if not whole:  # the names alone ("humaneval (coding)" -> "humaneval"), at most two
+            users = list(dict.fromkeys(user.rsplit(" (", 1)[0] for user in users))
+            users = users if len(users) < 3 else [users[0], f"+{len(users) - 1}"]
+        tasks = ", ".join(users)
+        table_rows.append((row["name"], count, _cached(row), tasks or "-", row["license"], *checksum, source))
     notes = ["--data: needs a file of yours (datasets prepare NAME --data PATH)"] \
         if any(row.get("needs_data") and not row["cached"] for row in rows) else []
     # licence and source are cut short (whole in --format md|json|csv and `datasets info`), so rows fit 80 columns
+    notes.append("tasks: the --tasks names that read it (mlx-bench tasks)")
     return Section(title, columns, table_rows, frozenset({1}), notes, no_wrap=frozenset({0, 1, 2}),
-                   clip={3: 14, len(columns) - 1: 26})
+                   clip={3: 13, 4: 11, len(columns) - 1: 15})
 
 
 def _print(rows: list[dict[str, Any]], title: str, fmt: str) -> None:
@@ -105,7 +116,10 @@ def _print(rows: list[dict[str, Any]], title: str, fmt: str) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    rows = [_row(name) for name in api.available_datasets()]
+    from mlx_benchmarks.suites.catalog import dataset_tasks
+
+    users = dataset_tasks()
+    rows = [_row(name, users) for name in api.available_datasets()]
     _print(rows, f"{len(rows)} datasets", chosen_format(args))
     return 0
 

@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report_cmd", "write a self-contained HTML report (charts inlined, no network)"),
     "dashboard": ("dashboard_cmd", "browse the store in a local web dashboard"),
     "datasets": ("datasets_cmd", "list, prepare (extract and cache) and describe datasets"),
+    "tasks": ("tasks_cmd", "list every task (--tasks names): suite, scoring, size, licence, source"),
+    "samples": ("samples_cmd", "show, filter or export one stored run's per-sample records"),
     "gc": ("gc_cmd", "remove unfinishable journals and stale staging folders"),
 }
 COMMAND_MODULES = tuple(dict.fromkeys(f"mlx_benchmarks.cli.{module}" for module, _ in COMMANDS.values()))
@@ -45,8 +47,47 @@ COMMAND_MODULES = tuple(dict.fromkeys(f"mlx_benchmarks.cli.{module}" for module,
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
-        sys.stderr.write(f"mlx-bench: error: {message}\n")
+        sys.stderr.write(f"mlx-bench: error: {message}{suggestion(self, message)}\n")
         raise SystemExit(EXIT_USAGE)
+
+
+def did_you_mean(word: str, choices: Collection[str]) -> str:
+    """"; did you mean X?" for the closest of ``choices`` (difflib), else ""."""
+    import difflib
+
+    close = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    """Every flag of ``parser`` and its subcommands (argparse reports a subcommand's stray flag from the top)."""
+    out: list[str] = []
+    for action in parser._actions:
+        out += action.option_strings
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                out += _option_strings(sub)
+    return out
+
+
+def suggestion(parser: argparse.ArgumentParser, message: str) -> str:
+    """The hint for argparse's "unrecognized arguments: --x" and "invalid choice: 'x'" errors."""
+    import re
+
+    if message.startswith("unrecognized arguments:"):
+        flags = [word.split("=", 1)[0] for word in message.split(":", 1)[1].split() if word.startswith("-")]
+        known = _option_strings(parser)
+        for flag in flags:
+            hint = did_you_mean(flag, known)
+            if hint:
+                return hint
+        return ""
+    choice = re.match(r"argument (\S+): invalid choice: '([^']*)'", message)
+    if choice:
+        action = next((a for a in parser._actions if choice.group(1) in (a.dest, a.metavar, *a.option_strings)), None)
+        choices = action.choices if action is not None and action.choices else []
+        return did_you_mean(choice.group(2), [str(c) for c in choices])
+    return ""
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -105,8 +146,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     of credentials (a server may echo them into any message)."""
     from mlx_benchmarks.redact import redacted_console
 
-    with redacted_console():
-        return _main(argv)
+    try:
+        with redacted_console():
+            return _main(argv)
+    except KeyboardInterrupt:  # a Ctrl-C outside the command (parsing, printing) ends the same way
+        sys.stderr.write("mlx-bench: interrupted\n")
+        return EXIT_INTERRUPTED
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -20,7 +20,10 @@ COMMON_KEYS = {
     "suite", "target", "model", "serve", "server_pid", "store", "seed", "skip_unavailable", "trigger",
     "pr_number", "git_sha", "resume", "json", "request_timeout", "help",
     "idle_timeout", "parallel_targets", "share_mode", "max_response_mb", "max_buffered_mb",
+    "output_path", "log_samples",
 }
+# lm-eval's spellings of flags we have (its --limit 0.1 and --tasks a,b are understood as it means them)
+LM_EVAL_ALIASES = {"--num_fewshot": "--num-fewshot", "--output_path": "--output-path", "--log_samples": "--log-samples"}
 
 
 def runnable_suites() -> list[str]:
@@ -88,17 +91,79 @@ def run_parser(suite: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--parallel-targets", action="store_true",
                         help="run several HTTP --targets at once (never a speed suite on loopback targets)")
     parser.add_argument("--json", action="store_true", help="print the stored envelope as JSON")
+    parser.add_argument("--output-path", metavar="PATH", default=None,
+                        help="also write the envelope to PATH (a .json file, else a folder) and the samples beside "
+                             "it as JSON Lines (lm-eval's --output_path)")
+    parser.add_argument("--log-samples", action="store_true",
+                        help="accepted for lm-eval users: samples are always stored (`mlx-bench samples RUN`)")
     if suite:
         get_suite(suite).add_arguments(parser)
+    else:  # `run --tasks a,b` without a suite: the tasks name it (lm-eval style)
+        parser.add_argument("--tasks", default=None, help=argparse.SUPPRESS)
     return parser
 
 
+def lm_eval_spellings(argv: list[str]) -> list[str]:
+    """lm-eval's underscore flags as ours (``--num_fewshot 5`` and ``--num_fewshot=5``)."""
+    out = []
+    for arg in argv:
+        flag, equals, value = arg.partition("=")
+        out.append(LM_EVAL_ALIASES.get(flag, flag) + equals + value if flag.startswith("--") else arg)
+    return out
+
+
+def tasks_value(argv: list[str]) -> str | None:
+    """What ``--tasks`` was given (either spelling), or None."""
+    for index, arg in enumerate(argv):
+        if arg == "--tasks" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--tasks="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def suite_for_tasks(value: str) -> str:
+    """The one suite that runs every task of ``--tasks a,b`` (run without a suite, as lm-eval is); UsageError
+    naming the command for each suite when they span several, or a task several suites run."""
+    from mlx_benchmarks.suites.catalog import all_groups, where_is
+
+    groups = all_groups()
+    tasks = [t.strip() for t in value.split(",") if t.strip()]
+    suites = {task: list(dict.fromkeys(g.suite for g in groups if task in g.tasks)) for task in tasks}
+    unknown = [task for task, found in suites.items() if not found]
+    if unknown:
+        hint = where_is(unknown[0])
+        raise UsageError(f"unknown task {unknown[0]!r}" + (f"; {hint}" if hint else "") +
+                         " (`mlx-bench tasks` lists every task)")
+    chosen = {found[0] for found in suites.values()}
+    if len(chosen) == 1 and all(len(found) == 1 for found in suites.values()):
+        return chosen.pop()
+    shared = next(((task, found) for task, found in suites.items() if len(found) > 1), None)
+    if shared is not None and len({s for found in suites.values() for s in found}) == len(shared[1]):
+        raise UsageError(f"{shared[0]} is a task of {' and of '.join(shared[1])}: name the suite, "
+                         f"e.g. mlx-bench run {shared[1][-1]} --tasks {value}")
+    by_suite: dict[str, list[str]] = {}
+    for task, found in suites.items():
+        by_suite.setdefault(" or ".join(found), []).append(task)
+    commands = "; ".join(f"mlx-bench run {suite} --tasks {','.join(names)}" for suite, names in by_suite.items())
+    raise UsageError(f"--tasks {value} spans several suites, one run each: {commands}")
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
+    from mlx_benchmarks.cli.main import did_you_mean
+
+    argv = lm_eval_spellings(argv)
     first, _ = run_parser(None).parse_known_args([a for a in argv if a not in ("-h", "--help")])
     if first.suite is None and ("-h" in argv or "--help" in argv):
         run_parser(None).parse_args(["--help"])
+    # a suite flag before any suite name reads as the suite (`run --tasks gsm8k --limit 5`): the tasks decide
+    if first.suite not in available() and not first.resume and tasks_value(argv):
+        suite = suite_for_tasks(str(tasks_value(argv)))  # lm-eval style: the tasks name their suite
+        return run_parser(suite).parse_args([suite, *argv])
     if first.suite is not None and first.suite not in available():
-        get_suite(first.suite)  # raises the one-line unknown-suite error
+        hint = did_you_mean(first.suite, runnable_suites())
+        raise UsageError(f"unknown suite {first.suite!r}{hint or '; choose one of: ' + ', '.join(runnable_suites())}"
+                         " (`mlx-bench tasks` lists what each runs)")
     return run_parser(first.suite).parse_args(argv)
 
 
@@ -134,7 +199,18 @@ def run(ns: argparse.Namespace) -> int:
     from mlx_benchmarks.runner.execute import Runner, load_resume, run_sync
     from mlx_benchmarks.store import Store
 
+    if tasks_value(lm_eval_spellings(ns.argv)) == "list":  # lm-eval's `--tasks list`
+        from mlx_benchmarks.cli import tasks_cmd
+
+        suite = next((a for a in ns.argv if not a.startswith("-") and a in available()), None)
+        tasks_cmd.print_tasks(tasks_cmd.rows(suite), "table")
+        return 0
     args = parse(ns.argv)
+    destination = None
+    if args.output_path:
+        from mlx_benchmarks.cli.run_export import check_destination
+
+        destination = check_destination(args.output_path)
     location = store_location(args, writing=True)
     if is_remote(location):
         raise UsageError("runs are stored locally; publish them to a lake with `mlx-bench publish`")
@@ -154,6 +230,9 @@ def run(ns: argparse.Namespace) -> int:
     if len(requests) > 1:
         from mlx_benchmarks.runner.multi import run_many
 
+        if destination is not None or args.log_samples:
+            raise UsageError("--output-path and --log-samples take one --target (one run); "
+                             "`mlx-bench samples RUN` exports any stored run")
         code: int = run_many(store, requests, progress, as_json=args.json, parallel=args.parallel_targets)
         return code
     report = run_sync(Runner(store, progress), requests[0], args.resume)
@@ -161,4 +240,14 @@ def run(ns: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(report.envelope, indent=2) + "\n")
     else:
         print_envelope(report.envelope, report.stored.run_id, report.stored.created)
+    run_id = report.stored.run_id
+    notes = err_console() if args.json else console()
+    if destination is not None:
+        from mlx_benchmarks.cli.run_export import export
+
+        written = export(destination, run_id, report.envelope, store.samples(run_id))
+        notes.print(f"written: {written[0]} and {written[1]}", markup=False, soft_wrap=True, highlight=False)
+    if args.log_samples:
+        notes.print(f"samples are always stored: `mlx-bench samples {run_id}` shows them "
+                    f"({store.runs_dir / run_id / 'samples.parquet'})", markup=False, soft_wrap=True, highlight=False)
     return 0

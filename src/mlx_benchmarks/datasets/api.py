@@ -7,6 +7,7 @@ the cache; later loads read only the cache, verified by its sha256.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -87,14 +88,18 @@ def _rank(seed: int, record_id: str) -> str:
     return hashlib.sha256(f"{seed}:{record_id}".encode()).hexdigest()
 
 
-def select(records: Sequence[Record], limit: int | None, seed: int) -> list[Record]:
-    """A deterministic seeded subset of at most ``limit`` records (all when ``limit`` is None).
+def select(records: Sequence[Record], limit: int | float | None, seed: int) -> list[Record]:
+    """A deterministic seeded subset of at most ``limit`` records (all when ``limit`` is None; a float in
+    (0, 1) is that fraction of the records, rounded up, as lm-eval's ``--limit 0.1``).
 
     Records are ranked by sha256(``"{seed}:{id}"``), which is the same on every run, machine and
     Python version; a smaller limit gives a prefix of a larger one.
     """
     if limit is None:
         return list(records)
+    if isinstance(limit, float) and 0 < limit < 1:
+        limit = math.ceil(len(records) * limit)
+    limit = int(limit)
     if limit < 0:
         raise UsageError(f"limit must be >= 0, got {limit}")
     return sorted(records, key=lambda r: _rank(seed, r.id))[:limit]

@@ -1,12 +1,15 @@
 """Dataset name -> the loader object that extracts it ("module:ATTRIBUTE", imported lazily).
 
-Adding a dataset is one module plus one line here.
+Adding a dataset is one module plus one line here (and its size in ``SIZES`` when the source is pinned).
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 
+from mlx_benchmarks.datasets.loglik import FEWSHOT_CHOICES
+from mlx_benchmarks.datasets.loglik import TASKS as RC_TASKS
 from mlx_benchmarks.datasets.loglik import registry_entries as loglik_entries
 from mlx_benchmarks.datasets.sources import DatasetLoader
 from mlx_benchmarks.errors import DatasetError
@@ -29,6 +32,39 @@ DATASETS: dict[str, str] = {
     "ifbench": "mlx_benchmarks.datasets.ifbench:LOADER",
     **loglik_entries(),  # arc_easy_rc0, hellaswag_rc5, ...: OLMES ranked-classification requests
 }
+
+
+# records in each pinned source, so listings show a size before anything is extracted; each loader checks
+# its own count on extraction (``expect_count``), and tests/datasets/test_registry_sizes.py checks these
+SIZES: dict[str, int] = {
+    "gsm8k": 1319, "arc_challenge": 1172, "mmlu": 14042, "math500": 500, "mbpp": 500, "humaneval": 164,
+    "humaneval_plus": 164, "mbpp_plus": 378, "bfcl": 3491, "chat_prompts_sample": 66, "mmlu_rc0": 14042,
+    "mmlu_rc5": 14042, "ppl_hamlet": 1, "ifbench": 294,
+    **{f"{task}_rc{shots}": rc.count for task, rc in RC_TASKS.items() for shots in FEWSHOT_CHOICES},
+}
+
+
+@dataclass(frozen=True)
+class DatasetTerms:
+    """What a listing shows of a dataset without extracting it."""
+
+    name: str
+    count: int | None  # None: a user's file (``jsonl``)
+    license: str
+    source: str
+    cached: bool
+    needs_data: bool
+
+
+def describe(name: str) -> DatasetTerms:
+    """Size, licence and source: the cache's record when extracted, else the loader's terms and ``SIZES``."""
+    from mlx_benchmarks.datasets.cache import read_info
+
+    loader = get_loader(name)
+    info = read_info(name)
+    if info is not None:
+        return DatasetTerms(name, info.count, info.license, info.source, True, loader.needs_data)
+    return DatasetTerms(name, SIZES.get(name), loader.license, loader.source(None), False, loader.needs_data)
 
 
 def names() -> list[str]:

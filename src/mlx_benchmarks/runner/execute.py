@@ -9,6 +9,7 @@ What a run ends as (README's exit-code table, docs/reliability.md):
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 from dataclasses import asdict, dataclass, field, replace
@@ -36,6 +37,10 @@ from mlx_benchmarks.targets.registry import TargetSpec, make_target
 # how servers say they do not serve the requested model (vLLM, llama.cpp, Ollama, LM Studio, OpenAI)
 MODEL_NOT_FOUND = re.compile(r"HTTP 404|model[^.;]{0,80}(not found|does not exist|not loaded|unknown)|"
                              r"(unknown|no such|invalid) model", re.IGNORECASE)
+
+
+# a run that journaled no sample (a speed suite journals none) cannot be resumed: say so, never hint --resume
+NOT_RESUMABLE = "nothing was journaled, so there is nothing to resume: run it again once the target is back"
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,7 @@ class Runner:
                                    markup=False, soft_wrap=True)
                 return RunReport(StoredRun(stored, self.store.runs_dir / stored, False),
                                  self.store.envelope(stored), run_key)
-            self.console.print(f"run key {run_key} (after an interruption: mlx-bench run --resume {run_key})",
-                               markup=False, soft_wrap=True)
+            # no resume hint here: only a run that journaled a sample can be resumed (see _measure)
             return await self._measure(suite, target, request, journal, run_key, timestamp)
         finally:
             journal.release()
@@ -159,6 +163,9 @@ class Runner:
             if unknown:  # stopped early because every request was refused for its model
                 journal.discard()
                 raise UsageError(unknown) from None
+            if not journal.records():  # nothing journaled (a speed suite, say): nothing to resume
+                journal.discard()
+                raise RunIncomplete(f"{redact_text(str(exc))}; {NOT_RESUMABLE}") from None
             raise RunIncomplete(f"{redact_text(str(exc))}; the journal is kept: `{resume}` will finish the run "
                                 "once the target is back") from None
         except TargetError as exc:
@@ -173,10 +180,14 @@ class Runner:
         except StoreError:
             sampler.stop()
             raise  # the journal keeps what it could write
-        except BaseException:
+        except BaseException as exc:
             sampler.stop()
             if not journal.records():  # nothing to resume: leave no stale in-progress entry
                 journal.discard()
+            elif isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError)):  # Ctrl-C (asyncio cancels the run)
+                done, failed = journal.counts()
+                self.console.print(f"interrupted after {done} journaled samples ({failed} failed): `{resume}` "
+                                   "finishes the run", markup=False, soft_wrap=True, highlight=False)
             raise
         finally:
             peak = sampler.peak_sample()
@@ -200,6 +211,9 @@ class Runner:
                 journal.discard()
                 raise UsageError(unknown)
             why = next(iter(envelope.errors), "no result")
+            if not request.skip_unavailable and not journal.records():
+                journal.discard()
+                raise RunIncomplete(f"no measurement: every request of the run failed ({why[:300]}); {NOT_RESUMABLE}")
             if not request.skip_unavailable:
                 raise RunIncomplete(f"no measurement: every request of the run failed ({why[:300]}); the journal "
                                     f"is kept: `{resume}` will finish the run once the target is back")

@@ -351,7 +351,7 @@ def timing_fields(samples: Sequence[dict[str, Any]], wall_seconds: float | None)
 
 
 def mean_result(task: str, metric: str, samples: Sequence[dict[str, Any]], *, wall_seconds: float | None = None,
-                limit: int | None = None, **tags: object) -> Result:
+                limit: float | None = None, **tags: object) -> Result:
     """The mean of one metric over a task's samples; errored samples are counted, not scored."""
     scored = [float(s["scores"][metric]) for s in samples if not s.get("error") and metric in (s.get("scores") or {})]
     errors = sum(1 for s in samples if s.get("error"))

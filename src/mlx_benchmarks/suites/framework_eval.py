@@ -26,6 +26,7 @@ from mlx_benchmarks.agents.tasks import TASKS, AgentTask, select_tasks
 from mlx_benchmarks.envelope import GenKwargs, Result
 from mlx_benchmarks.errors import PrerequisiteError, UsageError
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.catalog import unknown_tasks
 from mlx_benchmarks.suites.eval_engine import stderr_of
 
 RUNNERS: dict[str, FrameworkRunner] = {runner.name: runner for runner in (
@@ -145,8 +146,10 @@ class FrameworkEvalSuite:
         frameworks = parse_frameworks(options.get("frameworks"))
         try:
             select_tasks(options.get("tasks"))
-        except ValueError as exc:
-            raise UsageError(f"--tasks: {exc}") from None
+        except ValueError:
+            ids = [task.id for task in TASKS]
+            wanted = [t.strip() for t in str(options.get("tasks")).split(",") if t.strip()]
+            raise unknown_tasks([t for t in wanted if t not in ids], ids, what="agent task") from None
         limit = options.get("limit")
         if limit is not None and int(limit) < 1:
             raise UsageError("--limit must be at least 1")

@@ -23,9 +23,11 @@ from mlx_benchmarks.envelope import GenKwargs, Result
 from mlx_benchmarks.errors import RunIncomplete, TargetError, UsageError
 from mlx_benchmarks.scoring.loglik import METRICS, REFERENCES, predictions, rank_scores
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.catalog import unknown_tasks
 from mlx_benchmarks.suites.eval_engine import SampleRecord, active_seconds, error_lines, mean_result
 from mlx_benchmarks.suites.failure_policy import consecutive_limit
 from mlx_benchmarks.suites.memory_window import MemoryWindow
+from mlx_benchmarks.suites.quality_common import parse_limit
 from mlx_benchmarks.targets.base import now_ns
 from mlx_benchmarks.targets.loglik import LoglikScorer, scorer_for
 
@@ -38,7 +40,7 @@ class LoglikOptions:
 
     tasks: tuple[str, ...]
     num_fewshot: int
-    limit: int | None
+    limit: int | float | None  # a float: a fraction of each task
 
 
 def add_scoring_arguments(parser: argparse.ArgumentParser, loglik_tasks: Sequence[str]) -> None:
@@ -66,12 +68,8 @@ def loglik_options(options: Mapping[str, Any], loglik_tasks: Sequence[str]) -> L
     tasks = tuple(t.strip() for t in str(raw).split(",") if t.strip()) if raw else tuple(loglik_tasks)
     unknown = [t for t in tasks if t not in loglik_tasks]
     if unknown or not tasks:
-        raise UsageError(f"unknown log-likelihood task {', '.join(unknown) or '(none)'!r}; "
-                         f"choose from: {', '.join(loglik_tasks)}")
-    limit = options.get("limit")
-    if limit is not None and int(limit) < 1:
-        raise UsageError("--limit must be at least 1")
-    return LoglikOptions(tasks=tasks, num_fewshot=shots, limit=None if limit is None else int(limit))
+        raise unknown_tasks(unknown, loglik_tasks, what="log-likelihood task")
+    return LoglikOptions(tasks=tasks, num_fewshot=shots, limit=parse_limit(options.get("limit")))
 
 
 def _load(task: str, opts: LoglikOptions, seed: int) -> tuple[list[Record], DatasetInfo]:

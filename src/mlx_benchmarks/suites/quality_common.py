@@ -19,6 +19,7 @@ from mlx_benchmarks.envelope import GenKwargs, Result
 from mlx_benchmarks.errors import DatasetError, UsageError
 from mlx_benchmarks.scoring.extract import LETTERS
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.catalog import describe_tasks_option, unknown_tasks
 from mlx_benchmarks.suites.eval_engine import EvalTask, ScoreFn, error_lines, mean_result, run_tasks
 from mlx_benchmarks.suites.memory_window import TaskWindows
 from mlx_benchmarks.targets.base import ChatRequest
@@ -86,7 +87,7 @@ class QualityOptions:
     """The parsed, validated flags of a quality suite."""
 
     tasks: tuple[str, ...]
-    limit: int | None
+    limit: int | float | None  # a float in (0, 1): that fraction of each task (lm-eval's --limit 0.1)
     concurrency: int
     max_tokens: int
     temperature: float
@@ -120,8 +121,9 @@ def add_quality_arguments(parser: argparse.ArgumentParser, tasks: Sequence[str],
     """--tasks --limit --concurrency --max-tokens --temperature --top-p --data (and --samples --k)."""
     parser.add_argument("--tasks", default=None, metavar="T,T,...",
                         help=f"tasks to run (default: all of {', '.join(tasks)})")
-    parser.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="a deterministic, seeded subset of N records per task (default: all)")
+    parser.add_argument("--limit", type=limit_arg, default=None, metavar="N",
+                        help="a deterministic, seeded subset of N records per task, or a fraction of each task "
+                             "(0.1, as lm-eval; default: all)")
     parser.add_argument("--concurrency", type=int, default=defaults.concurrency, metavar="N",
                         help=f"requests in flight (default {defaults.concurrency})")
     parser.add_argument("--score-workers", type=int, default=None, metavar="N",
@@ -140,6 +142,29 @@ def add_quality_arguments(parser: argparse.ArgumentParser, tasks: Sequence[str],
                             help=f"report pass@k for these k (default {defaults.k or 'those of 1,5,10 that fit --samples'})")
 
 
+def limit_arg(text: str) -> int | float:
+    """``--limit``: a count (at least 1) or, as lm-eval takes it, a fraction of each task in (0, 1)."""
+    value = parse_limit(text)
+    if value is None:
+        raise argparse.ArgumentTypeError(f"invalid limit {text!r}")
+    return value
+
+
+def parse_limit(value: Any) -> int | float | None:
+    """A record count (>= 1) or a fraction in (0, 1); UsageError for anything else."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"--limit takes a count or a fraction in (0, 1), got {value!r}") from None
+    if number.is_integer() and number >= 1:
+        return int(number)
+    if 0 < number < 1:
+        return number
+    raise UsageError(f"--limit must be at least 1, or a fraction in (0, 1) of each task; got {value}")
+
+
 def _int_list(value: Any, flag: str) -> tuple[int, ...]:
     if isinstance(value, (list, tuple)):
         return tuple(int(v) for v in value)
@@ -155,15 +180,13 @@ def parse_options(options: Mapping[str, Any], tasks: Sequence[str], defaults: De
     chosen = tuple(t.strip() for t in str(raw_tasks).split(",") if t.strip()) if raw_tasks else tuple(tasks)
     unknown = [t for t in chosen if t not in tasks]
     if unknown or not chosen:
-        raise UsageError(f"unknown task {', '.join(unknown) or '(none)'!r}; choose from: {', '.join(tasks)}")
+        raise unknown_tasks(unknown, tasks)
 
     def number(name: str, default: Any) -> Any:
         value = options.get(name)
         return default if value is None else value
 
-    limit = options.get("limit")
-    if limit is not None and int(limit) < 1:
-        raise UsageError("--limit must be at least 1")
+    limit = parse_limit(options.get("limit"))
     concurrency = int(number("concurrency", defaults.concurrency))
     max_tokens = int(number("max_tokens", defaults.max_tokens))
     temperature = float(number("temperature", defaults.temperature))
@@ -176,7 +199,7 @@ def parse_options(options: Mapping[str, Any], tasks: Sequence[str], defaults: De
         raise UsageError("--temperature must be >= 0 and --top-p in (0, 1]")
     if samples < 1 or not k or min(k) < 1 or max(k) > samples:
         raise UsageError(f"--k values must be between 1 and --samples ({samples}); got {','.join(map(str, k))}")
-    return QualityOptions(tasks=chosen, limit=None if limit is None else int(limit), concurrency=concurrency,
+    return QualityOptions(tasks=chosen, limit=limit, concurrency=concurrency,
                           max_tokens=max_tokens, temperature=temperature,
                           top_p=None if top_p is None else float(top_p), data=options.get("data"),
                           samples=samples, k=tuple(sorted(set(k))))
@@ -292,6 +315,7 @@ class QualitySuite:
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add_quality_arguments(parser, self.task_names, self.defaults, data_help=self.data_help)
+        describe_tasks_option(parser, self.name, self.task_names)  # every task the suite runs, by scoring
 
     def options(self, options: Mapping[str, Any]) -> QualityOptions:
         return parse_options(options, self.task_names, self.defaults)

@@ -29,6 +29,7 @@ from mlx_benchmarks.scoring.tool_ast import REFERENCE, check_sample
 from mlx_benchmarks.scoring.tool_parsers import ParsedCall, extract_calls, path_counts
 from mlx_benchmarks.scoring.tool_schema import renders_tools, schema_errors, to_openai_tools
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.catalog import unknown_tasks
 from mlx_benchmarks.suites.eval_engine import (
     EvalTask,
     ModelOutput,
@@ -58,7 +59,7 @@ def parse_tasks(value: str | None) -> list[str]:
     names = [t.strip() for t in value.split(",") if t.strip()]
     unknown = [t for t in names if t not in bfcl.CATEGORIES]
     if unknown:
-        raise UsageError(f"--tasks: unknown category {unknown[0]!r}; choose from: {', '.join(bfcl.CATEGORIES)}")
+        raise unknown_tasks(unknown, list(bfcl.CATEGORIES), what="category")
     return list(dict.fromkeys(names))
 
 

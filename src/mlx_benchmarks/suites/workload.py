@@ -91,14 +91,20 @@ class Workload:
         start = 0 if stream == "dataset" else int(hashlib.sha256(stream.encode()).hexdigest()[:8], 16)
         position = (start + index) % len(items)
         item = items[position]
-        return Planned(speed_request([dict(m) for m in item.messages], item.output_tokens or gen or self.gen,
+        wanted = item.output_tokens or gen or self.gen
+        cap = self.options.output_cap
+        return Planned(speed_request([dict(m) for m in item.messages], min(wanted, cap) if cap else wanted,
                                      self.ctx.seed), self.selection.prompt_tokens[position])
 
     def tags(self) -> dict[str, object]:
         """Where the prompts came from (dataset provenance and selection), for every result."""
         if self.dataset is None or self.selection is None:
-            return {"dataset": "random"}
-        return {**self.dataset.provenance(), "dataset_prompts": len(self.selection.items),
+            return {"dataset": "random", "output_tokens_source": "--gen-tokens"}
+        cap = self.options.output_cap
+        # where each request's max_tokens came from (GuideLLM / vLLM bench record the same choice)
+        source = f"dataset, capped at {cap} (--gen-tokens)" if cap else "dataset"
+        return {**self.dataset.provenance(), "output_tokens_source": source, "output_tokens_cap": cap or "none",
+                "dataset_prompts": len(self.selection.items),
                 "dataset_filtered_out": self.selection.filtered_out,
                 "dataset_limit": self.options.dataset_limit or "none",
                 "dataset_prompt_tokens": f"{self.options.min_prompt_tokens}..{self.options.max_prompt_tokens or 'any'}"}

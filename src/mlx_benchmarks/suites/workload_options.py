@@ -26,6 +26,9 @@ def add_workload_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--dataset-limit", default=None, metavar="N", help="send at most N dataset prompts")
     group.add_argument("--min-prompt-tokens", default=None, metavar="N", help="skip shorter dataset prompts")
     group.add_argument("--max-prompt-tokens", default=None, metavar="N", help="skip longer dataset prompts")
+    # --gen-tokens left unset reads as its default (speed_common); set, with a dataset it caps each prompt's
+    # own output length (GuideLLM's and vLLM's output-length override), so it must be told apart from unset
+    parser.set_defaults(gen_tokens=None)
     group.add_argument("--shared-prefix", default=None, metavar="N",
                        help="also time prompts that share an N-token system prompt, beside unshared ones")
     group.add_argument("--turns", default=None, metavar="K", help="also time K-turn conversations (TTFT per turn)")
@@ -64,6 +67,7 @@ class WorkloadOptions:
 
     dataset: str = "random"
     dataset_limit: int | None = None
+    output_cap: int | None = None  # --gen-tokens with a dataset: max_tokens = min(the prompt's own length, cap)
     min_prompt_tokens: int = 1
     max_prompt_tokens: int | None = None
     shared_prefix: int | None = None
@@ -98,6 +102,12 @@ class WorkloadOptions:
             if high is not None else None
         if high_n is not None and high_n < low_n:
             raise UsageError(f"--max-prompt-tokens: {high_n} is below --min-prompt-tokens {low_n}")
+        cap = given("gen_tokens")
+        if cap is not None and dataset != "random":
+            cap = ",".join(map(str, cap)) if isinstance(cap, (list, tuple)) else str(cap).strip()
+            if "," in cap:
+                raise UsageError(f"--gen-tokens {cap}: with --dataset it takes one number, the cap on each prompt's "
+                                 "own output length")
         sweep_rates = given("sweep_rates")
         if sweep_rates is not None and not given("sweep"):
             raise UsageError("--sweep-rates needs --sweep")
@@ -105,6 +115,8 @@ class WorkloadOptions:
             dataset=dataset,
             dataset_limit=parse_int(limit, "--dataset-limit", minimum=1, maximum=1_000_000) if limit is not None
             else None,
+            output_cap=parse_int(cap, "--gen-tokens", minimum=1, maximum=1_000_000)
+            if cap is not None and dataset != "random" else None,
             min_prompt_tokens=low_n, max_prompt_tokens=high_n,
             shared_prefix=_optional_int(given("shared_prefix"), "--shared-prefix", MAX_PROMPT_TOKENS),
             turns=_optional_int(given("turns"), "--turns", 64),

@@ -14,9 +14,7 @@ import json
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future
 from pathlib import Path
-from queue import SimpleQueue
 from typing import Any
 
 from mlx_benchmarks.errors import PrerequisiteError, TargetUnavailable
@@ -26,6 +24,7 @@ from mlx_benchmarks.targets.mlx_execution import execution_info, ran_quantizatio
 from mlx_benchmarks.targets.mlx_prefix_cache import PrefixCache
 from mlx_benchmarks.targets.mlx_prompt import exact_prompt, held_back_suffix
 from mlx_benchmarks.targets.mlx_revision import weights_revision
+from mlx_benchmarks.targets.mlx_thread import GenerationThread
 
 MLX_INSTALL_HINT = "the mlx target needs MLX: pip install 'mlx-benchmarks[mlx]'"
 _DONE = object()
@@ -87,30 +86,7 @@ def _import_mlx() -> tuple[Any, Any]:
     return mx, mlx_lm
 
 
-class _GenerationThread:
-    """A daemon thread that runs submitted calls one at a time, for the life of the process."""
-
-    def __init__(self) -> None:
-        self._jobs: SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]]] = SimpleQueue()
-        threading.Thread(target=self._loop, name="mlx-generate", daemon=True).start()
-
-    def _loop(self) -> None:
-        while True:
-            future, function, args = self._jobs.get()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(function(*args))
-            except BaseException as exc:
-                future.set_exception(exc)
-
-    def submit(self, function: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._jobs.put((future, function, args))
-        return future
-
-
-_SHARED_THREAD: _GenerationThread | None = None
+_SHARED_THREAD: GenerationThread | None = None
 
 
 class MLXTarget:
@@ -197,13 +173,13 @@ class MLXTarget:
             execution=execution,
         )
 
-    def _worker(self) -> _GenerationThread:
+    def _worker(self) -> GenerationThread:
         # One long-lived thread loads and generates: a fresh thread per request measured 13% slower
         # prompt processing (per-thread BLAS and MLX set-up paid inside every TTFT). It is shared by
         # every MLXTarget of the process, so MLX work stays on one thread.
         global _SHARED_THREAD
         if _SHARED_THREAD is None:
-            _SHARED_THREAD = _GenerationThread()
+            _SHARED_THREAD = GenerationThread()
         return _SHARED_THREAD
 
     async def run_in_worker(self, function: Callable[..., Any], *args: Any) -> Any:
@@ -409,7 +385,7 @@ class MLXTarget:
             def emit(item: object) -> None:
                 loop.call_soon_threadsafe(queue.put_nowait, item)
 
-            worker = asyncio.wrap_future(self._worker().submit(self._run, prompt, request, emit, cancel))
+            worker = asyncio.wrap_future(self._worker().submit(self._run, prompt, request, emit, cancel, cancel=cancel))
             try:
                 while (item := await queue.get()) is not _DONE:
                     if isinstance(item, Exception):
