@@ -8,15 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
-
 from mlx_benchmarks.cli.common import add_store_option, console, open_store, print_json
+from mlx_benchmarks.cli.formats import print_sections
 from mlx_benchmarks.errors import RegressionFound, UsageError
+from mlx_benchmarks.views.run_summary import Section
 
 # --markdown given without FILE: $GITHUB_STEP_SUMMARY inside GitHub Actions, else stdout
 MARKDOWN_AUTO = ""
 FORMATS = ("table", "json", "csv", "md")
-VERDICT_STYLES = {"regressed": "bold red", "improved": "green", "changed": "yellow", "no change": "dim", "no error bars": "dim"}
 
 
 def register(subparsers: Any) -> None:
@@ -123,32 +122,40 @@ def write_markdown(text: str, destination: str | None, *, append: bool) -> None:
         raise UsageError(f"cannot write Markdown to {destination}: {exc.strerror or exc}") from None
 
 
-def print_table(comparison: Any) -> None:
-    from mlx_benchmarks.compare.markdown import (
-        format_change,
-        format_interval,
-        format_p,
-        format_value,
-        not_paired_lines,
-        row_names,
-        summary_line,
-    )
+def comparison_section(comparison: Any) -> Section:
+    """The paired results as one table: a result as a reader names it (``decode tok/s at 128 prompt tokens``,
+    with the configuration keys that tell it from its namesakes), A, B, change, interval, p and verdict.
+    A narrow terminal loses the interval, then p, before anything else."""
+    from mlx_benchmarks.compare.markdown import format_change, format_interval, format_p, format_value
+    from mlx_benchmarks.views.labels import result_label, unit_label
 
     level = round(comparison.confidence * 100)
+    rows = []
+    for row in comparison.rows:
+        label = result_label(row.name, row.metric)
+        if row.label and row.label != row.name:  # ``name [gen_tokens=8]``: keep what tells namesakes apart
+            label += " " + row.label[len(row.name):].strip()
+        unit = unit_label(row.unit)
+        rows.append((label, format_value(row.a, unit), format_value(row.b, unit), format_change(row),
+                     format_interval(row), format_p(row.p_value), row.verdict))
+    return Section("Paired results", ("result", "A", "B", "change", f"{level}% CI", "p", "verdict"), rows,
+                   frozenset({1, 2, 3, 5}), no_wrap=frozenset({6}), drop_order=(4, 5, 3))
+
+
+def print_table(comparison: Any, store: Any | None = None) -> None:
+    from mlx_benchmarks.compare.markdown import not_paired_lines, summary_line
+
     out = console()
     # the ids are long: on their own lines they leave the table's width to the numbers
-    out.print(f"A (baseline)  {comparison.run_a}\nB (candidate) {comparison.run_b}", markup=False)
-    table = Table()
-    for column in ("result", "metric", "A", "B", "change", f"{level}% CI", "p", "verdict"):
-        numeric = column in ("A", "B", "change", "p")
-        table.add_column(column, overflow="fold", justify="right" if numeric else "left",
-                         no_wrap=column in ("change", "verdict"))
-    for row, name in zip(comparison.rows, row_names(comparison.rows), strict=True):
-        table.add_row(
-            name, row.metric, format_value(row.a, row.unit), format_value(row.b, row.unit), format_change(row),
-            format_interval(row), format_p(row.p_value), f"[{VERDICT_STYLES[row.verdict]}]{row.verdict}[/]",
-        )
-    out.print(table)
+    out.print(f"A (baseline)  {comparison.run_a}\nB (candidate) {comparison.run_b}", markup=False, soft_wrap=True)
+    sections = [comparison_section(comparison)]
+    if store is not None:
+        from mlx_benchmarks.views.speed_compare import speed_comparison
+
+        speed = speed_comparison(store.envelope(comparison.run_a), store.envelope(comparison.run_b))
+        if speed is not None:
+            sections.append(speed)
+    print_sections(out, sections)
     out.print(summary_line(comparison), markup=False)
     for line in not_paired_lines(comparison):
         out.print(line, markup=False)
@@ -171,7 +178,7 @@ def run_compare(args: argparse.Namespace) -> int:
     if args.markdown is not None:
         # the step summary collects every step's output, so it is appended to, never replaced
         write_markdown(comparison.to_markdown(), destination, append=args.markdown == MARKDOWN_AUTO)
-    print_comparison(comparison, fmt, quiet_table=markdown_to_stdout)
+    print_comparison(comparison, fmt, quiet_table=markdown_to_stdout, store=store)
     if args.fail_on_regression and comparison.regressions:
         worst = ", ".join(f"{r.name}/{r.metric} {r.rel_change * 100:+.1f}%" if r.rel_change is not None
                           else f"{r.name}/{r.metric}" for r in comparison.regressions)
@@ -181,7 +188,7 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_comparison(comparison: Any, fmt: str, *, quiet_table: bool) -> None:
+def print_comparison(comparison: Any, fmt: str, *, quiet_table: bool, store: Any | None = None) -> None:
     """Print in the chosen format; CSV has no room for the unpaired results, so they go to stderr."""
     if fmt == "json":
         print_json(comparison.to_json())
@@ -195,4 +202,4 @@ def print_comparison(comparison: Any, fmt: str, *, quiet_table: bool) -> None:
         for line in not_paired_lines(comparison):
             print(line, file=sys.stderr)
     elif not quiet_table:
-        print_table(comparison)
+        print_table(comparison, store)

@@ -49,6 +49,7 @@ def rich_table(section: Section, *, title: bool = True) -> Table:
     """
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=section.title if title else None, title_justify="left", title_style="bold",
                   box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, collapse_padding=True)
@@ -60,7 +61,7 @@ def rich_table(section: Section, *, title: bool = True) -> Table:
                          overflow="ellipsis" if clipped else "fold", max_width=section.clip.get(index),
                          min_width=widest if whole else None, no_wrap=clipped or whole)
     for row in section.rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))  # a cell is text, never markup: ``name [gen_tokens=8]``
     return table
 
 
