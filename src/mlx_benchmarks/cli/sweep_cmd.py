@@ -22,6 +22,7 @@ from mlx_benchmarks.cli.run_cmd import COMMON_KEYS, run_parser
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.paths import is_remote
 from mlx_benchmarks.suites.registry import get_suite
+from mlx_benchmarks.views.sweep_plan import matrix_text, options_text
 
 
 def register(subparsers: Any) -> None:
@@ -97,7 +98,7 @@ def sweep(args: argparse.Namespace) -> int:
         out.print("note: `where` places cells on a fleet (--ray); here every cell runs on this machine", markup=False)
     out.print(f"sweep {plan.name}: {len(plan.runs)} run(s) × {len(plan.targets)} target(s)", markup=False)
     for run in plan.runs:
-        shown = {k: v for k, v in run.options.items() if v is not None}
+        shown = options_text(run.options)
         out.print(f"  {run.suite} {shown} on {', '.join(t.label for t in plan.targets)}", markup=False)
     if args.dry_run:
         return 0
@@ -109,7 +110,9 @@ def sweep(args: argparse.Namespace) -> int:
                                spec=TargetSpec(target=t.target, model=t.model, serve=t.serve, timeout_s=t.timeout_s,
                                                api_key_env=t.api_key_env))
                     for t in plan.targets]
-        result = run_many(store, requests, out, as_json=args.json, labels=[t.label for t in plan.targets])
+        title = f"{run.suite} · {matrix_text(run.options, [r.options for r in plan.runs])}"
+        result = run_many(store, requests, out, as_json=args.json, labels=[t.label for t in plan.targets],
+                          title=title)
         code = code or result
     return code
 
@@ -130,7 +133,7 @@ def fleet_sweep(args: argparse.Namespace, plan: Any) -> int:
     out.print(f"sweep {plan.name}: {len(cells)} cell(s) on the fleet at {address}"
               + (f", published to {lake}" if lake else ""), markup=False, soft_wrap=True)
     for cell in cells:
-        shown = {k: v for k, v in cell.request.options.items() if v is not None}
+        shown = options_text(cell.request.options)
         kind = "timed" if cell.timed else "untimed"
         out.print(f"  [{cell.index}] {cell.request.suite} {shown} on {cell.label} ({kind}; {cell.placement})",
                   markup=False, soft_wrap=True)
@@ -164,7 +167,9 @@ def report_fleet(states: Sequence[Any], plan: Any, out: Any, *, as_json: bool) -
                                     s.cell.run_key) if done else None)
                 runs.append(TargetRun(s.cell.label, s.cell.request, report, error=s.error))
             if any(r.report for r in runs):
-                out.print(side_by_side(runs))
+                options = plan.runs[run_index].options
+                out.print(side_by_side(runs, title=f"{plan.runs[run_index].suite} · "
+                                                   f"{matrix_text(options, [r.options for r in plan.runs])}"))
         for s in states:
             if s.error:
                 out.print(f"[{s.cell.index}] {s.cell.label} {s.cell.request.suite}: {s.status}: {s.error}",

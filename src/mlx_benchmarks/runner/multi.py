@@ -186,11 +186,12 @@ def peak_rss_mb(envelope: dict[str, Any]) -> float | None:
     return max(peaks) if peaks else None
 
 
-def side_by_side(runs: Sequence[TargetRun]) -> Table:
-    """Per task and metric: each target's score with its 95% interval and its speed; peak RSS last."""
+def side_by_side(runs: Sequence[TargetRun], title: str | None = None) -> Table:
+    """Per task and metric: each target's score with its 95% interval and its speed; peak RSS last.
+    ``title``: what a sweep names this run by (its matrix values)."""
     envelopes = {r.label: r.report.envelope for r in runs if r.report is not None}
     suite = next((e["suite"] for e in envelopes.values()), "?")
-    table = Table(title=f"{COMPARISON_SUITE} · {suite}")
+    table = Table(title=f"{COMPARISON_SUITE} · {title or suite}")
     table.add_column("task")
     table.add_column("metric")
     for label in envelopes:
@@ -214,7 +215,7 @@ def side_by_side(runs: Sequence[TargetRun]) -> Table:
 
 
 def run_many(store: Store, requests: Sequence[RunRequest], console: Console, *, as_json: bool = False,
-             labels: Sequence[str] | None = None, parallel: bool = False) -> int:
+             labels: Sequence[str] | None = None, parallel: bool = False, title: str | None = None) -> int:
     """``mlx-bench run SUITE --target A --target B ...``: run, store, print the table; exit code."""
     runs = run_coroutine(run_targets(store, requests, console, labels, parallel=parallel))
     if as_json:
@@ -223,7 +224,7 @@ def run_many(store: Store, requests: Sequence[RunRequest], console: Console, *, 
             "run_id": r.report.stored.run_id if r.report else None, "comparison_run_id": r.comparison_run_id,
             "envelope": r.report.envelope if r.report else None} for r in runs], indent=2) + "\n")
     else:
-        console.print(side_by_side(runs))
+        console.print(side_by_side(runs, title))
         for run in runs:
             where = f"stored {run.report.stored.run_id} + {run.comparison_run_id}" if run.report else f"error: {run.error}"
             console.print(f"{run.label}: {where}", markup=False)
