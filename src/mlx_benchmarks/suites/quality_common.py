@@ -144,7 +144,10 @@ def add_quality_arguments(parser: argparse.ArgumentParser, tasks: Sequence[str],
 
 def limit_arg(text: str) -> int | float:
     """``--limit``: a count (at least 1) or, as lm-eval takes it, a fraction of each task in (0, 1)."""
-    value = parse_limit(text)
+    try:
+        value = parse_limit(text)
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--limit ")) from None
     if value is None:
         raise argparse.ArgumentTypeError(f"invalid limit {text!r}")
     return value
