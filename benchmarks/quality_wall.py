@@ -83,13 +83,14 @@ def serve(port: int, delay_s: float) -> None:
 
 
 def run_one(url: str, suite: str, task: str, samples: int, concurrency: int, store: Path,
-            score_workers: int | None) -> dict[str, Any]:
+            score_workers: int | None, src: str | None = None) -> dict[str, Any]:
     argv = [sys.executable, "-m", "mlx_benchmarks.cli.main", "run", suite, "--target", url, "--tasks", task,
             "--limit", str(samples), "--concurrency", str(concurrency), "--store", str(store), "--json"]
     if score_workers is not None:
         argv += ["--score-workers", str(score_workers)]
+    env = {**os.environ, "PYTHONPATH": src} if src else None  # another checkout's engine, for an A/B
     started = time.perf_counter()
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=ROOT)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
     whole = time.perf_counter() - started
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(argv)} exited {out.returncode}: {out.stderr[-2000:]}")
@@ -135,6 +136,9 @@ def main() -> None:
     parser.add_argument("--delay-ms", type=float, default=200.0)
     parser.add_argument("--tasks", default="reasoning:gsm8k,coding:humaneval")
     parser.add_argument("--score-workers", type=int, default=None)
+    parser.add_argument("--compare-src", default=None, metavar="DIR",
+                        help="also run each cell with the package from DIR (e.g. an older commit's src/, from "
+                             "git archive), interleaved, as column 'other'")
     args = parser.parse_args()
     print("command: python " + " ".join(sys.argv))
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
@@ -153,6 +157,10 @@ def main() -> None:
             for level in (int(c) for c in args.concurrency.split(",")):
                 with tempfile.TemporaryDirectory() as store:
                     figures = run_one(url, suite, task, args.samples, level, Path(store), args.score_workers)
+                if args.compare_src:
+                    with tempfile.TemporaryDirectory() as store:
+                        other = run_one(url, suite, task, args.samples, level, Path(store), None, args.compare_src)
+                    figures["other_active_s"] = other["active_s"]
                 ideal = math.ceil(args.samples / level) * args.delay_ms / 1e3
                 rows.append((task, level, ideal, figures))
     finally:
@@ -160,14 +168,14 @@ def main() -> None:
         server.wait(timeout=10)
     print(f"\n{args.samples} samples per task, server answering in {args.delay_ms:g} ms, {os.cpu_count()} cores:")
     print("| task | concurrency | ideal s | active s | x ideal | scoring floor s | x max(ideal, floor) "
-          "| whole command s | score | errors |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| whole command s | score | errors | other active s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     floors = {task: scoring_floor(task, args.samples) if task in CODE_TASKS else 0.0 for task, _, _, _ in rows}
     for task, level, ideal, f in rows:
         floor = floors[task]
         print(f"| {task} | {level} | {ideal:.2f} | {f['active_s']:.2f} | {f['active_s'] / ideal:.2f} | "
               f"{floor:.2f} | {f['active_s'] / max(ideal, floor):.2f} | {f['process_s']:.2f} | {f['value']:.3f} | "
-              f"{f['n_errors']} |")
+              f"{f['n_errors']} | {f.get('other_active_s', '-')} |")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

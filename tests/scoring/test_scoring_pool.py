@@ -41,6 +41,13 @@ def raises_on_q2(record: Record, output: ModelOutput) -> tuple[dict[str, float],
     return exact(record, output)
 
 
+def busy(record: Record, output: ModelOutput) -> tuple[dict[str, float], dict[str, Any]]:
+    end = time.thread_time() + 0.03  # 30 ms of CPU, as a checker parsing the answer might spend
+    while time.thread_time() < end:
+        pass
+    return exact(record, output)
+
+
 def slow(record: Record, output: ModelOutput) -> tuple[dict[str, float], dict[str, Any]]:
     time.sleep(SCORE_SLEEP_S)  # CPU-bound work, as far as the request slot can tell
     return exact(record, output)
@@ -93,7 +100,7 @@ def test_a_scorer_that_raises_is_a_scoring_error_and_the_others_are_scored() -> 
 
 def test_scorers_run_in_other_processes_once_ready_and_an_unpicklable_one_in_a_thread_with_the_same_limit() -> None:
     async def go() -> set[int]:
-        async with ScoringPool(2, preload=[module_of(exact)]) as pool:
+        async with ScoringPool(2, preload=[module_of(exact)], cpu_bound_s=0) as pool:
             await pool.wait_ready()
             verdicts = await asyncio.gather(*(pool.score(exact, r, OUTPUT, timeout_s=30) for r in records(6)))
         return {detail["pid"] for _, detail in verdicts}
@@ -125,7 +132,7 @@ def test_scoring_does_not_hold_a_request_slot() -> None:
 
 def test_a_hung_worker_is_killed_and_replaced() -> None:
     async def go() -> list[Any]:
-        async with ScoringPool(1, preload=[module_of(exact)]) as pool:
+        async with ScoringPool(1, preload=[module_of(exact)], cpu_bound_s=0) as pool:
             await pool.wait_ready()
             record = records(2)[1]
             with pytest.raises(ScoringFailed, match=r"limit \(its process was killed\)"):
@@ -153,3 +160,19 @@ def test_math_verify_has_a_pool_of_its_own_comparing_at_once() -> None:
         took = time.perf_counter() - began
     assert verdicts == [True, True] and checker.timeouts == 0
     assert took < 1.8, f"two 1 s comparisons took {took:.2f} s: one waited for the other"
+
+
+def test_only_a_cpu_bound_scorer_moves_to_the_processes() -> None:
+    async def go() -> tuple[set[int], set[int], int]:
+        async with ScoringPool(2, preload=[module_of(exact)]) as pool:
+            cheap = {(await pool.score(exact, r, OUTPUT, timeout_s=30))[1]["pid"] for r in records(4)}
+            spawned = len(pool._all)
+            for r in records(2):  # 30 ms of CPU a call: over the 20 ms bound
+                await pool.score(busy, r, OUTPUT, timeout_s=30)
+            await pool.wait_ready()
+            heavy = {(await pool.score(busy, r, OUTPUT, timeout_s=30))[1]["pid"] for r in records(4)}
+        return cheap, heavy, spawned
+
+    cheap, heavy, spawned = asyncio.run(go())
+    assert cheap == {os.getpid()} and spawned == 0, "a regex scorer is not worth a process start"
+    assert os.getpid() not in heavy, "a scorer spending 30 ms of CPU a call scores in the worker processes"

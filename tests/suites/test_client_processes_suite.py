@@ -30,7 +30,7 @@ def test_two_processes_send_what_one_sends_and_say_so() -> None:
     one, sent_one = run(1)
     two, sent_two = run(2)
     valid(two)
-    assert not two.errors and not two.partial
+    assert not two.errors and not two.partial, two.errors
     assert Counter(sent_two) == Counter(sent_one), "the same prompts, each as often, whichever the processes"
     assert [r.name for r in two.results] == [r.name for r in one.results]
     levels = [r for r in two.results if r.name.startswith(("concurrency_3", "rate_40"))]
@@ -39,7 +39,7 @@ def test_two_processes_send_what_one_sends_and_say_so() -> None:
     rate = next(r for r in two.results if r.name == "rate_40_requests_per_sec")
     assert rate.tags["requests_not_sent"] == "0" and 1 <= int(rate.tags["max_in_flight"]) <= 12
     samples = [s for s in two.samples if str(s["result"]).startswith(("concurrency_3", "rate_40"))]
-    assert len(samples) == 2 * 3 + 12 and all(s["error"] is None for s in samples)
+    assert len(samples) == 2 * 3 + 12 and all(s["error"] is None for s in samples), samples
 
 
 def test_an_in_process_target_refuses_more_than_one_process() -> None:

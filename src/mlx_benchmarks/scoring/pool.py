@@ -1,9 +1,12 @@
 """Scorers run in a pool of worker processes, beside the requests and never inside their slots.
 
-CPU-bound scorers (math-verify and sympy, the IFBench checkers, BFCL's AST checker, the code sandbox's
-launches) would hold the event loop, or fight over one GIL in threads, while the next answers wait. The pool
-runs each scoring call in one of ``workers`` spawned processes (``--score-workers N``, default one per core),
-so as many score at once as there are cores, and the engine keeps every request slot busy meanwhile.
+CPU-bound scorers (math-verify and sympy, the IFBench checkers, BFCL's AST checker) would hold the event
+loop, or fight over one GIL in threads, while the next answers wait. The pool runs a CPU-bound scorer's
+calls in ``workers`` spawned processes (``--score-workers N``, default one per core), so as many score at
+once as there are cores, and the engine keeps every request slot busy meanwhile. Which scorers are CPU-bound
+is measured, not declared: each starts in threads, where its calls' CPU time is counted, and moves to the
+processes once they average ``CPU_BOUND_S`` (a regex over the answer, or the code sandbox, whose work is in
+a child process of its own, never pays for a process start).
 
 A call that runs past its time limit has its worker killed (a stuck sympy simplification or a runaway
 checker never returns otherwise) and fails with ``ScoringFailed``: the sample records a scoring error, not a
@@ -23,6 +26,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import Any
@@ -37,6 +41,7 @@ class ScoringFailed(Exception):
     """A scorer raised, crashed or ran past its time limit: the sample's error, not its score."""
 
 
+CPU_BOUND_S = 0.02  # a scorer whose calls average this much CPU (in threads) moves to the processes
 START_TIMEOUT_S = 120.0  # a worker's start (interpreter, the scorers' imports) is not charged to a call
 
 
@@ -46,15 +51,22 @@ class _Worker:
 
 
 class ScoringPool:
-    """``await pool.score(fn, *args, timeout_s=...)`` runs ``fn(*args)`` in a worker process.
+    """``await pool.score(fn, *args, timeout_s=...)`` runs ``fn(*args)`` in a thread or a worker process.
 
-    Use as ``async with ScoringPool(...)``; workers start at once and stop when the block ends. Until the
-    first is ready (an interpreter and the scorers' imports: a second or so on a busy machine), calls run in
-    threads, so the first answers are not held up by the pool's start.
+    Use as ``async with ScoringPool(...)``. A scorer starts in threads, where its CPU time is measured; once
+    its calls average ``cpu_bound_s`` of CPU or more (or one ran past its limit), its calls go to the worker
+    processes, started then (``cpu_bound_s=0``: every picklable call, from the first). A cheap scorer (a regex
+    over the answer) or one that waits on a child process of its own (the code sandbox) stays in threads and
+    costs no process start; until the workers are ready (an interpreter and the scorers' imports: a second
+    or so on a busy machine), calls run in threads too.
     """
 
-    def __init__(self, workers: int | None = None, *, preload: Sequence[str] = ()) -> None:
+    def __init__(self, workers: int | None = None, *, preload: Sequence[str] = (),
+                 cpu_bound_s: float = CPU_BOUND_S) -> None:
         self.workers = max(1, workers or usable_cores())
+        self.cpu_bound_s = cpu_bound_s
+        self._cost: dict[str, list[float]] = {}  # scorer -> [calls timed in threads, their CPU seconds]
+        self._heavy: set[str] = set()  # scorers whose calls go to the processes
         self.preload = [name for name in dict.fromkeys(preload) if name]
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()  # ready and not busy
         self._all: list[_Worker] = []
@@ -64,9 +76,14 @@ class ScoringPool:
         self.killed = 0  # workers killed past a time limit, found dead, or that never started
 
     async def __aenter__(self) -> ScoringPool:
-        for _ in range(self.workers):
-            self._launch()
+        if self.cpu_bound_s <= 0:
+            self._start_workers()
         return self
+
+    def _start_workers(self) -> None:
+        if not self._all and not self._starting:
+            for _ in range(self.workers):
+                self._launch()
 
     async def __aexit__(self, *exc: object) -> None:
         for task in list(self._starting):
@@ -106,12 +123,16 @@ class ScoringPool:
     async def score(self, fn: Callable[..., Any], *args: Any, timeout_s: float) -> Any:
         """``fn(*args)``, in a worker process when it pickles (else a thread); ScoringFailed past ``timeout_s``,
         when it raises, or when its process dies."""
+        key = _key(fn)
+        if self.cpu_bound_s > 0 and key not in self._heavy:
+            return await self._in_thread(fn, args, timeout_s, key)
         try:
             payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError):
-            return await self._in_thread(fn, args, timeout_s)
+            return await self._in_thread(fn, args, timeout_s, key)
+        self._start_workers()
         if not self._ready:  # the pool is starting (or replacing a killed worker): a thread scores meanwhile
-            return await self._in_thread(fn, args, timeout_s)
+            return await self._in_thread(fn, args, timeout_s, key)
         worker = await self._idle.get()
         try:
             worker.conn.send_bytes(payload)
@@ -131,31 +152,43 @@ class ScoringPool:
         self._retire(worker)
         self._launch()
 
-    async def _in_thread(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout_s: float) -> Any:
+    async def _in_thread(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout_s: float, key: str) -> Any:
         """``fn(*args)`` in a daemon thread: one past its limit is abandoned, and cannot keep the process alive."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[Any] = loop.create_future()
 
-        def settle(outcome: tuple[bool, Any]) -> None:
+        def settle(outcome: tuple[bool, Any], cpu_s: float) -> None:
+            cost = self._cost.setdefault(key, [0.0, 0.0])
+            cost[0] += 1
+            cost[1] += cpu_s
+            if cost[1] / cost[0] >= self.cpu_bound_s:
+                self._heavy.add(key)
             if not done.done():
                 (done.set_result if outcome[0] else done.set_exception)(outcome[1])
 
         def call() -> None:
+            cpu0 = time.thread_time()
             try:
                 outcome: tuple[bool, Any] = (True, fn(*args))
             except Exception as exc:
                 outcome = (False, exc)
             with contextlib.suppress(RuntimeError):  # the run ended (its loop closed) while this was abandoned
-                loop.call_soon_threadsafe(settle, outcome)
+                loop.call_soon_threadsafe(settle, outcome, time.thread_time() - cpu0)
 
         async with self._threads:
             threading.Thread(target=call, daemon=True, name="mlx-bench-score").start()
             try:
                 return await asyncio.wait_for(done, timeout_s)
             except TimeoutError:
+                self._heavy.add(key)  # it may be spinning: its next calls go where they can be killed
                 raise ScoringFailed(f"scorer ran past its {timeout_s:g} s limit (in a thread, left to finish)") from None
             except Exception as exc:
                 raise ScoringFailed(f"{type(exc).__name__}: {exc}"[:500]) from None
+
+
+def _key(fn: Callable[..., Any]) -> str:
+    inner = getattr(fn, "func", fn)
+    return f"{module_of(fn)}.{getattr(inner, '__qualname__', repr(inner))}"
 
 
 def module_of(fn: Callable[..., Any]) -> str:
