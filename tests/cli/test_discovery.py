@@ -89,10 +89,11 @@ def test_every_suite_help_lists_its_tasks(capsys: pytest.CaptureFixture[str]) ->
     help_text = " ".join(capsys.readouterr().out.split())
     for task in ("mmlu", *IF_TASKS, *QUANT_TASKS, *KnowledgeSuite.loglik_task_names):
         assert task in help_text, task
-    with pytest.raises(SystemExit):
-        main(["run", "reasoning", "--help"])
-    help_text = " ".join(capsys.readouterr().out.split())
-    assert all(t in help_text for t in ("gsm8k", "arc_easy", "hellaswag", "piqa", "winogrande"))
+    for suite, task in expected_tasks():
+        with pytest.raises(SystemExit):
+            main(["run", suite, "--help"])
+        help_text = "".join(capsys.readouterr().out.split())  # argparse may break a name at its hyphen
+        assert task.replace("-", "") in help_text.replace("-", ""), (suite, task)
 
 
 def test_datasets_list_shows_sizes_and_task_names_before_extraction(

@@ -136,7 +136,8 @@ class FrameworkEvalSuite:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--frameworks", default=DEFAULT_FRAMEWORKS,
                             help=f"comma separated, from: {', '.join(FRAMEWORKS)} (default {DEFAULT_FRAMEWORKS})")
-        parser.add_argument("--tasks", default=None, metavar="ID,ID", help="agent task ids (default all)")
+        parser.add_argument("--tasks", default=None, metavar="ID,ID",
+                            help=f"agent task ids (default all): {', '.join(t.id for t in TASKS)}")
         parser.add_argument("--limit", type=int, default=None, metavar="N",
                             help="only the first N tasks (of --tasks, in their fixed order)")
         parser.add_argument("--max-steps", type=int, default=8, help="model turns per task before step_limit")
