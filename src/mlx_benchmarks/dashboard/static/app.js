@@ -122,7 +122,7 @@
       select("suite", catalog.suites.map((s) => [s.suite, s.suite]), suite, (v) => go("pivot", {suite: v, model: p.model})),
       select("metric", metrics.map((m) => [m, m]), pv.metric, (v) => go("pivot", {suite: suite, metric: v, model: p.model})),
       textInput("model", p.model, (v) => go("pivot", {suite: suite, metric: pv.metric, model: v})));
-    out.append(card("Models × tasks: " + pv.metric + (pv.unit ? " (" + pv.unit + ")" : ""), controls, MB.pivotTable(pv)));
+    out.append(card("Models × tasks" + (pv.metric ? ": " + MB.withUnit(pv.metric.replace(/_/g, " "), pv.unit) : ""), controls, MB.pivotTable(pv)));
   }
 
   async function runsView(p, out) {
@@ -171,8 +171,12 @@
     // the tags that tell namesakes apart (tok_per_sec_128 at tg 32 and at tg 128) stay in view
     const KEY_TAGS = [["prompt_tokens_requested", "pp"], ["gen_tokens_requested", "tg"], ["concurrency", "c"], ["request_rate", "rate"]];
     const keyTags = (tags) => KEY_TAGS.filter(([k]) => tags && tags[k] !== undefined).map(([k, short]) => short + " " + tags[k]).join(" · ");
-    const results = MB.table(["name", "key", "metric", "value", "unit", "tags"], d.results.map((r) => el("tr", {class: "result-row"},
-      el("td", {}, r.name), el("td", {class: "key-tags"}, keyTags(r.tags)), el("td", {}, r.metric), el("td", {class: "num"}, num(r.value)), el("td", {}, r.unit),
+    // the settings column only where a result has one; the stored name and metric stay in the cell's title
+    const settings = d.results.some((r) => keyTags(r.tags));
+    const stderr = (r) => (r.tags && r.tags.stderr !== undefined && r.tags.stderr !== "" ? num(Number(r.tags.stderr)) : "");
+    const results = MB.table(["result", ...(settings ? ["settings"] : []), "value", "± stderr", "unit", "tags"], d.results.map((r) => el("tr", {class: "result-row"},
+      el("td", {class: "result-name", title: r.name + " · " + r.metric}, r.title || r.name), settings ? el("td", {class: "key-tags"}, keyTags(r.tags)) : null,
+      el("td", {class: "num"}, num(r.value)), el("td", {class: "num stderr"}, stderr(r)), el("td", {}, MB.unitLabel(r.unit)),
       el("td", {class: "tags-cell"}, tagList(r.tags)))), {class: "grid results-table"});
     out.append(card("Run " + d.run_id, MB.keyValueTable(Object.fromEntries(Object.entries(head).filter(([, v]) => v !== undefined && v !== null)), "kv-table run-head"),
       el("p", {}, el("a", {href: "#/compare?a=" + encodeURIComponent(d.run_id)}, "compare with another run…"))));

@@ -54,7 +54,14 @@ const MB = (() => {
     return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
   }
 
+  // a ratio prints bare (0.80), seconds as s: the stored unit names stay in the data
+  const UNITS = {ratio: "", seconds: "s"};
+  function unitLabel(unit) {
+    return unit in UNITS ? UNITS[unit] : (unit || "");
+  }
+
   function num(value, unit) {
+    unit = unitLabel(unit);
     if (value === null || value === undefined || Number.isNaN(value)) return "—";
     if (Number.isInteger(value)) return unit ? value + " " + unit : String(value);  // counts stay counts: 0, not 0.0000
     const abs = Math.abs(value);
@@ -81,8 +88,23 @@ const MB = (() => {
     return el("table", Object.assign({class: "grid"}, attrs || {}), head, body);
   }
 
+  // the reader's name of a result (views.labels: "decode tok/s at 64 prompt tokens"), else name · metric
   function keyLabel(key) {
+    if (key.title) return key.title;
     return key.name === key.metric ? key.name : key.name + " · " + key.metric;
+  }
+
+  function withUnit(text, unit) {
+    const shown = unitLabel(unit);
+    return shown ? text + " (" + shown + ")" : text;
+  }
+
+  /* A model name that wraps after "/" and "-" rather than inside a word. */
+  function modelName(name) {
+    const parts = String(name).split(/(?<=[\/\-_·])/);
+    const out = [];
+    parts.forEach((part, i) => { if (i) out.push(el("wbr", {})); out.push(part); });
+    return out;
   }
 
   const LAYOUT = {
@@ -117,19 +139,21 @@ const MB = (() => {
       hoverinfo: "text",
       marker: {color: "#4c78a8"},
     }], {
-      title: {text: ptext(board.suite + ": " + keyLabel(board) + (unit ? " (" + unit + ")" : ""))},
+      title: {text: ptext(board.suite + ": " + withUnit(keyLabel(board), unit))},
       height: 90 + 34 * Math.max(rows.length, 1),
       margin: {l: 260, r: 20, t: 36, b: 36},
       yaxis: {automargin: true, type: "category"},
+      xaxis: {rangemode: "tozero"},
     });
   }
 
   function leaderboardTable(board, linkRun) {
-    const columns = ["#", "model", keyLabel(board), "other results", "run", "when"];
+    const columns = ["#", "model", keyLabel(board), "± stderr", "other results", "run", "when"];
     const rows = board.rows.map((r, i) => el("tr", {class: "lb-row", dataset: {rank: i + 1}},
       el("td", {}, String(i + 1)),
-      el("td", {class: "model"}, r.label || r.model),
+      el("td", {class: "model"}, modelName(r.label || r.model)),
       el("td", {class: "value num"}, num(r.value, r.unit)),
+      el("td", {class: "stderr num"}, r.stderr === null || r.stderr === undefined ? "" : num(r.stderr)),
       el("td", {class: "others"}, r.results.filter((x) => !(x.name === board.name && x.metric === board.metric))
         .map((x) => keyLabel(x) + " " + num(x.value, x.unit)).join("; ")),
       el("td", {}, linkRun ? linkRun(r.run_id) : r.run_id),
@@ -151,10 +175,10 @@ const MB = (() => {
     }));
     const div = el("div", {class: "chart trend-chart", dataset: {suite: trend.suite, name: trend.name, metric: trend.metric}});
     return plot(div, traces, {
-      title: {text: ptext(trend.suite + ": " + keyLabel(trend) + (trend.unit ? " (" + trend.unit + ")" : ""))},
+      title: {text: ptext(trend.suite + ": " + withUnit(keyLabel(trend), trend.unit))},
       height: 380,
       xaxis: {type: "date"},
-      yaxis: {title: {text: ptext(trend.unit || "")}},
+      yaxis: {title: {text: ptext(unitLabel(trend.unit))}, rangemode: "tozero"},
       legend: {orientation: "h", y: -0.2},
     });
   }
@@ -167,8 +191,8 @@ const MB = (() => {
         type: "scatter", mode: "lines+markers", name: ptext(s.label || s.model),
         x: s.points.map((p) => p.timestamp), y: s.points.map((p) => p.value),
         text: s.points.map((p) => ptext((s.label || s.model) + " · " + num(p.value, t.unit) + " · " + p.run_id)),
-      })), {title: {text: ptext(t.suite + ": " + keyLabel(t) + (t.unit ? " (" + t.unit + ")" : ""))}, width: 420, height: 240,
-        xaxis: {type: "date"}, showlegend: t.series.length > 1, legend: {orientation: "h", y: -0.25}, margin: {l: 48, r: 10, t: 30, b: 40}});
+      })), {title: {text: ptext(t.suite + ": " + withUnit(keyLabel(t), t.unit))}, width: 420, height: 240,
+        xaxis: {type: "date"}, yaxis: {rangemode: "tozero"}, showlegend: t.series.length > 1, legend: {orientation: "h", y: -0.25}, margin: {l: 48, r: 10, t: 30, b: 40}});
     }));
   }
 
@@ -242,12 +266,13 @@ const MB = (() => {
     const mixed = !pv.metric;  // each task shows its own headline metric: say which under the task
     const head = el("tr", {}, el("th", {}, "model"), pv.columns.map((c, j) =>
       el("th", {}, c, mixed ? [el("br", {}), el("span", {class: "metric-name"}, pv.metrics[j].replace(/_/g, " "))] : null)));
+    // (a column's title, "gsm8k exact match (strict)", is in pv.titles for a hover)
     const ranges = pv.columns.map((_, j) => {
       const vals = pv.rows.map((r) => r.values[j]).filter((v) => v !== null);
       return [Math.min(...vals), Math.max(...vals)];
     });
     const rows = pv.rows.map((r) => el("tr", {class: "pivot-row"},
-      el("td", {class: "model"}, r.label || r.model),
+      el("td", {class: "model"}, modelName(r.label || r.model)),
       r.values.map((v, j) => {
         const [lo, hi] = ranges[j];
         const share = v === null || hi === lo ? 0.5 : (v - lo) / (hi - lo);
@@ -262,17 +287,21 @@ const MB = (() => {
     return el("div", {class: "table-scroll"}, el("table", {class: "grid pivot-table"}, el("thead", {}, head), el("tbody", {}, rows)));
   }
 
-  /* Memory snapshots in run order (before → loaded → peak → after). */
+  /* Memory snapshots in run order (before → loaded → peak → after): the process (RSS, wired) on one chart, the
+   * machine's free memory on its own, each axis from 0 — on a shared axis a 0.2 GB RSS beside 20 GB free was
+   * a flat line. */
   function memoryChart(snapshots, title) {
     const phases = snapshots.map((s, i) => ptext((i + 1) + ". " + s.phase));
-    const traces = [["rss_gb", "RSS"], ["free_gb", "free"], ["wired_gb", "wired"]]
-      .filter(([key]) => snapshots.some((s) => s[key] !== undefined))
-      .map(([key, label]) => ({
-        type: "scatter", mode: "lines+markers", name: label, x: phases,
-        y: snapshots.map((s) => (s[key] === undefined ? null : s[key])),
-      }));
-    const div = el("div", {class: "chart memory-chart"});
-    return plot(div, traces, {title: {text: ptext(title || "memory (GB)")}, height: 300, xaxis: {type: "category"}, yaxis: {title: {text: "GB"}}});
+    const lines = (pairs) => pairs.filter(([key]) => snapshots.some((s) => s[key] !== undefined && s[key] !== null))
+      .map(([key, label]) => ({type: "scatter", mode: "lines+markers", name: label, x: phases,
+        y: snapshots.map((s) => (s[key] === undefined ? null : s[key]))}));
+    const layout = (text) => ({title: {text: ptext(text)}, width: 520, height: 300, legend: PAIR_LEGEND, margin: PAIR_MARGIN,
+      xaxis: {type: "category"}, yaxis: {title: {text: "GB"}, rangemode: "tozero"}});
+    const process = plot(el("div", {class: "chart memory-chart memory-process"}), lines([["rss_gb", "RSS"], ["wired_gb", "wired"]]),
+      layout((title ? title + ": " : "") + "process memory (GB)"));
+    const free = lines([["free_gb", "free"]]);
+    return el("div", {class: "chart-pair"}, process,
+      free.length ? plot(el("div", {class: "chart memory-chart memory-free"}), free, layout("free memory on the machine (GB)")) : null);
   }
 
   /* Peak RSS of each latest run, one bar group per suite. */
@@ -284,7 +313,7 @@ const MB = (() => {
     });
     const div = el("div", {class: "chart peak-memory-chart"});
     return plot(div, traces, {title: {text: "peak RSS of the latest run (GB)"}, height: 360, barmode: "group",
-      xaxis: {type: "category", automargin: true}, yaxis: {title: {text: "GB"}}});
+      xaxis: {type: "category", automargin: true}, yaxis: {title: {text: "GB"}, rangemode: "tozero"}});
   }
 
   function memoryTable(snapshots) {
@@ -297,7 +326,7 @@ const MB = (() => {
       el("td", {}, linkRun ? linkRun(r.run_id) : r.run_id),
       el("td", {}, shortTime(r.timestamp)),
       el("td", {}, r.suite),
-      el("td", {class: "model"}, r.model),
+      el("td", {class: "model"}, modelName(r.model)),
       el("td", {class: "num"}, r.skipped ? "skipped" : String(r.n_results)),
       el("td", {class: "num"}, String(r.n_errors)),
       el("td", {}, r.chip || ""),
@@ -310,7 +339,7 @@ const MB = (() => {
     return table(["field", "value"], rows, {class: "grid " + (cls || "kv-table")});
   }
 
-  return {el, append, clear, ptext, num, pct, shortTime, table, keyLabel, leaderboardChart, leaderboardTable, trendChart,
+  return {el, append, clear, ptext, num, pct, unitLabel, withUnit, modelName, shortTime, table, keyLabel, leaderboardChart, leaderboardTable, trendChart,
     trendSmallMultiples, sweepCharts, throughputCharts, distributionCharts,
     changePointList, pivotTable, memoryChart, peakMemoryChart, memoryTable, runsTable, keyValueTable};
 })();

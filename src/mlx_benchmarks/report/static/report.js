@@ -42,16 +42,17 @@
   }
 
   function sweeps() {
-    if (!data.sweeps.length) return null;
+    // the page's "Sweeps" link always leads somewhere
+    if (!data.sweeps.length) return section("sweeps", "Rate sweeps", el("p", {class: "muted"}, "no rate sweeps stored (mlx-bench run throughput --rates ... or --sweep)"));
     return section("sweeps", "Rate sweeps: achieved vs offered, latency vs rate",
       data.sweeps.map((s) => el("div", {class: "sweep", dataset: {run: s.run_id}},
-        el("h3", {}, s.model + " · " + shortTime(s.timestamp) + " · " + s.run_id), MB.sweepCharts(s.points, ""))));
+        el("h3", {}, MB.modelName(s.model), " · " + shortTime(s.timestamp) + " · " + s.run_id), MB.sweepCharts(s.points, ""))));
   }
 
   function pivots() {
-    return section("pivot", "Models × tasks (latest run)",
+    return section("pivot", "Models × tasks (latest result per model and setup)",
       data.pivots.map((p) => el("div", {class: "pivot", dataset: {suite: p.suite}},
-        el("h3", {}, p.suite + ": " + p.metric + (p.unit ? " (" + p.unit + ")" : "")), MB.pivotTable(p))));
+        el("h3", {}, p.suite + (p.metric ? ": " + MB.withUnit(p.metric.replace(/_/g, " "), p.unit) : "")), MB.pivotTable(p))));
   }
 
   function memory() {
@@ -59,7 +60,7 @@
     const summaryChart = latest.length ? MB.peakMemoryChart(latest) : el("p", {class: "muted"}, "no memory snapshots");
     // one timeline per run, drawn when first opened: a large store has many
     const details = data.memory.map((m) => {
-      const box = el("details", {class: "memory"}, el("summary", {}, m.model + " · " + m.suite + " · peak " + num(m.peak_gb, "GB")));
+      const box = el("details", {class: "memory"}, el("summary", {}, MB.modelName(m.model), " · " + m.suite + " · peak " + num(m.peak_gb, "GB")));
       box.addEventListener("toggle", () => {
         if (box.open && !box.dataset.drawn) {
           box.dataset.drawn = "true";

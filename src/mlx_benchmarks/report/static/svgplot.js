@@ -40,6 +40,26 @@ const SVGPLOT = (() => {
     return a >= 10 || v === 0 ? String(Math.round(v)) : String(Number(v.toPrecision(2)));
   }
 
+  /* Date ticks on whole days (or hours, within two days), each label once: runs of one afternoon drew the
+   * same date four times. */
+  function dateTicks(lo, hi, scale) {
+    const HOUR = 3600e3, DAY = 24 * HOUR;
+    const span = hi - lo;
+    const steps = [HOUR, 3 * HOUR, 6 * HOUR, 12 * HOUR, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 91 * DAY, 365 * DAY];
+    const step = steps.find((s) => span / s <= 5) || steps[steps.length - 1];
+    const label = (t) => {
+      const iso = new Date(t).toISOString();
+      return step < DAY ? iso.slice(5, 10) + " " + iso.slice(11, 16) : iso.slice(0, 10);
+    };
+    const out = [];
+    if (span === 0) return [[scale(lo), label(lo)]];
+    for (let t = Math.ceil(lo / step) * step; t <= hi && out.length < 12; t += step) {
+      if (!out.length || out[out.length - 1][1] !== label(t)) out.push([scale(t), label(t)]);
+    }
+    if (!out.length) out.push([scale(lo), label(lo)]);
+    return out;
+  }
+
   /* One axis: maps data values to pixels between a and b; kind is linear, log, date or category. */
   function axis(kind, values, a, b, fromZero) {
     if (kind === "category") {
@@ -54,6 +74,8 @@ const SVGPLOT = (() => {
     let lo = Math.min(...nums, fromZero ? 0 : Infinity);
     let hi = Math.max(...nums, fromZero ? 0 : -Infinity);
     if (!nums.length) { lo = 0; hi = 1; }
+    // every value 0 on an axis from 0: 0 to 1, never a bar from -1 to 0
+    if (fromZero && lo === hi) hi = lo + 1;
     if (log) { lo = Math.log10(lo); hi = Math.log10(hi); if (lo === hi) { lo -= 0.5; hi += 0.5; } }
     const raw = log ? [] : niceTicks(lo, hi, date ? 4 : 5);
     if (!log && !date) { lo = Math.min(lo, raw[0]); hi = Math.max(hi, raw[raw.length - 1]); }
@@ -62,7 +84,7 @@ const SVGPLOT = (() => {
     const at = (v) => scale(log ? Math.log10(Number(v)) : date ? Date.parse(v) : Number(v));
     let ticks;
     if (log) ticks = niceTicks(lo, hi, 4).filter((e) => Number.isInteger(e)).map((e) => [scale(e), short(Math.pow(10, e))]);
-    else if (date) ticks = niceTicks(lo, hi, 4).map((t) => [scale(t), new Date(t).toISOString().slice(5, 10)]);
+    else if (date) ticks = dateTicks(lo, hi, scale);
     else ticks = raw.map((t) => [scale(t), short(t)]);
     return {kind, at, ticks};
   }
@@ -101,8 +123,9 @@ const SVGPLOT = (() => {
     const bars = traces.filter((t) => t.type === "bar");
     const xKind = horizontal ? "linear" : (layout.xaxis && layout.xaxis.type) || (bars.length ? "category" : "linear");
     const yKind = horizontal ? "category" : (layout.yaxis && layout.yaxis.type) || "linear";
-    const X = axis(xKind, xs, box.l, box.r, horizontal);
-    const Y = axis(yKind, ys, box.b, box.t, bars.length > 0 && !horizontal);
+    const tozero = (a) => Boolean(a && a.rangemode === "tozero");  // plotly's own option: an axis from 0
+    const X = axis(xKind, xs, box.l, box.r, horizontal || tozero(layout.xaxis));
+    const Y = axis(yKind, ys, box.b, box.t, (bars.length > 0 && !horizontal) || tozero(layout.yaxis));
     svg.append(node("line", {x1: box.l, y1: box.b, x2: box.r, y2: box.b, stroke: "#9aa3b2"}));
     svg.append(node("line", {x1: box.l, y1: box.t, x2: box.l, y2: box.b, stroke: "#9aa3b2"}));
     const every = Math.max(1, Math.ceil(X.ticks.length / Math.max(1, (box.r - box.l) / 60)));
