@@ -5,7 +5,7 @@ loop, or fight over one GIL in threads, while the next answers wait. The pool ru
 calls in ``workers`` spawned processes (``--score-workers N``, default one per core), so as many score at
 once as there are cores, and the engine keeps every request slot busy meanwhile. Which scorers are CPU-bound
 is measured, not declared: each starts in threads, where its calls' CPU time is counted, and moves to the
-processes once they average ``CPU_BOUND_S`` (a regex over the answer, or the code sandbox, whose work is in
+processes once their median reaches ``CPU_BOUND_S`` (a regex over the answer, or the code sandbox, whose work is in
 a child process of its own, never pays for a process start).
 
 A call that runs past its time limit has its worker killed (a stuck sympy simplification or a runaway
@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import importlib
 import pickle
+import statistics
 import subprocess
 import sys
 import threading
@@ -41,7 +42,10 @@ class ScoringFailed(Exception):
     """A scorer raised, crashed or ran past its time limit: the sample's error, not its score."""
 
 
-CPU_BOUND_S = 0.02  # a scorer whose calls average this much CPU (in threads) moves to the processes
+# a scorer whose calls take this much CPU (median of its first calls, in threads) moves to the processes;
+# the code sandbox's Python side (building and starting the sandbox) takes about 14 ms and stays in threads
+CPU_BOUND_S = 0.025
+COST_SAMPLES = 16
 START_TIMEOUT_S = 120.0  # a worker's start (interpreter, the scorers' imports) is not charged to a call
 
 
@@ -54,8 +58,8 @@ class ScoringPool:
     """``await pool.score(fn, *args, timeout_s=...)`` runs ``fn(*args)`` in a thread or a worker process.
 
     Use as ``async with ScoringPool(...)``. A scorer starts in threads, where its CPU time is measured; once
-    its calls average ``cpu_bound_s`` of CPU or more (or one ran past its limit), its calls go to the worker
-    processes, started then (``cpu_bound_s=0``: every picklable call, from the first). A cheap scorer (a regex
+    the median of its first calls reaches ``cpu_bound_s`` of CPU (or one ran past its limit), its calls go to
+    the worker processes, started then (``cpu_bound_s=0``: every picklable call, from the first). A cheap scorer (a regex
     over the answer) or one that waits on a child process of its own (the code sandbox) stays in threads and
     costs no process start; until the workers are ready (an interpreter and the scorers' imports: a second
     or so on a busy machine), calls run in threads too.
@@ -65,8 +69,9 @@ class ScoringPool:
                  cpu_bound_s: float = CPU_BOUND_S) -> None:
         self.workers = max(1, workers or usable_cores())
         self.cpu_bound_s = cpu_bound_s
-        self._cost: dict[str, list[float]] = {}  # scorer -> [calls timed in threads, their CPU seconds]
+        self._cost: dict[str, list[float]] = {}  # scorer -> CPU seconds of its first calls in threads
         self._heavy: set[str] = set()  # scorers whose calls go to the processes
+        self._closed = False
         self.preload = [name for name in dict.fromkeys(preload) if name]
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()  # ready and not busy
         self._all: list[_Worker] = []
@@ -81,11 +86,12 @@ class ScoringPool:
         return self
 
     def _start_workers(self) -> None:
-        if not self._all and not self._starting:
+        if not self._all and not self._starting and not self._closed:
             for _ in range(self.workers):
                 self._launch()
 
     async def __aexit__(self, *exc: object) -> None:
+        self._closed = True  # a thread abandoned past its limit may report later: no worker starts then
         for task in list(self._starting):
             task.cancel()
         workers, self._all = self._all, []
@@ -150,7 +156,8 @@ class ScoringPool:
 
     def _replace(self, worker: _Worker) -> None:
         self._retire(worker)
-        self._launch()
+        if not self._closed:
+            self._launch()
 
     async def _in_thread(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout_s: float, key: str) -> Any:
         """``fn(*args)`` in a daemon thread: one past its limit is abandoned, and cannot keep the process alive."""
@@ -158,11 +165,13 @@ class ScoringPool:
         done: asyncio.Future[Any] = loop.create_future()
 
         def settle(outcome: tuple[bool, Any], cpu_s: float) -> None:
-            cost = self._cost.setdefault(key, [0.0, 0.0])
-            cost[0] += 1
-            cost[1] += cpu_s
-            if cost[1] / cost[0] >= self.cpu_bound_s:
+            costs = self._cost.setdefault(key, [])
+            if len(costs) < COST_SAMPLES:
+                costs.append(cpu_s)
+            # the median of a few calls: a first call's lazy imports must not decide it
+            if len(costs) >= 3 and statistics.median(costs) >= self.cpu_bound_s:
                 self._heavy.add(key)
+                self._start_workers()  # now, so they are ready by the scorer's next calls
             if not done.done():
                 (done.set_result if outcome[0] else done.set_exception)(outcome[1])
 
@@ -181,6 +190,7 @@ class ScoringPool:
                 return await asyncio.wait_for(done, timeout_s)
             except TimeoutError:
                 self._heavy.add(key)  # it may be spinning: its next calls go where they can be killed
+                self._start_workers()
                 raise ScoringFailed(f"scorer ran past its {timeout_s:g} s limit (in a thread, left to finish)") from None
             except Exception as exc:
                 raise ScoringFailed(f"{type(exc).__name__}: {exc}"[:500]) from None
