@@ -1,4 +1,4 @@
-"""Speed runs under failing servers, through the CLI against the fault server (tests/doubles/fault_server.py).
+"""Runs under failing servers (speed suites mostly), through the CLI against the fault server (tests/doubles/fault_server.py).
 
 A dead target stops a speed run as it stops a quality run (exit 6, nothing stored); a partial speed run says
 per result how many measured requests failed, and a result over ``--max-error-rate`` is tagged invalid and left
@@ -16,6 +16,7 @@ import pytest
 from mlx_benchmarks.cli.main import main
 from mlx_benchmarks.errors import EXIT_NO_MEASUREMENT, EXIT_OK
 from mlx_benchmarks.store import Store
+from mlx_benchmarks.views import Filters, ViewSource, leaderboard
 from tests.doubles.fault_server import Die, Fault, FaultServer, Ok, Plan, Status, always, every_nth
 
 QUICK = ["--git-sha", "abcdef0"]
@@ -87,7 +88,7 @@ def test_max_error_rate_decides_what_is_valid(tmp_path: Path) -> None:
     assert {r["tags"]["valid"] for r in only(tmp_path)["results"]} == {"true"}
 
 
-def test_invalid_results_are_left_out_of_compare_and_trend_unless_asked(
+def test_invalid_results_are_left_out_of_compare_trend_and_the_leaderboard_unless_asked(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(always(TIMED), tmp_path, "--concurrency", "2")[0] == EXIT_OK
     # two of the level's 12 requests fail (the cell's 4 come first, after the probes): the cell stays valid
@@ -111,6 +112,28 @@ def test_invalid_results_are_left_out_of_compare_and_trend_unless_asked(
                  *store]) == EXIT_OK
     (series,) = json.loads(capsys.readouterr().out)
     assert len(series["run_ids"]) == 2
+    # the leaderboard: the newest *valid* result of the level, unless asked
+    clean, faulty = sorted(Store(tmp_path).run_ids())
+    for include, expected in ((False, clean), (True, faulty)):
+        (board,) = leaderboard(ViewSource(Store(tmp_path)), Filters(suite="throughput"),
+                               name="concurrency_2_requests_per_sec", metric="throughput", include_invalid=include)
+        assert [row["run_id"] for row in board["rows"]] == [expected]
+
+
+def test_the_same_flag_stops_a_quality_run(tmp_path: Path) -> None:
+    with FaultServer(always(Status(500))).in_thread() as server:
+        code = main(["run", "reasoning", "--limit", "5", "--concurrency", "1", "--target", server.url,
+                     "--store", str(tmp_path), *QUICK, "--max-consecutive-failures", "3"])
+        assert code == EXIT_NO_MEASUREMENT and len(server.faults) == 3  # before: 8 at least, whatever was asked
+
+
+def test_the_ttft_suite_stops_too(tmp_path: Path) -> None:
+    with FaultServer(always(Status(500))).in_thread() as server:
+        code = main(["run", "ttft", "--prompt-lengths", "8,16,32", "--trials", "5", "--no-client-check", "--target",
+                     server.url, "--store", str(tmp_path), *QUICK, "--max-consecutive-failures", "4"])
+        sent = len(server.faults)
+    assert code == EXIT_NO_MEASUREMENT and Store(tmp_path).run_ids() == []
+    assert sent <= 1 + PROBES + 4, sent  # the cold request, the probes, then 4 in a row; not all 18
 
 
 @pytest.mark.parametrize("flags", [["--max-consecutive-failures", "0"], ["--max-error-rate", "101"],
