@@ -7,8 +7,8 @@ import math
 from typing import Any
 
 from mlx_benchmarks.compare import compare_runs
-from mlx_benchmarks.views.labels import result_label
 from mlx_benchmarks.store import Store
+from mlx_benchmarks.views.labels import result_label
 from mlx_benchmarks.views.queries import JSON
 
 SAMPLE_STATUSES = ("all", "error", "incorrect", "correct")

@@ -154,14 +154,32 @@ def _entry(row: JSON, run_rows: list[JSON], *, value: bool) -> JSON:
     }
 
 
+# the keys that name a setup first: a log-likelihood and a generative run read "scoring=loglikelihood" and
+# "scoring=generate", not every key that happens to differ between them
+LABEL_PRIORITY = ("scoring", "num_fewshot", "think_rule", "weights_layout", "quantization", "device", "gen_kwargs")
+
+
+def _telling_keys(configs: list[dict[str, str]]) -> list[str]:
+    """The fewest varying keys, in ``LABEL_PRIORITY`` order first, whose values tell ``configs`` apart."""
+    varying = varying_keys(configs)
+    ordered = [k for k in LABEL_PRIORITY if k in varying] + [k for k in varying if k not in LABEL_PRIORITY]
+    chosen: list[str] = []
+    for key in ordered:
+        chosen.append(key)
+        if len({tuple(c.get(k) for k in chosen) for c in configs}) == len({tuple(c.get(k) for k in varying)
+                                                                           for c in configs}):
+            break
+    return [k for k in varying if k in chosen]
+
+
 def _label(entries: list[JSON]) -> None:
-    """``model · weights_layout=float32``: a model with several rows is told apart by the keys that vary among
+    """``model · scoring=generate``: a model with several rows is told apart by the fewest keys that vary among
     them; a model with one row keeps its plain name (its ``config`` says the rest)."""
     by_model: dict[str, list[JSON]] = {}
     for entry in entries:
         by_model.setdefault(entry["model"], []).append(entry)
     for model, mine in by_model.items():
-        keys = varying_keys([e["config"] for e in mine]) if len(mine) > 1 else []
+        keys = _telling_keys([e["config"] for e in mine]) if len(mine) > 1 else []
         for entry in mine:
             label = config_label(entry["config"], keys)
             entry["label"] = f"{model} · {label}" if label else model
@@ -257,12 +275,17 @@ def pivot(src: ViewSource, suite: str, metric: str | None = None, filters: Filte
     chosen_metric = {name: min(found, key=lambda m: (-len(found[m]), sum(found[m]) / len(found[m]), m))
                      for name, found in per_task.items()}
     order = sorted(per_task, key=lambda n: min(min(v) for v in per_task[n].values()))
+    shown_rows = [row for row in rows if chosen_metric[row["name"]] == row["metric"]]
+    # a key with one value per column is the task's (tok_per_sec_64's prompt_tokens): it never splits a row
+    per_column: dict[tuple[str, str], set[str | None]] = {}
+    for row in shown_rows:
+        for key in {*row["config"], *(k for r in shown_rows for k in r["config"])}:
+            per_column.setdefault((row["name"], key), set()).add(row["config"].get(key))
+    decided = {key for (_, key) in per_column} - {key for (_, key), values in per_column.items() if len(values) > 1}
     table: dict[tuple[str, str], JSON] = {}
     unit = ""
-    for row in rows:  # newest first per (model, task, configuration)
-        if chosen_metric[row["name"]] != row["metric"]:
-            continue
-        setup = {k: v for k, v in row["config"].items() if k not in TASK_KEYS}
+    for row in shown_rows:  # newest first per (model, task, configuration)
+        setup = {k: v for k, v in row["config"].items() if k not in TASK_KEYS and k not in decided}
         entry = table.setdefault((row["model"], config_text(setup)), {
             "model": row["model"], "run_id": row["run_id"], "config": setup, "values": [None] * len(order),
             "stderr": [None] * len(order), "run_ids": [None] * len(order)})
