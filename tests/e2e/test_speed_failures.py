@@ -82,6 +82,16 @@ def test_a_partial_speed_run_counts_measured_requests_and_marks_invalid_levels(t
     assert any(e.startswith("warm-up: 1 of 1 requests failed") for e in envelope["errors"]), envelope["errors"]
 
 
+def test_a_level_with_no_result_says_so(tmp_path: Path) -> None:
+    # the cell's 4 requests answer; every request of the level fails (the limit raised so the run goes on)
+    code, _ = run(lambda index, attempt: TIMED if index < PROBES + 4 else Status(500), tmp_path,
+                  "--concurrency", "2", "--max-consecutive-failures", "100")
+    assert code == EXIT_OK
+    envelope = only(tmp_path)
+    assert not any(r["name"].startswith("concurrency_2") for r in envelope["results"])
+    assert any(e.startswith("concurrency_2: no result: 12 of 12 requests failed (HTTP 500") for e in envelope["errors"])
+
+
 def test_max_error_rate_decides_what_is_valid(tmp_path: Path) -> None:
     code, _ = run(every_nth(4, Status(500), TIMED), tmp_path, "--concurrency", "2", "--max-error-rate", "50")
     assert code == EXIT_OK
