@@ -130,6 +130,13 @@ def test_invalid_results_are_left_out_of_compare_trend_and_the_leaderboard_unles
         assert [row["run_id"] for row in board["rows"]] == [expected]
 
 
+def test_a_dead_target_stops_load_sent_from_client_processes(tmp_path: Path) -> None:
+    # the level's load comes from 2 worker processes: their results reach the watch when the round ends
+    code, faults = run(always(Status(500)), tmp_path, "--concurrency", "4", "--client-processes", "2")
+    assert code == EXIT_NO_MEASUREMENT and Store(tmp_path).run_ids() == []
+    assert len(faults) == PROBES + 4 + 8, "the cell's 4, then the level's first round; never its other two"
+
+
 def test_the_same_flag_stops_a_quality_run(tmp_path: Path) -> None:
     with FaultServer(always(Status(500))).in_thread() as server:
         code = main(["run", "reasoning", "--limit", "5", "--concurrency", "1", "--target", server.url,
