@@ -48,12 +48,12 @@ def register(subparsers: Any) -> None:
     info.set_defaults(func=run_info)
 
 
-def _row(name: str, tasks: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    """What we know without extracting: the cached info, else the loader's terms and the pinned size; and the
-    ``--tasks`` names that read the dataset."""
-    from mlx_benchmarks.datasets.registry import describe
+def _row(name: str, *, tasks: bool = False) -> dict[str, Any]:
+    """What we know without extracting: the cached info, else the loader's terms and the pinned size; with
+    ``tasks``, the ``--tasks`` names that read the dataset."""
+    from mlx_benchmarks.datasets.registry import describe, task_names
 
-    users = {"tasks": (tasks or {}).get(name, [])} if tasks is not None else {}
+    users = {"tasks": list(task_names(name))} if tasks else {}
     cached = api.cached_info(name)
     if cached is not None:
         return {**asdict(cached), "cached": True, **users}
@@ -91,9 +91,8 @@ def _section(rows: list[dict[str, Any]], title: str, *, whole: bool = False) -> 
         checksum = ((row["sha256"] or "-")[:16],) if whole else ()
         source = row["source"] if whole else _short_source(row["source"])
         users = row.get("tasks") or []
-        if not whole:  # the names alone ("humaneval (coding)" -> "humaneval"), at most two
-            users = list(dict.fromkeys(user.rsplit(" (", 1)[0] for user in users))
-            users = users if len(users) < 3 else [users[0], f"+{len(users) - 1}"]
+        if not whole and len(users) > 2:  # at most two names, and how many more
+            users = [users[0], f"+{len(users) - 1}"]
         tasks = ", ".join(users)
         table_rows.append((row["name"], count, _cached(row), tasks or "-", row["license"], *checksum, source))
     notes = ["--data: needs a file of yours (datasets prepare NAME --data PATH)"] \
@@ -116,10 +115,7 @@ def _print(rows: list[dict[str, Any]], title: str, fmt: str) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from mlx_benchmarks.suites.catalog import dataset_tasks
-
-    users = dataset_tasks()
-    rows = [_row(name, users) for name in api.available_datasets()]
+    rows = [_row(name, tasks=True) for name in api.available_datasets()]
     _print(rows, f"{len(rows)} datasets", chosen_format(args))
     return 0
 

@@ -44,6 +44,25 @@ SIZES: dict[str, int] = {
 }
 
 
+# the --tasks names that read a dataset, where they are not the dataset's own name (an rc dataset is read by
+# its task); kept here so `datasets list` imports no suite. tests/cli/test_discovery.py checks it against the
+# suites themselves (suites.catalog.dataset_tasks).
+TASK_NAMES: dict[str, tuple[str, ...]] = {
+    "ppl_hamlet": ("perplexity", "kl_divergence"), "chat_prompts_sample": ("--dataset sample",),
+    "jsonl": ("--data FILE",), "mmlu_rc0": ("mmlu",), "mmlu_rc5": ("mmlu",),
+    **{f"{task}_rc{shots}": (task,) for task in RC_TASKS for shots in FEWSHOT_CHOICES},
+}
+
+
+def task_names(name: str) -> tuple[str, ...]:
+    """The ``--tasks`` names that read dataset ``name`` (BFCL's: its categories)."""
+    if name == "bfcl":
+        from mlx_benchmarks.datasets.bfcl import CATEGORIES
+
+        return tuple(CATEGORIES)
+    return TASK_NAMES.get(name, (name,))
+
+
 @dataclass(frozen=True)
 class DatasetTerms:
     """What a listing shows of a dataset without extracting it."""
