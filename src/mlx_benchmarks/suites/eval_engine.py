@@ -3,9 +3,8 @@
 An ``EvalTask`` is data (records) + a solver (``build_request``) + a scorer (``score``). The engine runs
 every (record, sample index) once, with bounded concurrency (the bound covers the requests only: answers
 are scored in the scoring pool, ``scoring.pool``, threads or processes for CPU-bound scorers, while the next
-requests go out), journals each
-finished sample (so
-``--resume`` redoes nothing it finished, and redoes what failed), strips ``<think>`` blocks before scoring,
+requests go out), journals each finished sample (so ``--resume`` redoes nothing it finished, and redoes
+what failed), strips ``<think>`` blocks before scoring,
 and never drops a sample: a request that fails is recorded with its error and counted, not scored as wrong.
 
 Each sample records when it ran (``timing``: the process's session id and its start and end on that
