@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from startup_store import build  # noqa: E402  (a sibling script)
+from startup_store import build  # a sibling script
 
 PROBE = ("import sys, runpy; sys.argv = ['mlx-bench', *sys.argv[1:]]\n"
          "try:\n    runpy.run_module('mlx_benchmarks.cli.main', run_name='__main__')\n"
