@@ -177,8 +177,9 @@ def test_datasets_list_one_line_per_dataset_and_formats(capsys: pytest.CaptureFi
     assert [r["name"] for r in csv.DictReader(io.StringIO(as_csv))] == [d["name"] for d in datasets]
     _, as_md, _ = cli(capsys, monkeypatch, "datasets", "list", "--format", "md")
     rows = md_rows(as_md)
-    assert rows[0] == ["name", "count", "cached", "licence", "sha256", "source"] and len(rows) == 2 + len(datasets)
-    assert {row[5] for row in rows[2:]} == {d["source"].replace("|", "\\|") for d in datasets}  # whole sources
+    assert rows[0] == ["name", "count", "cached", "tasks", "licence", "sha256", "source"]
+    assert len(rows) == 2 + len(datasets)
+    assert {row[6] for row in rows[2:]} == {d["source"].replace("|", "\\|") for d in datasets}  # whole sources
 
 
 def test_short_ids_of_ids_that_share_everything_but_the_end() -> None:
