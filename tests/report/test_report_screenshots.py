@@ -153,3 +153,57 @@ def test_what_the_reader_sees(browser: Any, report: Path, width: int) -> None:  
         assert page.evaluate("document.documentElement.scrollWidth") <= width
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def dashboard(report: Path) -> Any:
+    from mlx_benchmarks.dashboard import BackgroundServer, make_app
+
+    with BackgroundServer(make_app(Store(report.parent / "store"))) as running:
+        yield running
+
+
+def dashboard_page(browser: Any, url: str, width: int) -> tuple[Any, Any]:  # noqa: F811
+    # CSP off for Playwright's own waiting script (tests/dashboard's strict_page shows the app runs under it)
+    context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1, bypass_csp=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    before = 0
+    page.goto(url)
+    page.wait_for_function(f"Number(document.body.dataset.renders || 0) > {before}", timeout=30_000)
+    page.wait_for_timeout(300)  # plotly lays out after its first paint
+    assert errors == []
+    return context, page
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_dashboard_leaderboard_looks_as_it_did(browser: Any, dashboard: Any, width: int) -> None:  # noqa: F811
+    context, page = dashboard_page(browser, f"{dashboard.url}/#/leaderboard?suite=reasoning", width)
+    try:
+        assert "± stderr" in page.locator(".leaderboard-table th").all_text_contents()
+        assert page.locator(".lb-row td.model", has_text="scoring=loglikelihood").count() == 2
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        height = min(page.evaluate("document.documentElement.scrollHeight"), SHOT_HEIGHT)
+        shot = page.screenshot(full_page=True, type="jpeg", quality=60,
+                               clip={"x": 0, "y": 0, "width": width, "height": height})
+    finally:
+        context.close()
+    path = GOLDEN / f"dashboard-leaderboard-{width}.jpg"
+    if os.environ.get(REGENERATE) == "1" or not path.exists():
+        path.write_bytes(shot)
+    share = different_share(shot, path.read_bytes())
+    assert share <= MAX_DIFFERENT, f"{share:.2%} of pixels differ from {path.name} ({REGENERATE}=1 rewrites it)"
+
+
+def test_dashboard_run_results_have_stderr_and_no_empty_column(browser: Any, dashboard: Any,  # noqa: F811
+                                                                report: Path) -> None:
+    run_id = next(r for r in Store(report.parent / "store").run_ids() if "-reasoning-" in r)
+    context, page = dashboard_page(browser, f"{dashboard.url}/#/run/{run_id}", 1280)
+    try:
+        headers = page.locator(".results-table th").all_text_contents()
+        assert headers == ["result", "value", "± stderr", "unit", "tags"]  # no settings to show: no column
+        assert page.locator(".results-table td.stderr").all_text_contents() == ["0.0900"]
+        assert page.locator(".results-table td.result-name").all_text_contents() == ["arc_easy accuracy"]  # under its current name
+    finally:
+        context.close()

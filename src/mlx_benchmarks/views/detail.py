@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from mlx_benchmarks.compare import compare_runs
+from mlx_benchmarks.compare.names import result_name
 from mlx_benchmarks.store import Store
 from mlx_benchmarks.views.labels import result_label
 from mlx_benchmarks.views.queries import JSON
@@ -63,8 +64,7 @@ def run_detail(store: Any, run_id: str) -> JSON:
         "memory": envelope.get("memory_snapshots", []),
         "peak_rss": peaks,
         "errors": envelope.get("errors", []),
-        "results": [{**r, "title": result_label(str(r.get("name")), str(r.get("metric")))}
-                    for r in envelope.get("results", [])],
+        "results": [{**r, "title": result_label(*result_name(r))} for r in envelope.get("results", [])],
         "samples": {"total": len(samples), "columns": _columns(samples), "tasks": summary},
     }
 

@@ -123,8 +123,14 @@ const MB = (() => {
     return div;
   }
 
+  function shortModel(label) {
+    const [model, ...rest] = String(label).split(" · ");
+    return [model.slice(model.lastIndexOf("/") + 1), ...rest].join(" · ");
+  }
+
   /* Horizontal bars, best model on top. board: one leaderboard() entry. */
   function leaderboardChart(board) {
+    const narrow = typeof window !== "undefined" && window.innerWidth < 700;
     const rows = board.rows.filter((r) => r.value !== null).slice().reverse();
     const div = el("div", {class: "chart leaderboard-chart", dataset: {suite: board.suite}});
     const unit = board.unit || "";
@@ -132,7 +138,8 @@ const MB = (() => {
       type: "bar",
       orientation: "h",
       x: rows.map((r) => r.value),
-      y: rows.map((r) => ptext(r.label || r.model)),  // label: the model and the configuration keys that vary
+      // label: the model and the configuration keys that vary; a phone drops the organisation ("mlx-community/")
+      y: rows.map((r) => ptext(narrow ? shortModel(r.label || r.model) : (r.label || r.model))),
       text: rows.map((r) => ptext(num(r.value, unit))),
       textposition: "auto",
       hovertext: rows.map((r) => ptext((r.label || r.model) + ": " + num(r.value, unit))),
@@ -141,7 +148,7 @@ const MB = (() => {
     }], {
       title: {text: ptext(board.suite + ": " + withUnit(keyLabel(board), unit))},
       height: 90 + 34 * Math.max(rows.length, 1),
-      margin: {l: 260, r: 20, t: 36, b: 36},
+      margin: {l: narrow ? 10 : 260, r: 20, t: 36, b: 36},
       yaxis: {automargin: true, type: "category"},
       xaxis: {rangemode: "tozero"},
     });
