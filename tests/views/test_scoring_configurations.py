@@ -107,3 +107,28 @@ def test_python_and_sql_agree_on_the_new_keys(tmp_path: Path) -> None:
         envelope = json.loads(json.dumps(store.envelope(row["run_id"])))
         result = envelope["results"][row["result_index"]]
         assert config_text(result_config(result, envelope)) == row["sql_config"]
+
+
+def test_an_imported_lm_eval_model_sits_among_the_native_runs_in_the_pivot(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.compare.test_import_pairing import ARC_EASY, imported
+
+    store = Store(tmp_path)
+    loglik, generative = loglik_run(store), generative_run(store)
+    lm_eval = imported(ARC_EASY, tmp_path, capsys)
+    table = pivot(ViewSource(store), "reasoning")
+    runs = {r["run_id"] for r in table["rows"]}
+    assert {loglik, generative, lm_eval} <= runs  # the report showed only the imported model
+    assert table["columns"][0] == "arc_easy" and table["metrics"][0] == "accuracy"
+
+
+def test_trend_series_split_by_scoring(tmp_path: Path) -> None:
+    from mlx_benchmarks.compare.trend import load_series
+
+    store = Store(tmp_path)
+    for day in (1, 2, 3):
+        loglik_run(store, day)
+    for day in (4, 5):
+        generative_run(store, day)
+    found = [s for s in load_series(store) if (s.name, s.metric) == ("arc_easy", "accuracy")]
+    assert sorted(len(s.run_ids) for s in found) == [2, 3]  # one series per scoring method
