@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from client_ceiling import PERF, free_port  # noqa: E402  # (a sibling script, not a package)
+from client_ceiling import PERF, free_port  # (a sibling script, not a package)
 
 
 def cores() -> int:
