@@ -59,3 +59,13 @@ def test_a_table_too_wide_drops_its_last_columns_and_says_so() -> None:
     wide = rendered(lambda out: print_sections(out, sections), 120)
     assert "not shown" not in wide and "3,0" in wide
     assert "TPOT" not in header and "keeps" in header  # the lowest priority leaves first
+
+
+def test_a_stored_id_too_long_for_its_line_gets_a_line_of_its_own() -> None:
+    from mlx_benchmarks.cli.run_output import print_run_summary
+
+    long_id = "run-20261130T054441-7255f77ca267-throughput-mlx-community-qwen3-coder-30b-a3b-instruct-4bit-c763e7c0"
+    text = rendered(lambda out: print_run_summary(out, envelope("ttft"), long_id, True), 80)
+    assert f"stored:\n{long_id}\n" in text  # whole, on one line, never cut in the middle
+    short = rendered(lambda out: print_run_summary(out, envelope("ttft"), "run-XYZ", True), 80)
+    assert "stored: run-XYZ\n" in short

@@ -31,7 +31,9 @@ def print_run_summary(out: Console, envelope: dict[str, Any], run_id: str, creat
         out.print("skipped: the target was not available", markup=False)
     print_sections(out, summary_sections(envelope))
     print_errors(out, list(envelope.get("errors", [])))
-    out.print(f"{'stored' if created else 'already stored'}: {run_id}", markup=False, soft_wrap=True,
-              highlight=False)
+    label = f"{'stored' if created else 'already stored'}:"
+    # an id is copied whole (show, compare, --resume): where it does not fit beside its label, it gets a line
+    fits = len(label) + 1 + len(run_id) <= out.width
+    out.print(f"{label} {run_id}" if fits else f"{label}\n{run_id}", markup=False, soft_wrap=True, highlight=False)
     tail = run_id.rsplit("-", 1)[-1]  # the id's hash: `show` and `samples` take a unique tail as the whole id
     out.print(f"  mlx-bench show {tail} · mlx-bench samples {tail}", markup=False, highlight=False, style="dim")
