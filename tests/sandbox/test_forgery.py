@@ -7,11 +7,7 @@ wrong ``add``; the verdict must not be ``passed``. The control: the same check p
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +16,7 @@ import pytest
 from mlx_benchmarks.datasets.base import CodeSpec
 from mlx_benchmarks.sandbox import launch as sandbox_launch
 from mlx_benchmarks.sandbox.run import check_many, check_solution
+from tests.sandbox.as_nobody import cannot_run_as_nobody, run_as_nobody
 from tests.sandbox.forgeries import ATTACKS, NEEDS_SANDBOX, program
 
 SPEC = CodeSpec(entry_point="add", test="def check(candidate):\n    assert candidate(2, 3) == 5\n", canonical_solution="")
@@ -27,18 +24,6 @@ BWRAP = pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox_launch.bwrap_
 RLIMIT_ROOT = pytest.param("rlimit-root", marks=pytest.mark.skipif(not sandbox_launch.namespaces_work(),
                                                                    reason="needs root and permission to create namespaces"))
 NOT_A_PASS = ("failed", "runtime_error", "timeout", "killed")
-REPO = Path(__file__).resolve().parents[2]
-SYSTEM_PYTHON = "/usr/bin/python3"
-
-
-def _cannot_run_as_nobody() -> str | None:
-    if os.geteuid() != 0 or shutil.which("setpriv") is None or not os.path.exists(SYSTEM_PYTHON):
-        return "needs root, setpriv and a system python3"
-    if not sandbox_launch.bwrap_works():
-        return "bubblewrap is not usable here"
-    minor = subprocess.run([SYSTEM_PYTHON, "-c", "import sys; print(sys.version_info[:2])"],
-                           capture_output=True, text=True, check=False).stdout.strip()
-    return None if minor == str(sys.version_info[:2]) else f"the system python3 {minor} cannot load our packages"
 
 
 def _battery(kind: str, names: list[str]) -> dict[str, Any]:
@@ -87,20 +72,11 @@ def test_the_right_answer_still_passes_beside_the_attack_code(kind: str) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_cannot_run_as_nobody() is not None, reason=str(_cannot_run_as_nobody()))
+@pytest.mark.skipif(cannot_run_as_nobody() is not None, reason=str(cannot_run_as_nobody()))
 def test_every_forgery_fails_under_bwrap_as_a_normal_user(tmp_path: Path) -> None:
     """Unprivileged, the runner's parent and the program share a uid: the program may signal the parent
     (SIGSTOP ends as a timeout, SIGKILL as no verdict) but still cannot trace it, read its fds, or pass."""
-    site = next(p for p in sys.path if p.endswith("site-packages") and p.startswith(sys.prefix))
-    home = tmp_path / "nobody-home"
-    home.mkdir()
-    os.chown(home, 65534, 65534)
-    tmp_path.chmod(0o755)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), site])}
-    done = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", SYSTEM_PYTHON,
-                           str(REPO / "tests" / "sandbox" / "forgeries.py")],
-                          cwd="/", env=env, capture_output=True, text=True, timeout=300, check=False)
+    done = run_as_nobody("forgeries.py", tmp_path, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert (report["backend"], report["euid"]) == ("bwrap", 65534)

@@ -8,24 +8,20 @@ cannot enter). ``none`` is run too, to prove the battery does see a trace when n
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlx_benchmarks.sandbox import launch as sandbox_launch
+from tests.sandbox.as_nobody import cannot_run_as_nobody, run_as_nobody
 from tests.sandbox.hostile_battery import CASES, UNCONFINED_UNSAFE, run_battery
 
-REPO = Path(__file__).resolve().parents[2]
 ISOLATING = [
     pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox_launch.bwrap_works(), reason="bubblewrap is not usable here")),
     pytest.param("rlimit-root", marks=pytest.mark.skipif(not sandbox_launch.namespaces_work(),
                                                          reason="needs root and permission to create namespaces")),
 ]
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def _assert_harness_healthy() -> None:
@@ -60,33 +56,10 @@ def test_without_a_sandbox_the_battery_sees_the_leaks(tmp_path: Path) -> None:
                                               "thousand_threads")), verdicts
 
 
-def _can_run_as_nobody() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to switch to another user"
-    if shutil.which("setpriv") is None or not os.path.exists(SYSTEM_PYTHON):
-        return "needs setpriv and a system python3"
-    if not sandbox_launch.bwrap_works():
-        return "bubblewrap is not usable here"
-    minor = subprocess.run([SYSTEM_PYTHON, "-c", "import sys; print(sys.version_info[:2])"],
-                           capture_output=True, text=True, check=False).stdout.strip()
-    if minor != str(sys.version_info[:2]):
-        return f"the system python3 {minor} cannot load this environment's {sys.version_info[:2]} packages"
-    return None
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(_can_run_as_nobody() is not None, reason=str(_can_run_as_nobody()))
+@pytest.mark.skipif(cannot_run_as_nobody() is not None, reason=str(cannot_run_as_nobody()))
 def test_hostile_programs_leave_no_trace_under_bwrap_as_a_normal_user(tmp_path: Path) -> None:
-    site = next(p for p in sys.path if p.endswith("site-packages") and p.startswith(sys.prefix))
-    home = tmp_path / "nobody-home"
-    home.mkdir()
-    os.chown(home, 65534, 65534)
-    tmp_path.chmod(0o755)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
-           "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO), site])}
-    done = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", SYSTEM_PYTHON,
-                           str(REPO / "tests" / "sandbox" / "hostile_battery.py")],
-                          cwd="/", env=env, capture_output=True, text=True, timeout=600, check=False)
+    done = run_as_nobody("hostile_battery.py", tmp_path, timeout=600)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert (report["backend"], report["euid"]) == ("bwrap", 65534)
     assert set(report["verdicts"]) == set(CASES)
