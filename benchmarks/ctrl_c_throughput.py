@@ -22,15 +22,19 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 RUN_FLAGS = ("--prompt-lengths", "16,48", "--gen-tokens", "24", "--trials", "2", "--warmup", "1",
              "--git-sha", "abcdef0")
 FIRST_DELAY_S = 0.5
+# a run that stores its result and exits 0 within this long of the signal was already ending (one that goes
+# on measuring for longer ignored the signal: that is counted, as a failure)
+ENDING_S = 2.0
 
 
-def command(store: Path) -> list[str]:
-    return [sys.executable, "-m", "mlx_benchmarks.cli.main", "run", "throughput", *RUN_FLAGS, "--store", str(store)]
+def command(store: Path, flags: Sequence[str] = RUN_FLAGS) -> list[str]:
+    return [sys.executable, "-m", "mlx_benchmarks.cli.main", "run", "throughput", *flags, "--store", str(store)]
 
 
 def environment() -> dict[str, str]:
@@ -40,10 +44,10 @@ def environment() -> dict[str, str]:
     return {**os.environ, "MLX_BENCH_CACHE": os.environ.get("MLX_BENCH_CACHE") or str(cache_dir())}
 
 
-def full_run_seconds(store: Path, timeout: float = 600) -> float:
+def full_run_seconds(store: Path, flags: Sequence[str] = RUN_FLAGS, timeout: float = 600) -> float:
     """How long one uninterrupted run takes (it must succeed)."""
     started = time.monotonic()
-    done = subprocess.run(command(store), env=environment(), capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(command(store, flags), env=environment(), capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"the uninterrupted run failed ({done.returncode}): {done.stderr[-2000:]}")
     return time.monotonic() - started
@@ -53,10 +57,11 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def interrupt_once(store: Path, delay: float, timeout: float = 300) -> tuple[int, str] | None:
+def interrupt_once(store: Path, delay: float, flags: Sequence[str] = RUN_FLAGS,
+                   timeout: float = 300) -> tuple[int, str] | None:
     """Start a run, SIGINT it after ``delay`` s; (exit status, stderr), or None when it ended first."""
     # a shell's background job starts with SIGINT ignored, and children inherit that: restore the default
-    process = subprocess.Popen(command(store), env=environment(), stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(command(store, flags), env=environment(), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     try:
         time.sleep(delay)
@@ -64,7 +69,10 @@ def interrupt_once(store: Path, delay: float, timeout: float = 300) -> tuple[int
             process.communicate(timeout=timeout)
             return None
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=timeout)
+        sent = time.monotonic()
+        out, err = process.communicate(timeout=timeout)
+        if process.returncode == 0 and "stored:" in out and time.monotonic() - sent < ENDING_S:
+            return None  # the run had stored its result and was exiting: the signal came too late to stop it
         return process.returncode, err
     finally:
         if process.poll() is None:
@@ -72,10 +80,11 @@ def interrupt_once(store: Path, delay: float, timeout: float = 300) -> tuple[int
             process.wait()
 
 
-def tries(count: int, seed: int, store: Path, report: bool = False) -> list[tuple[float, int, str]]:
+def tries(count: int, seed: int, store: Path, report: bool = False,
+          flags: Sequence[str] = RUN_FLAGS) -> list[tuple[float, int, str]]:
     """``count`` interrupted runs at random points: (delay, exit status, stderr) of each."""
     rng = random.Random(seed)
-    duration = full_run_seconds(store)
+    duration = full_run_seconds(store, flags)
     if report:
         print(f"uninterrupted run: {duration:.1f} s")
     out: list[tuple[float, int, str]] = []
@@ -83,7 +92,7 @@ def tries(count: int, seed: int, store: Path, report: bool = False) -> list[tupl
         if len(out) == count:
             break
         delay = rng.uniform(FIRST_DELAY_S, duration)
-        result = interrupt_once(store, delay)
+        result = interrupt_once(store, delay, flags)
         if result is None:
             continue
         out.append((delay, *result))

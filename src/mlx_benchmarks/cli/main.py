@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -188,7 +189,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def entry() -> None:
-    raise SystemExit(main())
+    code = main()
+    # the command is over: a Ctrl-C during interpreter teardown must not turn its exit status into a signal death
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise SystemExit(code)
 
 
 if __name__ == "__main__":
