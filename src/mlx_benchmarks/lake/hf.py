@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from mlx_benchmarks.errors import PrerequisiteError, PublishError
 from mlx_benchmarks.lake.location import LakeLocation
@@ -27,6 +27,7 @@ from mlx_benchmarks.lake.shards import ENVELOPE, LocalShard
 TOKEN_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 REPO_TYPE = "dataset"
 RETRY_STATUS = frozenset({409, 412, 429})  # another commit in progress, the branch moved, rate limited
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,43 +113,42 @@ class HfWriter:
         sha = info(self.location.repo_id, repo_type=REPO_TYPE).sha if info is not None else None
         return str(sha) if sha else None
 
-    def complete_run_ids(self) -> set[str]:
-        """Ids of shards already in the repository (their envelope.json is committed), read at the main
-        branch's current revision, which the next commit names as its parent."""
+    def listing(self) -> list[str]:
+        """Every file path in the repository, read at the main branch's current revision, which the next
+        commit names as its parent."""
         self.listed_at = self.head()
+        options = {"revision": self.listed_at} if self.listed_at else {}
+        return [str(p) for p in self.api.list_repo_files(self.location.repo_id, repo_type=REPO_TYPE, **options)]
+
+    def complete_run_ids(self) -> set[str]:
+        """Ids of shards already in the repository (their envelope.json is committed)."""
         base = "/".join(p for p in (self.location.prefix, "runs") if p) + "/"
         out = set()
-        options = {"revision": self.listed_at} if self.listed_at else {}
-        for path in self.api.list_repo_files(self.location.repo_id, repo_type=REPO_TYPE, **options):
-            rest = str(path)[len(base) :] if str(path).startswith(base) else ""
+        for path in self.listing():
+            rest = path[len(base) :] if path.startswith(base) else ""
             run_id, _, name = rest.partition("/")
             if run_id and name == ENVELOPE:
                 out.add(run_id)
         return out
 
-    def upload(self, shards: Sequence[LocalShard], message: str) -> set[str]:
-        """One commit adding every file of every shard still missing; retried when it loses a race.
-
-        Returns the ids of shards another writer committed meanwhile (not committed by this call).
-        """
+    def commit(self, items: Sequence[T], *, key: Callable[[T], str], present: Callable[[], set[str]],
+               operations: Callable[[T], Iterable[Any]], message: str) -> list[T]:
+        """One commit of every item's operations on top of the revision listed; after a lost race (409/412)
+        or a rate limit (429) the repository is listed again (``present``: the keys there now) and only the
+        items still missing are committed. Returns the items this call committed."""
         if not self.token:
             raise PublishError("publishing to a Hugging Face dataset needs a token in HF_TOKEN")
-        pending = list(shards)
+        pending = list(items)
         for attempt in range(self.retry.attempts):
             if attempt:  # after a lost race: what is there now, and at which revision
-                present = self.complete_run_ids()
-                pending = [s for s in pending if s.run_id not in present]
+                there = present()
+                pending = [item for item in pending if key(item) not in there]
                 if not pending:
                     break
-            operations = [
-                _hub().CommitOperationAdd(path_in_repo=self.location.repo_path(shard.run_id, path.name),
-                                          path_or_fileobj=str(path))
-                for shard in pending
-                for path in shard.files
-            ]
+            added = [operation for item in pending for operation in operations(item)]
             options = {"parent_commit": self.listed_at} if self.listed_at else {}
             try:
-                self.api.create_commit(self.location.repo_id, operations, commit_message=message,
+                self.api.create_commit(self.location.repo_id, added, commit_message=message,
                                        repo_type=REPO_TYPE, **options)
                 break
             except Exception as exc:
@@ -159,5 +159,18 @@ class HfWriter:
                     raise
                 self.retries.append(status)
                 self.sleep(wait)
-        committed = {s.run_id for s in pending}
-        return {s.run_id for s in shards} - committed
+        return pending
+
+    def upload(self, shards: Sequence[LocalShard], message: str) -> set[str]:
+        """One commit adding every file of every shard still missing; retried when it loses a race.
+
+        Returns the ids of shards another writer committed meanwhile (not committed by this call).
+        """
+
+        def files(shard: LocalShard) -> list[Any]:
+            return [_hub().CommitOperationAdd(path_in_repo=self.location.repo_path(shard.run_id, path.name),
+                                              path_or_fileobj=str(path)) for path in shard.files]
+
+        committed = self.commit(shards, key=lambda shard: shard.run_id, present=self.complete_run_ids,
+                                operations=files, message=message)
+        return {s.run_id for s in shards} - {s.run_id for s in committed}

@@ -126,40 +126,15 @@ class HfDataWriter:
 
     def existing_names(self) -> set[str]:
         """The file names under ``data/`` at the main branch's current revision (the next commit's parent)."""
-        from mlx_benchmarks.lake.hf import REPO_TYPE
-
-        self.shards.listed_at = self.shards.head()
-        options = {"revision": self.shards.listed_at} if self.shards.listed_at else {}
-        files = self.shards.api.list_repo_files(self.shards.location.repo_id, repo_type=REPO_TYPE, **options)
-        return {str(p)[len(self.base) :] for p in files if str(p).startswith(self.base) and str(p).endswith(".parquet")}
+        return {p[len(self.base) :] for p in self.shards.listing() if p.startswith(self.base) and p.endswith(".parquet")}
 
     def upload(self, files: Sequence[UpstreamFile], message: str) -> None:
-        """One commit of every file still missing, on top of the revision listed; a commit that loses a race
-        (409/412) or is rate-limited (429) is retried as the shard writer retries (``hf.HfWriter``)."""
-        from mlx_benchmarks.lake.hf import REPO_TYPE, RETRY_STATUS, _hub, http_status, retry_after_s
+        """One commit of every file still missing, retried as the shard writer retries (``hf.HfWriter.commit``)."""
+        from mlx_benchmarks.lake.hf import _hub
 
-        if not self.shards.token:
-            raise PublishError("publishing to a Hugging Face dataset needs a token in HF_TOKEN")
-        pending, policy = list(files), self.shards.retry
-        for attempt in range(policy.attempts):
-            if attempt:  # after a lost race: what is there now, and at which revision
-                present = self.existing_names()
-                pending = [(name, data) for name, data in pending if name not in present]
-                if not pending:
-                    return
-            operations = [_hub().CommitOperationAdd(path_in_repo=self.base + name, path_or_fileobj=data)
-                          for name, data in pending]
-            options = {"parent_commit": self.shards.listed_at} if self.shards.listed_at else {}
-            try:
-                self.shards.api.create_commit(self.shards.location.repo_id, operations, commit_message=message,
-                                              repo_type=REPO_TYPE, **options)
-                return
-            except Exception as exc:
-                status, wait = http_status(exc), policy.delay(attempt, retry_after_s(exc))
-                if status not in RETRY_STATUS or attempt == policy.attempts - 1 or wait > policy.max_wait_s:
-                    raise
-                self.shards.retries.append(status)
-                self.shards.sleep(wait)
+        self.shards.commit(files, key=lambda file: file[0], present=self.existing_names, message=message,
+                           operations=lambda file: [_hub().CommitOperationAdd(path_in_repo=self.base + file[0],
+                                                                              path_or_fileobj=file[1])])
 
 
 def same_run_there(lake: Any, name: str, envelope: JSON, present: set[str]) -> str | None:
