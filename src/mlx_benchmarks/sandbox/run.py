@@ -42,7 +42,6 @@ from mlx_benchmarks.sandbox.watch import TOKEN_ENV, ProcessWatch, new_token
 __all__ = [
     "SandboxResult",
     "Status",
-    "build_check_program",
     "check_many",
     "check_solution",
     "run_program",
@@ -229,9 +228,6 @@ def _raise_if_sandbox_failed(kind: Backend, report: dict[str, Any], returncode: 
 def _kill_group(pid: int) -> None:
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-
-
-build_check_program = humaneval_program  # the name the tests and the seed have always used
 
 
 def check_solution(
