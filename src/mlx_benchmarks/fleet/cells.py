@@ -8,7 +8,7 @@ it is never given a second copy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from mlx_benchmarks.envelope import utc_now_iso
@@ -70,8 +70,3 @@ def plan_cells(sweep: Sweep, *, git_sha: str, timestamp: str | None = None) -> l
             cells.append(Cell(index=len(cells), run_index=run_index, label=target.label, request=request,
                               run_key=new_run_key(run.suite), timestamp=stamp, where=target.where + run.placement))
     return cells
-
-
-def with_request(cell: Cell, **changes: Any) -> Cell:
-    """``cell`` with fields of its request replaced (tests, and a trigger set by the CLI)."""
-    return replace(cell, request=replace(cell.request, **changes))
