@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
@@ -139,8 +138,3 @@ async def _loop(target: Target, task: AgentTask, run: AgentRun, toolbox: Toolbox
 
 async def _ask(target: Target, request: ChatRequest) -> Completion:
     return await collect(target.stream(request))
-
-
-def wall_clock() -> float:
-    """Seconds on the harness clock (for adapters that time a framework from outside)."""
-    return time.perf_counter()
