@@ -67,13 +67,13 @@ NAME_TAGS = ("imported_from", "lm_eval_key", "vllm_key", "scoring")
 _EXTRACTED = "_name_tags"
 
 
-def names_sql(extracted: str = _EXTRACTED, prefix: str = "") -> tuple[str, str]:
-    """DuckDB expressions of ``current_name`` over a results row: (name, metric). ``extracted`` is the list of
-    the row's ``NAME_TAGS`` (``name_tags_sql``), parsed once per row."""
+def names_sql() -> tuple[str, str]:
+    """DuckDB expressions of ``current_name`` over a results row: (name, metric). They read the row's
+    ``NAME_TAGS`` from the column ``_name_tags`` (``name_tags_sql``), parsed once per row."""
     def tag(key: str) -> str:
-        return f"{extracted}[{NAME_TAGS.index(key) + 1}]"
+        return f"{_EXTRACTED}[{NAME_TAGS.index(key) + 1}]"
 
-    name, metric = f"{prefix}name", f"{prefix}metric"
+    name, metric = "name", "metric"
     source, vllm_key = tag("imported_from"), tag("vllm_key")
     former = f"({metric} = 'throughput' AND {_in(name, FORMER_THROUGHPUT_NAMES)})"
     vllm_named = f"({source} = 'vllm' AND ({_in(vllm_key, VLLM_NAMES)} OR {former}))"
@@ -90,10 +90,10 @@ def names_sql(extracted: str = _EXTRACTED, prefix: str = "") -> tuple[str, str]:
     return new_name, new_metric
 
 
-def name_tags_sql(tags_column: str = "tags_json", prefix: str = "") -> str:
-    """The row's ``NAME_TAGS`` as one list, from one parse of its tags."""
+def name_tags_sql() -> str:
+    """The row's ``NAME_TAGS`` as one list, from one parse of its ``tags_json``."""
     paths = ", ".join(_quote("$." + key) for key in NAME_TAGS)
-    return f"json_extract_string({prefix}{tags_column}, [{paths}])"
+    return f"json_extract_string(tags_json, [{paths}])"
 
 
 def with_current_names_sql(source: str) -> str:
