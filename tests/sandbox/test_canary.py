@@ -18,15 +18,11 @@ from mlx_benchmarks.sandbox.backend import SandboxUnavailable
 from mlx_benchmarks.sandbox.canary import GOOD, WRONG, canary_specs, run_canary
 from mlx_benchmarks.sandbox.run import check_solution
 from mlx_benchmarks.store import Store
+from tests.sandbox.backends import ISOLATING
 
 HERE = Path(__file__).parent
 BWRAP = pytest.mark.skipif(not sandbox_launch.bwrap_works(), reason="bubblewrap is not usable here")
-KINDS = [
-    pytest.param("bwrap", marks=BWRAP),
-    pytest.param("rlimit-root", marks=pytest.mark.skipif(not sandbox_launch.namespaces_work(),
-                                                         reason="needs root and permission to create namespaces")),
-    "none",
-]
+KINDS = [*ISOLATING, "none"]
 DOUBLES = "py:tests.doubles.gold_target:"
 
 

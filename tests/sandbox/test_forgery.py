@@ -14,15 +14,12 @@ from typing import Any
 import pytest
 
 from mlx_benchmarks.datasets.base import CodeSpec
-from mlx_benchmarks.sandbox import launch as sandbox_launch
 from mlx_benchmarks.sandbox.run import check_many, check_solution
 from tests.sandbox.as_nobody import cannot_run_as_nobody, run_as_nobody
+from tests.sandbox.backends import ISOLATING
 from tests.sandbox.forgeries import ATTACKS, NEEDS_SANDBOX, program
 
 SPEC = CodeSpec(entry_point="add", test="def check(candidate):\n    assert candidate(2, 3) == 5\n", canonical_solution="")
-BWRAP = pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox_launch.bwrap_works(), reason="bubblewrap is not usable here"))
-RLIMIT_ROOT = pytest.param("rlimit-root", marks=pytest.mark.skipif(not sandbox_launch.namespaces_work(),
-                                                                   reason="needs root and permission to create namespaces"))
 NOT_A_PASS = ("failed", "runtime_error", "timeout", "killed")
 
 
@@ -31,7 +28,7 @@ def _battery(kind: str, names: list[str]) -> dict[str, Any]:
     return dict(zip(names, results, strict=True))
 
 
-@pytest.mark.parametrize("kind", [BWRAP, RLIMIT_ROOT])
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_every_forgery_fails_in_the_sandbox(kind: str) -> None:
     results = _battery(kind, list(ATTACKS))
     for name, result in results.items():
@@ -61,7 +58,7 @@ def test_forgeries_without_a_sandbox_fail_too() -> None:
         assert result.status in NOT_A_PASS and not result.passed, (name, result)
 
 
-@pytest.mark.parametrize("kind", [BWRAP, RLIMIT_ROOT])
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_the_right_answer_still_passes_beside_the_attack_code(kind: str) -> None:
     """Control: the prelude itself does not fail a program; the right ``add`` with a __main__ block passes."""
     right = program("signals_to_parent").replace("return a - b", "return a + b")

@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from mlx_benchmarks.sandbox import launch as sandbox_launch
 from tests.sandbox.as_nobody import cannot_run_as_nobody, run_as_nobody
+from tests.sandbox.backends import ISOLATING
 from tests.sandbox.hostile_battery import CASES, UNCONFINED_UNSAFE, run_battery
-
-ISOLATING = [
-    pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox_launch.bwrap_works(), reason="bubblewrap is not usable here")),
-    pytest.param("rlimit-root", marks=pytest.mark.skipif(not sandbox_launch.namespaces_work(),
-                                                         reason="needs root and permission to create namespaces")),
-]
 
 
 def _assert_harness_healthy() -> None:

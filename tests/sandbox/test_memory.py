@@ -17,18 +17,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from mlx_benchmarks.sandbox import launch as sandbox_launch
 from mlx_benchmarks.sandbox import memory
 from mlx_benchmarks.sandbox.run import run_program
+from tests.sandbox.backends import ISOLATING
 
 MB = 2**20
 pytestmark = pytest.mark.skipif(memory.cgroup_root() is None, reason="no memory cgroup can be created here "
                                 "(needs root or a delegated cgroup v2 subtree)")
-ISOLATING = [
-    pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox_launch.bwrap_works(), reason="bubblewrap is not usable")),
-    pytest.param("rlimit-root", marks=pytest.mark.skipif(not sandbox_launch.namespaces_work(),
-                                                         reason="needs root and permission to create namespaces")),
-]
 # four processes of ~90 MB each: under a 200 MB limit one by one, well over it together
 FAMILY = ("import os, time\nfor _ in range(2):\n    os.fork()\nblock = b'z' * (90 * 1024 * 1024)\n"
           "time.sleep(8)\nprint('survived', flush=True)\n")

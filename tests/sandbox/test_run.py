@@ -15,13 +15,9 @@ from mlx_benchmarks.datasets import load_dataset, select
 from mlx_benchmarks.datasets.base import CodeSpec
 from mlx_benchmarks.sandbox import launch as sandbox_launch
 from mlx_benchmarks.sandbox.run import check_many, check_solution, run_program, sandbox_kind
+from tests.sandbox.backends import ISOLATING
 
 REPO = Path(__file__).resolve().parents[2]
-KINDS = [
-    pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox_launch.bwrap_works(), reason="bubblewrap is not usable here")),
-    pytest.param("rlimit-root", marks=pytest.mark.skipif(not sandbox_launch.namespaces_work(),
-                                                         reason="needs root and permission to create namespaces")),
-]
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (to plant a file in /root)")
 
 
@@ -51,7 +47,7 @@ def test_all_664_reference_solutions_pass_in_the_default_sandbox() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_a_seeded_sample_of_reference_solutions_passes_in_each_sandbox(kind: str) -> None:
     jobs = _reference_jobs(100)
     assert len(jobs) == 100
@@ -61,7 +57,7 @@ def test_a_seeded_sample_of_reference_solutions_passes_in_each_sandbox(kind: str
 SPEC = CodeSpec(entry_point="add", test="def check(candidate):\n    assert candidate(2, 3) == 5\n", canonical_solution="")
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATING)
 @pytest.mark.parametrize(
     ("program", "status", "error_type"),
     [
@@ -101,7 +97,7 @@ def _live_sandbox_processes() -> list[int]:
     return found
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_fork_bomb_is_contained(kind: str) -> None:
     started = time.monotonic()
     bomb = "import os\nwhile True:\n    os.fork()\n"
@@ -113,7 +109,7 @@ def test_fork_bomb_is_contained(kind: str) -> None:
     assert _live_sandbox_processes() == []
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_leftover_background_processes_are_killed(kind: str) -> None:
     program = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\nprint('parent done')\n"
     result = run_program(program, timeout_s=5, kind=kind)  # type: ignore[arg-type]
@@ -123,7 +119,7 @@ def test_leftover_background_processes_are_killed(kind: str) -> None:
     assert _live_sandbox_processes() == []
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_memory_bomb_and_infinite_loop(kind: str) -> None:
     grow = "chunks = []\nwhile True:\n    chunks.append(bytearray(64 * 1024 * 1024))\n"
     assert run_program(grow, memory_mb=256, kind=kind).status == "killed"  # type: ignore[arg-type]
@@ -135,7 +131,7 @@ def test_memory_bomb_and_infinite_loop(kind: str) -> None:
     _assert_harness_healthy()
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_writes_outside_the_temporary_directory_fail(kind: str, tmp_path: Path) -> None:
     targets = ["/etc/mlxb-sandbox-probe", "/root/mlxb-sandbox-probe", str(REPO / "mlxb-sandbox-probe"), str(tmp_path / "probe")]
     program = (
@@ -156,7 +152,7 @@ def test_writes_outside_the_temporary_directory_fail(kind: str, tmp_path: Path) 
     assert not any(Path(t).exists() for t in targets)
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_no_network_to_a_local_listener(kind: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
         server.bind(("127.0.0.1", 0))
@@ -177,7 +173,7 @@ def test_no_network_to_a_local_listener(kind: str) -> None:
             server.accept()
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_home_secrets_and_environment_are_unreadable(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
@@ -201,7 +197,7 @@ def test_home_secrets_and_environment_are_unreadable(kind: str, tmp_path: Path, 
 
 
 @ROOT_ONLY
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ISOLATING)
 def test_root_home_is_unreadable(kind: str) -> None:
     secret = Path("/root") / f".mlxb-sandbox-secret-{os.getpid()}"
     secret.write_text("hunter2-root\n")
