@@ -29,7 +29,7 @@ from ray.cluster_utils import Cluster  # noqa: E402
 
 from mlx_benchmarks.cli.main import main  # noqa: E402
 from mlx_benchmarks.cli.sweep_cmd import validate_suite_options  # noqa: E402
-from mlx_benchmarks.fleet.cells import plan_cells  # noqa: E402
+from mlx_benchmarks.fleet.cells import Cell, plan_cells  # noqa: E402
 from mlx_benchmarks.fleet.driver import CellState, FleetRun  # noqa: E402
 from mlx_benchmarks.lake.remote import RemoteStore  # noqa: E402
 from mlx_benchmarks.measure.calibration_server import SpawnedCalibrationServer  # noqa: E402
@@ -74,6 +74,22 @@ def lake(fleet: dict[str, Any], s3_endpoint: str, monkeypatch: pytest.MonkeyPatc
 
 def envelopes_of(lake: str, run_key: str) -> list[str]:
     return [i for i in RemoteStore(lake).run_ids() if i.endswith("-" + run_key_digest(run_key))]
+
+
+def slow_ttft_cell(url: str, label: str, where: str) -> Cell:
+    """One ttft cell long enough (10 trials of a 300 ms first token) for its node to be lost mid-cell."""
+    plan = parse_sweep(f"""
+[[targets]]
+label = "{label}"
+target = "{url}"
+where = {{ {where} }}
+
+[[suites]]
+name = "ttft"
+options = {{ prompt_lengths = "16", gen_tokens = "8", trials = 10, warmup = 0, client_check = false }}
+""", validate_suite_options)
+    [cell] = plan_cells(plan, git_sha="abcdef0")
+    return cell
 
 
 def test_cells_run_where_their_labels_match_and_land_once_in_the_lake(
@@ -144,17 +160,7 @@ def test_a_node_lost_mid_cell_is_retried_elsewhere_and_stored_once(
                 cluster.remove_node({"studio": fleet["nodes"]["studio"], "spare": spare}[removed[0]])
 
     with SpawnedCalibrationServer(ttft_ms=300, itl_ms=20) as server:
-        plan = parse_sweep(f"""
-[[targets]]
-label = "big"
-target = "{server.url}"
-where = {{ memory_gb = ">=64" }}
-
-[[suites]]
-name = "ttft"
-options = {{ prompt_lengths = "16", gen_tokens = "8", trials = 10, warmup = 0, client_check = false }}
-""", validate_suite_options)
-        [cell] = plan_cells(plan, git_sha="abcdef0")
+        cell = slow_ttft_cell(server.url, "big", 'memory_gb = ">=64"')
         shown = io.StringIO()
         live = Console(file=shown, width=200, color_system=None)
         [state] = FleetRun(address=None, lake=lake, console=live, on_update=pull_the_plug).run([cell])
@@ -183,17 +189,7 @@ def test_a_cell_whose_only_node_is_lost_is_reported_not_waited_on(fleet: dict[st
             cluster.remove_node(solo)
 
     with SpawnedCalibrationServer(ttft_ms=300, itl_ms=20) as server:
-        plan = parse_sweep(f"""
-[[targets]]
-label = "rack9"
-target = "{server.url}"
-where = {{ rack = "9" }}
-
-[[suites]]
-name = "ttft"
-options = {{ prompt_lengths = "16", gen_tokens = "8", trials = 10, warmup = 0, client_check = false }}
-""", validate_suite_options)
-        [cell] = plan_cells(plan, git_sha="abcdef0")
+        cell = slow_ttft_cell(server.url, "rack9", 'rack = "9"')
         started = time.monotonic()
         [state] = FleetRun(address=None, lake=lake, on_update=pull_the_plug).run([cell])
     assert removed and time.monotonic() - started < 60
