@@ -9,7 +9,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "mlx_benchmarks"
 
 # lower ranks never import higher ranks
 RANKS = {
-    "errors": 0, "redact": 0, "paths": 0, "fileio": 0, "build_info": 0, "aio": 0,
+    "errors": 0, "redact": 0, "lazy": 0, "paths": 0, "fileio": 0, "build_info": 0, "aio": 0,
     "envelope": 1, "system": 1,
     "store": 2, "query": 2, "index": 2,
     "targets": 3, "measure": 3, "datasets": 3, "scoring": 3, "sandbox": 3,

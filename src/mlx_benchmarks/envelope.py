@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
-
-import jsonschema
-from jsonschema import Draft7Validator
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlx_benchmarks.errors import EnvelopeInvalid
+
+if TYPE_CHECKING:  # jsonschema is imported when the first envelope is validated, not at start-up
+    import jsonschema
+    from jsonschema import Draft7Validator
 
 Trigger = Literal["schedule", "pr", "workflow_dispatch", "local"]
 JSON = dict[str, Any]
@@ -40,6 +41,8 @@ def suite_names() -> tuple[str, ...]:
 
 @cache
 def _validator() -> Draft7Validator:
+    from jsonschema import Draft7Validator
+
     # FormatChecker makes "date-time" real (rfc3339-validator provides the check).
     return Draft7Validator(schema(), format_checker=Draft7Validator.FORMAT_CHECKER)
 

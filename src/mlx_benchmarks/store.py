@@ -28,15 +28,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from mlx_benchmarks.envelope import JSON, validate
 from mlx_benchmarks.errors import EnvelopeInvalid, StoreError
+from mlx_benchmarks.lazy import lazy_module
 from mlx_benchmarks.redact import redact_value
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:  # imported on first use (mlx_benchmarks.lazy): listing and showing runs need none of it
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
+
 
 RUNS_DIR = "runs"
 TMP_DIR = ".tmp"

@@ -161,7 +161,7 @@ def test_a_seed_file_rewritten_by_pandas_reads_back_the_same(tmp_path: Path) -> 
 def test_runs_show_compare_trend_report_on_the_seed_publishers_files(tmp_path: Path,
                                                                      capsys: pytest.CaptureFixture[str]) -> None:
     folder = str(FIXTURES / "seed")
-    assert main(["runs", "--store", folder, "--json"]) == 0
+    assert main(["runs", "--store", folder, "--json", "--twins"]) == 0  # every file, the twins too
     listed = json.loads(capsys.readouterr().out)
     assert len(listed) == len(MANIFEST["ours"]) + len(MANIFEST["converted"])
     gold, wrong = (Path(MANIFEST["ours"][n]["seed_file"]).stem for n in ("capability_comparison", "capability_comparison_1"))

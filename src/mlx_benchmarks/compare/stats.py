@@ -7,11 +7,18 @@ inputs always give the same interval.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
+
+from mlx_benchmarks.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # imported on first use (mlx_benchmarks.lazy): the views import this package for its SQL only
+    np = lazy_module("numpy")
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-
-import numpy as np
 
 DEFAULT_RESAMPLES = 2000
 DEFAULT_CONFIDENCE = 0.95

@@ -25,16 +25,21 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Literal
 
 from mlx_benchmarks.compare.config_key import config_label, config_text, row_config, varying_keys
 from mlx_benchmarks.compare.direction import higher_is_better
 from mlx_benchmarks.compare.names import with_current_names_sql
 from mlx_benchmarks.compare.validity import VALID_SQL
 from mlx_benchmarks.envelope import JSON
+from mlx_benchmarks.lazy import lazy_module
 from mlx_benchmarks.query import Queryable, fetch, relation
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # imported on first use (mlx_benchmarks.lazy): the views import this package for its SQL only
+    np = lazy_module("numpy")
+
 
 Direction = Literal["improved", "regressed", "changed"]
 DEFAULT_MIN_SIZE = 3

@@ -14,17 +14,23 @@ from __future__ import annotations
 import fnmatch
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow.parquet as pq
 from fsspec.implementations.dirfs import DirFileSystem
 
 from mlx_benchmarks.envelope import JSON
 from mlx_benchmarks.errors import BenchError, PublishError
 from mlx_benchmarks.lake.location import LakeLocation, describe, parse_location
 from mlx_benchmarks.lake.shards import ENVELOPE, complete_ids, lake_files
+from mlx_benchmarks.lazy import lazy_module
 from mlx_benchmarks.store import resolve_run_id
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+else:  # imported on first use (mlx_benchmarks.lazy): listing and showing runs need none of it
+    pq = lazy_module("pyarrow.parquet")
+
 
 PROTOCOL = "mlxlake"
 IMMUTABLE_MTIME = datetime(2000, 1, 1, tzinfo=UTC)

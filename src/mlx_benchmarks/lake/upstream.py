@@ -5,7 +5,7 @@ The seed's ``envelope_to_rows`` makes one row per result with the envelope's fie
 ``rows_to_parquet`` lets Arrow infer each column's type from the first row's keys; its ``target_path``
 names the file ``data/run-<timestamp, ':'->'-', no Z>-<git_sha>-<suite>-<slug[:50]>-<sha256(bytes)[:8]>``.
 ``upstream_rows`` gives those rows (same names, types, values), and after them the columns a lossless
-round trip of our envelopes needs, which the seed's viewer never reads (``EXTRA_TYPES``). The reader is
+round trip of our envelopes needs, which the seed's viewer never reads (``EXTRA_COLUMNS``). The reader is
 ``upstream_read``; docs/upstream.md lists every column. The seed's own code is the oracle in
 tests/lake/test_upstream_oracle.py; none of it is copied here.
 """
@@ -18,12 +18,19 @@ import json
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from mlx_benchmarks.envelope import JSON
+from mlx_benchmarks.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:  # imported on first use (mlx_benchmarks.lazy): listing and showing runs need none of it
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
+
 
 DATA_DIR = "data"
 TAG_PREFIX = "tag_"
@@ -44,22 +51,32 @@ EMPTY_TAGS = "tags_empty"  # true where a result had ``"tags": {}`` (no tag_* co
 RAW = "raw"
 EXACT_TIMESTAMP = "timestamp_exact"  # the envelope's own timestamp where ``timestamp`` had to be rewritten
 # extra columns of a known type; tag_* and system_* extras are text
-EXTRA_TYPES: dict[str, pa.DataType] = {
-    EXACT_TIMESTAMP: pa.string(),
-    "pr_number": pa.int64(),
-    "skipped": pa.bool_(),
-    **{key: pa.string() for key in JSON_ENVELOPE},
-    RAW: pa.string(),
-    EMPTY_TAGS: pa.bool_(),
-}
-# what an all-null column of the seed's names is typed as (Arrow would infer ``null``)
-NULL_FALLBACK: dict[str, pa.DataType] = {
-    "value": pa.float64(),
-    "memory_gb": pa.int64(),
-    "seed": pa.int64(),
-    "duration_seconds": pa.float64(),
-    **{key: pa.float64() for key in NEWER_TIMING},
-}
+EXTRA_COLUMNS = (EXACT_TIMESTAMP, "pr_number", "skipped", *JSON_ENVELOPE, RAW, EMPTY_TAGS)
+
+
+@cache
+def extra_types() -> dict[str, pa.DataType]:
+    """The Arrow type of each extra column (a function: pyarrow is imported on first use)."""
+    return {
+        EXACT_TIMESTAMP: pa.string(),
+        "pr_number": pa.int64(),
+        "skipped": pa.bool_(),
+        **{key: pa.string() for key in JSON_ENVELOPE},
+        RAW: pa.string(),
+        EMPTY_TAGS: pa.bool_(),
+    }
+
+
+@cache
+def null_fallback() -> dict[str, pa.DataType]:
+    """What an all-null column of the seed's names is typed as (Arrow would infer ``null``)."""
+    return {
+        "value": pa.float64(),
+        "memory_gb": pa.int64(),
+        "seed": pa.int64(),
+        "duration_seconds": pa.float64(),
+        **{key: pa.float64() for key in NEWER_TIMING},
+    }
 
 
 def _json(value: Any) -> str:
@@ -150,11 +167,11 @@ def upstream_rows(envelope: JSON) -> tuple[list[dict[str, Any]], list[str]]:
 
 
 def _array(name: str, values: list[Any]) -> pa.Array:
-    if name in EXTRA_TYPES:
-        return pa.array(values, type=EXTRA_TYPES[name])
+    if name in EXTRA_COLUMNS:
+        return pa.array(values, type=extra_types()[name])
     array = pa.array(values)  # inferred, as the seed's Table.from_pylist does
     if array.type == pa.null():
-        return pa.array(values, type=NULL_FALLBACK.get(name, pa.string()))
+        return pa.array(values, type=null_fallback().get(name, pa.string()))
     return array
 
 

@@ -15,10 +15,7 @@ import json
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from mlx_benchmarks.envelope import JSON, validation_errors
 from mlx_benchmarks.errors import StoreError
@@ -35,6 +32,15 @@ from mlx_benchmarks.lake.upstream import (
     SYSTEM_PREFIX,
     TAG_PREFIX,
 )
+from mlx_benchmarks.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+else:  # imported on first use (mlx_benchmarks.lazy): listing and showing runs need none of it
+    pa = lazy_module("pyarrow")
+    pq = lazy_module("pyarrow.parquet")
+
 
 LEGACY = ("result_index",)  # our earlier files' row order column
 

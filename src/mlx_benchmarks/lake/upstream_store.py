@@ -14,18 +14,24 @@ import sys
 import tempfile
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow.parquet as pq
 
 from mlx_benchmarks.envelope import JSON
 from mlx_benchmarks.errors import BenchError, PublishError, StoreError
 from mlx_benchmarks.lake.location import describe, parse_location
 from mlx_benchmarks.lake.upstream import DATA_DIR
 from mlx_benchmarks.lake.upstream_read import read_upstream
+from mlx_benchmarks.lazy import lazy_module
 from mlx_benchmarks.paths import is_remote
 from mlx_benchmarks.store import TIMING_FIELDS, _table, resolve_run_id, result_rows, run_row
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+else:  # imported on first use (mlx_benchmarks.lazy): listing and showing runs need none of it
+    pq = lazy_module("pyarrow.parquet")
+
 
 RUNS_DIR = "runs"
 

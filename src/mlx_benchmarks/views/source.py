@@ -5,15 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from mlx_benchmarks.compare.config_key import with_config_sql
 from mlx_benchmarks.index import IndexUnavailable, ShardIndex
+from mlx_benchmarks.lazy import lazy_module
 from mlx_benchmarks.query import Queryable, relation
 from mlx_benchmarks.store import Store
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:  # imported on first use (mlx_benchmarks.lazy): listing and showing runs need none of it
+    pa = lazy_module("pyarrow")
+
 
 REMOTE_RELIST_SECONDS = 10.0
 # the columns the views rely on, for a store with no results at all
