@@ -15,7 +15,6 @@ a staging folder that no live writer holds (a writer killed mid-write) is remove
 from __future__ import annotations
 
 import errno
-import fcntl
 import hashlib
 import json
 import os
@@ -23,7 +22,6 @@ import re
 import shutil
 import stat
 import tempfile
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +32,7 @@ import duckdb
 
 from mlx_benchmarks.envelope import JSON, validate
 from mlx_benchmarks.errors import EnvelopeInvalid, StoreError
+from mlx_benchmarks.fileio import hold_lock, remove_stale_staging
 from mlx_benchmarks.lazy import lazy_module
 from mlx_benchmarks.redact import redact_value
 
@@ -58,7 +57,6 @@ TIMING_FIELDS = (
 RUN_FIELDS = ("git_sha", "trigger", "suite", "model", "model_revision", "quantization")
 FILE_MODE, DIR_MODE = 0o600, 0o700  # results may hold prompts, answers and whatever a server echoed
 SHARED_FILE_BITS, SHARED_DIR_BITS = 0o040, 0o050  # --share-mode: the store's group may read it
-STALE_STAGING_S = 60.0  # a staging folder this old that no writer locks was left by a killed writer
 
 
 def canonical_json(document: Any) -> bytes:
@@ -234,49 +232,6 @@ class StoredRun:
     created: bool
 
 
-def _hold(folder: Path) -> int:
-    """An exclusive flock on ``folder`` for as long as the returned descriptor is open (it dies with us)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP):  # no locks on this filesystem: age alone decides
-            os.close(fd)
-            raise
-    return fd
-
-
-def stale_staging(tmp_dir: Path, older_than: float = STALE_STAGING_S) -> list[Path]:
-    """Staging folders under ``tmp_dir`` that no live writer holds and nobody touched for ``older_than`` s."""
-    if not tmp_dir.is_dir():
-        return []
-    stale = []
-    now = time.time()
-    for entry in tmp_dir.iterdir():
-        try:
-            if not entry.is_dir() or entry.is_symlink() or now - entry.stat().st_mtime < older_than:
-                continue
-            fd = os.open(entry, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            stale.append(entry)
-        except OSError:
-            continue  # a live writer holds it
-        finally:
-            os.close(fd)
-    return stale
-
-
-def remove_stale_staging(tmp_dir: Path, older_than: float = STALE_STAGING_S) -> list[Path]:
-    """Remove what ``stale_staging`` finds; what cannot be removed now is left for the next write."""
-    found = stale_staging(tmp_dir, older_than)
-    for entry in found:
-        shutil.rmtree(entry, ignore_errors=True)
-    return found
-
-
 class Store:
     """A local, append-only store of run shards."""
 
@@ -323,7 +278,7 @@ class Store:
         held: int | None = None
         try:
             staging = Path(tempfile.mkdtemp(prefix=run_id + ".", dir=self.root / TMP_DIR))
-            held = _hold(staging)
+            held = hold_lock(staging)
             file_mode, dir_mode = share_modes(self.root)
             _write_file(staging / "envelope.json", json.dumps(envelope, indent=2).encode(), file_mode)
             _write_parquet(staging / "run.parquet", _table([run_row(run_id, envelope)]), file_mode)

@@ -7,16 +7,15 @@ folders no live writer holds. A journal that ``--resume`` can finish is kept unl
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from mlx_benchmarks.fileio import is_locked, remove_stale_staging, stale_staging
 from mlx_benchmarks.runner.journal import INPROGRESS_DIR, LOCK_FILE, SampleJournal
-from mlx_benchmarks.store import TMP_DIR, remove_stale_staging, stale_staging
+from mlx_benchmarks.store import TMP_DIR
 
 Status = Literal["resumable", "in use", "unusable"]
 
@@ -34,17 +33,7 @@ class IncompleteRun:
 
 def _locked(directory: Path) -> bool:
     """True while another process holds the journal's flock (it is being run or resumed)."""
-    try:
-        fd = os.open(directory / LOCK_FILE, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
+    return is_locked(directory / LOCK_FILE)
 
 
 def _describe(directory: Path) -> IncompleteRun:
