@@ -121,9 +121,17 @@ def _hidden_roots() -> list[str]:
 
 
 def _python_roots() -> list[str]:
-    """Directories the interpreter needs: the venv and the installation it was made from."""
+    """Directories the interpreter needs: the venv and the installation it was made from, and those of
+    ``MLX_BENCH_SANDBOX_PYTHON`` (its folder and the installation above its ``bin``), which a hidden root
+    (``/home``, ``/tmp``, ...) may cover as well."""
     exe = os.path.realpath(sys.executable)
-    return sorted({os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix), os.path.dirname(exe)})
+    roots = {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix), os.path.dirname(exe)}
+    override = os.environ.get("MLX_BENCH_SANDBOX_PYTHON")
+    if override:
+        folder = os.path.dirname(os.path.realpath(override))
+        # never a whole hidden root or / itself: binding /tmp back would undo hiding it
+        roots |= {p for p in (folder, os.path.dirname(folder)) if p != "/" and p not in HIDDEN_ROOTS}
+    return sorted(roots)
 
 
 def bwrap_args(*, sandbox_dir: str | None) -> list[str]:

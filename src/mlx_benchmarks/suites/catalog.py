@@ -21,6 +21,10 @@ from mlx_benchmarks.errors import UsageError
 GENERATIVE, LOGLIK, LOGITS, AGENT = "generative", "loglikelihood", "logits", "agent"
 # how to ask for a scoring method on the command line, where it is not the suite's default
 SCORING_FLAG = {LOGLIK: "--scoring loglikelihood"}
+# knowledge's tasks that are not question sets; named here (their suites import them from here) so that the
+# catalog reads them without importing the suites, which import the catalog for their option help
+IF_TASKS = ("ifbench",)
+QUANT_TASKS = ("perplexity", "kl_divergence")
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,6 @@ def suite_groups(suite: str) -> list[TaskGroup]:
     else:
         groups.append(TaskGroup(suite, GENERATIVE, tuple(getattr(instance, "task_names", ()))))
     if suite == "knowledge":
-        from mlx_benchmarks.suites.instruction_following import IF_TASKS
-        from mlx_benchmarks.suites.quant_quality import QUANT_TASKS
-
         groups += [TaskGroup(suite, GENERATIVE, IF_TASKS), TaskGroup(suite, LOGITS, QUANT_TASKS)]
     groups.append(TaskGroup(suite, LOGLIK, tuple(getattr(instance, "loglik_task_names", ()))))
     return [g for g in groups if g.tasks]

@@ -19,6 +19,7 @@ from mlx_benchmarks.datasets.base import Record
 from mlx_benchmarks.envelope import Result
 from mlx_benchmarks.errors import UsageError
 from mlx_benchmarks.scoring.instructions import REFERENCE, check, unverifiable
+from mlx_benchmarks.suites.catalog import IF_TASKS
 from mlx_benchmarks.suites.eval_engine import ModelOutput, Scores
 from mlx_benchmarks.suites.quality_common import (
     Defaults,
@@ -30,7 +31,6 @@ from mlx_benchmarks.suites.quality_common import (
 )
 from mlx_benchmarks.targets.base import ChatRequest
 
-IF_TASKS = ("ifbench",)
 PROMPT_METRICS = ("prompt_level_strict_acc", "prompt_level_loose_acc")
 
 

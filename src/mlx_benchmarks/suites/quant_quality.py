@@ -27,10 +27,10 @@ from mlx_benchmarks.envelope import GenKwargs, Result
 from mlx_benchmarks.errors import DatasetError, UsageError
 from mlx_benchmarks.scoring.kld import REFERENCE, KLDStats, PerplexityStats, direction, nll_of, token_figures
 from mlx_benchmarks.suites.base import RunContext, SuiteOutcome
+from mlx_benchmarks.suites.catalog import QUANT_TASKS
 from mlx_benchmarks.targets.base import Target
 from mlx_benchmarks.targets.registry import TargetSpec, make_target
 
-QUANT_TASKS = ("perplexity", "kl_divergence")
 TEXT_DATASET = "ppl_hamlet"
 DEFAULT_CONTEXT = 512  # llama-perplexity's default -c
 PPL_REFERENCE = "llama.cpp llama-perplexity (chunks of -c tokens, second half of each scored)"
