@@ -66,9 +66,12 @@ ATTACKS: dict[str, str] = {
         os._exit(0)
     """,
     "files": """
-        hits = 0
+        import time
+        hits, deadline = 0, time.monotonic() + 1.5  # as many files as it can reach before the 3 s limit
         for top in ('/tmp', '/var/tmp', '/dev/shm', '/run/lock', '..', '.'):
             for folder, _, names in os.walk(top):
+                if time.monotonic() > deadline:
+                    break
                 for name in [*names, 'report', 'verdict.json', 'status']:
                     try:
                         with open(os.path.join(folder, name), 'ab') as handle:

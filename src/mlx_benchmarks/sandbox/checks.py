@@ -48,10 +48,22 @@ class Check:
         return groups * (REFERENCE_BUDGET_S + EVALPLUS_WALL_S) + STARTUP_SLACK_S
 
 
+def _parse(source: str) -> ast.Module:
+    """``ast.parse``, once more in a fresh thread if CPython's per-thread AST recursion bookkeeping was left
+    off by an earlier deep parse in this one (3.11: "AST constructor recursion depth mismatch")."""
+    try:
+        return ast.parse(source)
+    except SystemError:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(ast.parse, source).result()
+
+
 def _differential_call(test: str) -> tuple[str, dict[str, Any]] | None:
     """An evalplus spec's test: the helper definitions, and the arguments of its final call."""
     try:
-        tree = ast.parse(test)
+        tree = _parse(test)
     except SyntaxError:
         return None
     last = tree.body[-1] if tree.body else None
